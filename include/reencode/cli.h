@@ -1,0 +1,46 @@
+/*
+ * cli.h - command line to options.
+ *
+ * The parser never prints and never exits: it returns RX_CLI_OK or
+ * RX_CLI_USAGE with a one-line message, so it can be unit-tested and fuzzed.
+ * Strings in RxCli are borrowed from argv.
+ */
+#ifndef RX_CLI_H
+#define RX_CLI_H
+
+#include <stddef.h>
+
+#include "reencode/log.h"
+#include "reencode/settings.h"
+
+typedef enum RxCommand {
+    RX_CMD_NONE = 0,
+    RX_CMD_HELP,    /* reencode --help, or COMMAND --help */
+    RX_CMD_VERSION, /* reencode --version */
+    RX_CMD_ENCODE,  /* reencode encode INPUT [-o OUTPUT] */
+} RxCommand;
+
+typedef enum RxCliStatus {
+    RX_CLI_OK = 0,
+    RX_CLI_USAGE = 2, /* also the process exit code for usage errors */
+} RxCliStatus;
+
+typedef struct RxCli {
+    RxCommand cmd;
+    RxCommand help_for; /* with RX_CMD_HELP: the command asked about */
+    const char *input;
+    const char *output;
+    RxSettings settings;
+    RxLogLevel log_level;
+    int progress; /* -1 auto (on a terminal), 0 off, 1 on */
+} RxCli;
+
+RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, size_t errsize);
+
+/* Help text for a command (RX_CMD_NONE: the overview). Static storage. */
+const char *rx_cli_help(RxCommand cmd);
+
+/* Parse a bitrate: "32000", "32k", "1.5M". Returns 0 or AVERROR(EINVAL). */
+int rx_cli_parse_bitrate(const char *s, int64_t *out);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * result.h - the per-file result record.
+ *
+ * One RxResult describes what happened to one input file. The transcode job
+ * fills it; later stages (journal, verify, status) read and extend the same
+ * record so that every report about a file speaks of the same fields.
+ *
+ * Plain data, no ownership: copy it freely.
+ */
+#ifndef RX_RESULT_H
+#define RX_RESULT_H
+
+#include <stdint.h>
+
+/* Life cycle of one file in a batch. The order is the order of progress. */
+typedef enum RxState {
+    RX_STATE_PENDING = 0, /* found, not started */
+    RX_STATE_STARTED,     /* encode under way (a crash leaves this) */
+    RX_STATE_ENCODED,     /* output committed under its final name */
+    RX_STATE_DONE,        /* output committed and original handled */
+    RX_STATE_FAILED,      /* error, see RxResult.error */
+    RX_STATE_SKIPPED,     /* output not worth keeping (not smaller) */
+    RX_STATE_INTERRUPTED, /* cancelled by the user or a signal */
+} RxState;
+
+/* Error codes of our own, outside AVERROR's and errno's ranges. */
+#define RX_ERR_CANCELLED (-0x52584301) /* job cancelled by rx_transcode_cancel() */
+#define RX_ERR_NOVIDEO   (-0x52584302) /* input has no decodable video stream */
+
+#define RX_ERROR_MAX 512
+
+typedef struct RxResult {
+    RxState state;
+    int err;                  /* 0, or the negative code of the failure */
+    char error[RX_ERROR_MAX]; /* one line: what failed, on which file, why */
+
+    int64_t in_bytes;          /* size of the input when the job started */
+    int64_t out_bytes;         /* size of the committed output */
+    int64_t in_duration_us;    /* duration the input's container declares */
+    int64_t video_duration_us; /* span of the encoded video, incl. last frame */
+    int64_t audio_duration_us; /* span of the first encoded audio track */
+    int64_t video_frames;      /* frames sent to the video encoder */
+    int64_t decode_errors;     /* packets the decoders rejected (skipped) */
+    int audio_tracks;          /* Opus tracks written */
+    int width, height;         /* encoded picture size */
+    double wall_seconds;       /* wall time of the job */
+} RxResult;
+
+void rx_result_init(RxResult *r);
+
+/* Stable lower-case name of a state ("done", "failed", ...); never NULL. */
+const char *rx_state_name(RxState s);
+
+/* Human text for any code returned by reencode functions (ours, AVERROR,
+ * negative errno). Writes into buf and returns it. */
+const char *rx_strerror(int err, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * settings.h - encoder settings of one transcode job.
+ *
+ * Defaults are the reference settings of the original tool (libaom realtime,
+ * crf 32, screen-content aom-params, Opus voip 32 kb/s) plus a keyframe every
+ * 10 s. Strings are held in fixed arrays so a settings struct can be copied by
+ * value into each job with no ownership questions.
+ */
+#ifndef RX_SETTINGS_H
+#define RX_SETTINGS_H
+
+#include <stdint.h>
+
+typedef struct RxSettings {
+    char video_encoder[32]; /* libavcodec encoder name, "libaom-av1" */
+    int crf;                /* 0..63, 32 */
+    int cpu_used;           /* libaom speed 0..10, 5 */
+    char usage[16];         /* "realtime" | "good" | "allintra" */
+    int lag_in_frames;      /* 32 (no effect with usage=realtime) */
+    char aom_params[512];   /* key=value:key=value, libaom spelling */
+    int threads;            /* thread budget of the job; 0 = all cores */
+    double keyint_seconds;  /* force a keyframe at least this often; 0 = never */
+
+    int64_t audio_bitrate;     /* bits/s per Opus track, 32000 */
+    char opus_application[16]; /* "voip" | "audio" | "lowdelay" */
+
+    int overwrite; /* replace an existing output (never by default) */
+} RxSettings;
+
+/* Fill s with the reference defaults. */
+void rx_settings_default(RxSettings *s);
+
+/* Copy src into a fixed settings field; returns 0 or AVERROR(EINVAL) when it
+ * does not fit (so a too-long value is an error, never silently cut). */
+int rx_settings_set_str(char *dst, size_t size, const char *src);
+
+/* Resolve threads == 0 to the number of online cores. */
+int rx_settings_threads(const RxSettings *s);
+
+#endif

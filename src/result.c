@@ -1,0 +1,56 @@
+/*
+ * result.c - the per-file result record and error text.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <libavutil/error.h>
+
+#include "reencode/result.h"
+
+void rx_result_init(RxResult *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->state = RX_STATE_PENDING;
+}
+
+const char *rx_state_name(RxState s)
+{
+    switch (s) {
+    case RX_STATE_PENDING:
+        return "pending";
+    case RX_STATE_STARTED:
+        return "started";
+    case RX_STATE_ENCODED:
+        return "encoded";
+    case RX_STATE_DONE:
+        return "done";
+    case RX_STATE_FAILED:
+        return "failed";
+    case RX_STATE_SKIPPED:
+        return "skipped";
+    case RX_STATE_INTERRUPTED:
+        return "interrupted";
+    }
+    return "unknown";
+}
+
+const char *rx_strerror(int err, char *buf, size_t size)
+{
+    if (!size)
+        return buf;
+    switch (err) {
+    case RX_ERR_CANCELLED:
+        snprintf(buf, size, "cancelled");
+        break;
+    case RX_ERR_NOVIDEO:
+        snprintf(buf, size, "no video stream");
+        break;
+    default:
+        /* AVERROR(e) == -e, so av_strerror covers negative errno too. */
+        if (av_strerror(err, buf, size) < 0)
+            snprintf(buf, size, "error %d", err);
+        break;
+    }
+    return buf;
+}

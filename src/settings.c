@@ -1,0 +1,54 @@
+/*
+ * settings.c - reference defaults of a transcode job.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <libavutil/error.h>
+
+#include "reencode/settings.h"
+
+/* The original script's -aom-params, less cpu-used, which is its own setting
+ * here: aom-params are applied last, so a cpu-used inside them would
+ * silently override --cpu-used. Inside aom-params the keys use libaom's own
+ * spelling (arnr-maxframes), not the AVOption's (arnr-max-frames). */
+static const char reference_aom_params[] =
+    "row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:"
+    "enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:"
+    "disable-trellis-quant=0";
+
+void rx_settings_default(RxSettings *s)
+{
+    memset(s, 0, sizeof(*s));
+    rx_settings_set_str(s->video_encoder, sizeof(s->video_encoder), "libaom-av1");
+    s->crf = 32;
+    s->cpu_used = 5;
+    rx_settings_set_str(s->usage, sizeof(s->usage), "realtime");
+    s->lag_in_frames = 32;
+    rx_settings_set_str(s->aom_params, sizeof(s->aom_params), reference_aom_params);
+    s->threads = 0;
+    s->keyint_seconds = 10.0;
+    s->audio_bitrate = 32000;
+    rx_settings_set_str(s->opus_application, sizeof(s->opus_application), "voip");
+    s->overwrite = 0;
+}
+
+int rx_settings_set_str(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (n >= size)
+        return AVERROR(EINVAL);
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int rx_settings_threads(const RxSettings *s)
+{
+    long n;
+
+    if (s->threads > 0)
+        return s->threads;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}

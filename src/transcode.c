@@ -1,0 +1,1288 @@
+/*
+ * transcode.c - one recording to AV1 + Opus WebM, in process (see transcode.h).
+ *
+ * Data flow of a job, on two threads:
+ *
+ *   source thread                 |  job thread (the caller of rx_transcode_run)
+ *   demux -> video decoder -------+-> vstage -> AV1 encoder ------------+
+ *         -> audio decoder[i] ----+-> swr (48 kHz flt) -> FIFO          |
+ *                   (frame queue) |      -> Opus encoder[i] ------------+-> WebM muxer
+ *                                 |                                         -> <out>.part
+ *
+ * Decoding runs ahead of encoding by at most a few frames, so the decoder's
+ * work overlaps the encoder's instead of adding to it.
+ *
+ * Timestamps are the input's own (best_effort_timestamp), never frame counts,
+ * so variable-frame-rate recordings keep their timing. The video encoder runs
+ * in the input stream's time base; audio runs in 1/48000 from the first
+ * decoded audio sample, with gaps in the input filled with silence.
+ *
+ * Everything a job allocates hangs off its RxTranscode and is freed in
+ * job_close(), whatever the exit path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/avstring.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswresample/swresample.h>
+
+#include "reencode/log.h"
+#include "reencode/transcode.h"
+#include "fqueue.h"
+#include "version.h"
+#include "vstage.h"
+
+#define OPUS_RATE   48000
+#define IO_BUF_SIZE (256 * 1024)
+/* Frames (video and audio together) the decoder may run ahead. */
+#define QUEUE_FRAMES 8
+#define TAG_VIDEO    (-1) /* queue tag of video frames; audio: the track index */
+
+typedef struct AudioPath {
+    int in_index;
+    AVStream *ost;
+    AVCodecContext *dec;
+    AVCodecContext *enc;
+    SwrContext *swr;
+    AVChannelLayout swr_in_layout; /* what swr was configured for */
+    int swr_in_rate;
+    int swr_in_fmt;
+    AVAudioFifo *fifo;
+    AVFrame *frame;    /* encoder input, frame_size samples */
+    uint8_t *conv;     /* swr output, interleaved float */
+    int conv_cap;      /* in samples per channel */
+    int64_t start_pts; /* first output sample, in 1/48000 */
+    int64_t next_in;   /* expected pts of the next input frame, 1/in_rate */
+    int64_t sent;      /* samples sent to the encoder */
+} AudioPath;
+
+typedef struct VideoPath {
+    int in_index;
+    AVStream *ost;
+    AVCodecContext *dec;
+    AVCodecContext *enc;
+    RxVStage *stage;
+    int64_t first_pts; /* of the first frame sent, enc time base */
+    int64_t last_pts;  /* of the last frame sent */
+    int64_t last_end;  /* last_pts + its duration */
+    int64_t last_kf;   /* pts of the last forced/first keyframe */
+    int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
+    AVPacket *held;    /* one packet held back to learn its duration */
+} VideoPath;
+
+struct RxTranscode {
+    char *input;
+    char *output;
+    char *part;
+    RxSettings s;
+    RxProgressFn progress_fn;
+    void *progress_opaque;
+    atomic_int cancel;
+    int ran;
+    pthread_mutex_t err_lock; /* res->error is written from both threads */
+
+    /* Run state, all released by job_close(). */
+    RxResult *res;
+    RxFQueue *queue;
+    pthread_t source;
+    int source_started;
+    AVFormatContext *ic;
+    AVFormatContext *oc;
+    AVIOContext *pb;
+    int fd;
+    int64_t out_pos;
+    int64_t out_size;
+    int io_errno;
+    VideoPath v;
+    AudioPath *a;
+    int na;
+    AVPacket *pkt;  /* source thread: demuxed packet */
+    AVFrame *frame; /* source thread: decoded frame */
+    AVPacket *epkt; /* job thread: encoded packet */
+};
+
+/* Record the first failure of the job as one line: "<what>: <why>". Later
+ * failures (usually consequences of the first) are not reported over it. */
+static int fail(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+
+static int fail(RxTranscode *t, int err, const char *fmt, ...)
+{
+    RxResult *r = t->res;
+    char why[256];
+    size_t n;
+    va_list ap;
+
+    pthread_mutex_lock(&t->err_lock);
+    if (r->err) {
+        pthread_mutex_unlock(&t->err_lock);
+        return err;
+    }
+    r->err = err;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof(r->error), fmt, ap);
+    va_end(ap);
+    n = strlen(r->error);
+    if (err != RX_ERR_CANCELLED && n < sizeof(r->error))
+        snprintf(r->error + n, sizeof(r->error) - n, ": %s", rx_strerror(err, why, sizeof(why)));
+    pthread_mutex_unlock(&t->err_lock);
+    return err;
+}
+
+static int cancelled(const RxTranscode *t)
+{
+    return atomic_load_explicit(&t->cancel, memory_order_relaxed);
+}
+
+/* Called by libav during blocking I/O of the demuxer. */
+static int interrupt_cb(void *opaque)
+{
+    return cancelled(opaque);
+}
+
+/* ---- output file: our own fd under AVIO, so we can fsync and name errors */
+
+static int io_write(void *opaque, uint8_t *buf, int size)
+{
+    RxTranscode *t = opaque;
+    int done = 0;
+
+    while (done < size) {
+        ssize_t n = pwrite(t->fd, buf + done, (size_t)(size - done), t->out_pos);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            t->io_errno = errno;
+            return AVERROR(errno);
+        }
+        done += (int)n;
+        t->out_pos += n;
+    }
+    if (t->out_pos > t->out_size)
+        t->out_size = t->out_pos;
+    return size;
+}
+
+static int64_t io_seek(void *opaque, int64_t offset, int whence)
+{
+    RxTranscode *t = opaque;
+
+    switch (whence & ~AVSEEK_FORCE) {
+    case AVSEEK_SIZE:
+        return t->out_size;
+    case SEEK_SET:
+        break;
+    case SEEK_CUR:
+        offset += t->out_pos;
+        break;
+    case SEEK_END:
+        offset += t->out_size;
+        break;
+    default:
+        return AVERROR(EINVAL);
+    }
+    if (offset < 0)
+        return AVERROR(EINVAL);
+    t->out_pos = offset;
+    return offset;
+}
+
+/* ---- job creation */
+
+static char *default_output(const char *input)
+{
+    const char *slash = strrchr(input, '/');
+    const char *dot = strrchr(input, '.');
+    size_t stem = (dot && (!slash || dot > slash + 1)) ? (size_t)(dot - input) : strlen(input);
+    char *out = av_malloc(stem + sizeof(".webm"));
+
+    if (!out)
+        return NULL;
+    memcpy(out, input, stem);
+    memcpy(out + stem, ".webm", sizeof(".webm"));
+    return out;
+}
+
+int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
+                     const RxSettings *settings)
+{
+    RxTranscode *t;
+    int ret = AVERROR(ENOMEM);
+
+    *out = NULL;
+    t = av_mallocz(sizeof(*t));
+    if (!t)
+        return AVERROR(ENOMEM);
+    t->fd = -1;
+    t->s = *settings;
+    atomic_init(&t->cancel, 0);
+    pthread_mutex_init(&t->err_lock, NULL);
+    t->input = av_strdup(input);
+    t->output = output ? av_strdup(output) : default_output(input);
+    if (!t->input || !t->output)
+        goto fail;
+    t->part = av_asprintf("%s.part", t->output);
+    if (!t->part)
+        goto fail;
+    if (!strcmp(t->input, t->output)) {
+        ret = AVERROR(EINVAL);
+        goto fail;
+    }
+    *out = t;
+    return 0;
+fail:
+    rx_transcode_free(&t);
+    return ret;
+}
+
+void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque)
+{
+    t->progress_fn = fn;
+    t->progress_opaque = opaque;
+}
+
+const char *rx_transcode_output(const RxTranscode *t)
+{
+    return t->output;
+}
+
+void rx_transcode_cancel(RxTranscode *t)
+{
+    atomic_store_explicit(&t->cancel, 1, memory_order_relaxed);
+}
+
+/* ---- input */
+
+static int open_input(RxTranscode *t)
+{
+    int ret;
+
+    t->ic = avformat_alloc_context();
+    if (!t->ic)
+        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+    /* Must be set before opening: it is what lets cancel interrupt I/O. */
+    t->ic->interrupt_callback.callback = interrupt_cb;
+    t->ic->interrupt_callback.opaque = t;
+    ret = avformat_open_input(&t->ic, t->input, NULL, NULL);
+    if (ret < 0) /* avformat_open_input frees ic on failure */
+        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", t->input);
+    ret = avformat_find_stream_info(t->ic, NULL);
+    if (ret < 0)
+        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot read stream info of '%s'",
+                    t->input);
+    if (t->ic->duration != AV_NOPTS_VALUE)
+        t->res->in_duration_us = t->ic->duration;
+    return 0;
+}
+
+static int open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out)
+{
+    const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext *dec;
+    int ret;
+
+    if (!codec)
+        return fail(t, AVERROR_DECODER_NOT_FOUND, "no decoder for stream %d (%s) of '%s'",
+                    st->index, avcodec_get_name(st->codecpar->codec_id), t->input);
+    dec = avcodec_alloc_context3(codec);
+    if (!dec)
+        return fail(t, AVERROR(ENOMEM), "cannot open decoder for stream %d of '%s'", st->index,
+                    t->input);
+    *out = dec;
+    ret = avcodec_parameters_to_context(dec, st->codecpar);
+    if (ret < 0)
+        return fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
+    dec->pkt_timebase = st->time_base;
+    if (dec->codec_type == AVMEDIA_TYPE_VIDEO) {
+        /* The decoder's threads come out of the job's budget: with several
+         * jobs in a pool an uncapped decoder would take every core. */
+        dec->thread_count = rx_settings_threads(&t->s);
+        dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    }
+    ret = avcodec_open2(dec, codec, NULL);
+    if (ret < 0)
+        return fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
+    return 0;
+}
+
+/* ---- output streams */
+
+static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, enum AVPixelFormat src)
+{
+    const enum AVPixelFormat *p;
+
+    if (!codec->pix_fmts)
+        return src;
+    for (p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == src)
+            return src; /* no conversion needed */
+    return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, src, 0, NULL);
+}
+
+static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
+{
+    return av_dict_set_int(d, key, v, 0);
+}
+
+static int open_video(RxTranscode *t, AVStream *ist)
+{
+    VideoPath *v = &t->v;
+    const AVCodec *codec;
+    AVCodecContext *enc;
+    AVDictionary *opts = NULL;
+    const AVDictionaryEntry *e;
+    int ret;
+
+    v->in_index = ist->index;
+    ret = open_decoder(t, ist, &v->dec);
+    if (ret < 0)
+        return ret;
+    if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
+        return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
+                    ist->index, t->input);
+
+    codec = avcodec_find_encoder_by_name(t->s.video_encoder);
+    if (!codec)
+        return fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
+                    t->s.video_encoder);
+    /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
+     * crf 32 invalid for libaom: allocate for the codec. */
+    enc = avcodec_alloc_context3(codec);
+    if (!enc)
+        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+    v->enc = enc;
+    enc->width = v->dec->width;
+    enc->height = v->dec->height;
+    enc->pix_fmt = pick_pix_fmt(codec, v->dec->pix_fmt);
+    enc->sample_aspect_ratio = v->dec->sample_aspect_ratio;
+    enc->color_range = v->dec->color_range;
+    enc->color_primaries = v->dec->color_primaries;
+    enc->color_trc = v->dec->color_trc;
+    enc->colorspace = v->dec->colorspace;
+    enc->chroma_sample_location = v->dec->chroma_sample_location;
+    /* The input's own time base: variable frame durations pass unchanged. */
+    enc->time_base = ist->time_base;
+    if (ist->avg_frame_rate.num > 0 && ist->avg_frame_rate.den > 0)
+        enc->framerate = ist->avg_frame_rate;
+    enc->thread_count = rx_settings_threads(&t->s);
+    if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    set_opt_int(&opts, "crf", t->s.crf);
+    if (!strcmp(codec->name, "libaom-av1")) {
+        set_opt_int(&opts, "cpu-used", t->s.cpu_used);
+        av_dict_set(&opts, "usage", t->s.usage, 0);
+        set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
+        if (t->s.aom_params[0])
+            av_dict_set(&opts, "aom-params", t->s.aom_params, 0);
+    }
+    ret = avcodec_open2(enc, codec, &opts);
+    e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (ret >= 0 && e)
+        ret = fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
+                   codec->name, e->key);
+    av_dict_free(&opts);
+    if (ret < 0)
+        return fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
+
+    v->ost = avformat_new_stream(t->oc, NULL);
+    if (!v->ost)
+        return fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
+    ret = avcodec_parameters_from_context(v->ost->codecpar, enc);
+    if (ret < 0)
+        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+    v->ost->time_base = enc->time_base;
+    v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
+    v->ost->disposition = AV_DISPOSITION_DEFAULT;
+    /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
+     * write a DefaultDuration that players trust over the timestamps. */
+
+    ret = rx_vstage_new(&v->stage, enc->width, enc->height, enc->pix_fmt);
+    if (ret < 0)
+        return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
+
+    v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
+    if (t->s.keyint_seconds > 0)
+        v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
+                                 enc->time_base);
+    v->held = av_packet_alloc();
+    if (!v->held)
+        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+    t->res->width = enc->width;
+    t->res->height = enc->height;
+    return 0;
+}
+
+static int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
+{
+    const AVCodec *codec;
+    AVCodecContext *enc;
+    AVDictionary *opts = NULL;
+    const AVDictionaryEntry *e;
+    int nb, ret;
+
+    a->in_index = ist->index;
+    a->start_pts = AV_NOPTS_VALUE;
+    a->next_in = AV_NOPTS_VALUE;
+    ret = open_decoder(t, ist, &a->dec);
+    if (ret < 0)
+        return ret;
+    nb = a->dec->ch_layout.nb_channels;
+    if (nb <= 0 || a->dec->sample_rate <= 0)
+        return fail(t, AVERROR_INVALIDDATA, "cannot tell the channels of audio stream %d of '%s'",
+                    ist->index, t->input);
+
+    codec = avcodec_find_encoder_by_name("libopus");
+    if (!codec)
+        return fail(t, AVERROR_ENCODER_NOT_FOUND, "no libopus encoder in this libavcodec");
+    enc = avcodec_alloc_context3(codec);
+    if (!enc)
+        return fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
+    a->enc = enc;
+    /* Opus takes 48 kHz interleaved float; more than 8 channels it cannot
+     * map, so those are folded to stereo. */
+    av_channel_layout_default(&enc->ch_layout, nb <= 8 ? nb : 2);
+    enc->sample_rate = OPUS_RATE;
+    enc->sample_fmt = AV_SAMPLE_FMT_FLT;
+    enc->bit_rate = t->s.audio_bitrate;
+    enc->time_base = (AVRational){1, OPUS_RATE};
+    if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    av_dict_set(&opts, "application", t->s.opus_application, 0);
+    ret = avcodec_open2(enc, codec, &opts);
+    e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (ret >= 0 && e)
+        ret = AVERROR_OPTION_NOT_FOUND;
+    av_dict_free(&opts);
+    if (ret < 0)
+        return fail(t, ret, "cannot open Opus encoder for stream %d of '%s'", ist->index, t->input);
+
+    a->fifo = av_audio_fifo_alloc(enc->sample_fmt, enc->ch_layout.nb_channels, enc->frame_size * 4);
+    a->frame = av_frame_alloc();
+    if (!a->fifo || !a->frame)
+        return fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
+    a->frame->nb_samples = enc->frame_size;
+    a->frame->format = enc->sample_fmt;
+    a->frame->sample_rate = enc->sample_rate;
+    ret = av_channel_layout_copy(&a->frame->ch_layout, &enc->ch_layout);
+    if (ret >= 0)
+        ret = av_frame_get_buffer(a->frame, 0);
+    if (ret < 0)
+        return fail(t, ret, "cannot open Opus encoder for '%s'", t->input);
+
+    a->ost = avformat_new_stream(t->oc, NULL);
+    if (!a->ost)
+        return fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
+    ret = avcodec_parameters_from_context(a->ost->codecpar, enc);
+    if (ret < 0)
+        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+    a->ost->time_base = enc->time_base;
+    if (a == t->a) /* the first audio track plays by default */
+        a->ost->disposition = AV_DISPOSITION_DEFAULT;
+    e = av_dict_get(ist->metadata, "language", NULL, 0);
+    if (e && strcmp(e->value, "und"))
+        av_dict_set(&a->ost->metadata, "language", e->value, 0);
+    return 0;
+}
+
+/* Global tags: the reference names the output after the input and drops
+ * the recorder's artist tag (so an output never looks like a recording
+ * still to do); MP4 brand tags mean nothing in WebM. The recorder's own
+ * title (for Game Bar: the captured application) is kept under
+ * RECORDED_TITLE rather than lost. */
+static int set_metadata(RxTranscode *t)
+{
+    static const char *const drop[] = {"major_brand", "minor_version", "compatible_brands",
+                                       "encoder",     "title",         "artist"};
+    const AVDictionaryEntry *e = NULL;
+    const char *base = strrchr(t->input, '/');
+    const char *dot;
+    char *title;
+    int ret;
+
+    while ((e = av_dict_get(t->ic->metadata, "", e, AV_DICT_IGNORE_SUFFIX))) {
+        size_t i;
+        for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+            if (!av_strcasecmp(e->key, drop[i]))
+                break;
+        if (i < sizeof(drop) / sizeof(drop[0]))
+            continue;
+        ret = av_dict_set(&t->oc->metadata, e->key, e->value, 0);
+        if (ret < 0)
+            return ret;
+    }
+    e = av_dict_get(t->ic->metadata, "artist", NULL, 0);
+    if (e && strcmp(e->value, "Microsoft Game DVR")) {
+        /* Someone's real artist tag: keep it. */
+        ret = av_dict_set(&t->oc->metadata, "artist", e->value, 0);
+        if (ret < 0)
+            return ret;
+    }
+    e = av_dict_get(t->ic->metadata, "title", NULL, 0);
+    if (e && e->value[0]) {
+        ret = av_dict_set(&t->oc->metadata, "RECORDED_TITLE", e->value, 0);
+        if (ret < 0)
+            return ret;
+    }
+
+    base = base ? base + 1 : t->input;
+    dot = strrchr(base, '.');
+    title = av_strndup(base, dot && dot > base ? (size_t)(dot - base) : strlen(base));
+    if (!title)
+        return AVERROR(ENOMEM);
+    ret = av_dict_set(&t->oc->metadata, "title", title, AV_DICT_DONT_STRDUP_VAL);
+    if (ret < 0)
+        return ret;
+    return av_dict_set(&t->oc->metadata, "ENCODED_BY", "reencode " RX_VERSION, 0);
+}
+
+static int open_output(RxTranscode *t)
+{
+    unsigned char *buf;
+    int ret;
+
+    ret = avformat_alloc_output_context2(&t->oc, NULL, "webm", NULL);
+    if (ret < 0)
+        return fail(t, ret, "cannot create WebM muxer for '%s'", t->output);
+    /* O_TRUNC: a .part left by a killed run is ours to replace. */
+    t->fd = open(t->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (t->fd < 0)
+        return fail(t, AVERROR(errno), "cannot create '%s'", t->part);
+    buf = av_malloc(IO_BUF_SIZE);
+    if (!buf)
+        return fail(t, AVERROR(ENOMEM), "cannot create '%s'", t->part);
+    t->pb = avio_alloc_context(buf, IO_BUF_SIZE, 1, t, NULL, io_write, io_seek);
+    if (!t->pb) {
+        av_free(buf);
+        return fail(t, AVERROR(ENOMEM), "cannot create '%s'", t->part);
+    }
+    t->oc->pb = t->pb;
+    /* BITEXACT: Matroska would otherwise write random segment and track
+     * UIDs, and the same input and settings would give different bytes on
+     * every run; reproducible outputs make resumes and tests comparable. */
+    t->oc->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_BITEXACT;
+    return 0;
+}
+
+static int write_header(RxTranscode *t)
+{
+    int ret = set_metadata(t);
+
+    if (ret < 0)
+        return fail(t, ret, "cannot set metadata of '%s'", t->output);
+    ret = avformat_write_header(t->oc, NULL);
+    if (ret < 0)
+        return fail(t, ret, "cannot write header of '%s'", t->part);
+    return 0;
+}
+
+/* ---- muxing */
+
+static int mux(RxTranscode *t, AVPacket *pkt, AVCodecContext *enc, AVStream *ost)
+{
+    int ret;
+
+    av_packet_rescale_ts(pkt, enc->time_base, ost->time_base);
+    pkt->stream_index = ost->index;
+    ret = av_interleaved_write_frame(t->oc, pkt);
+    if (ret < 0)
+        return fail(t, ret, "cannot write '%s'", t->part);
+    return 0;
+}
+
+/* Video packets are held back by one so that each gets its true duration
+ * (the next packet's pts minus its own): the last frame of a VFR recording
+ * keeps its length and the container's duration is right. */
+static int mux_video(RxTranscode *t, AVPacket *pkt)
+{
+    VideoPath *v = &t->v;
+    int ret = 0;
+
+    if (v->held->data) {
+        if (pkt) {
+            int64_t d = pkt->pts - v->held->pts;
+            v->held->duration = d > 0 ? d : 0;
+        } else if (v->last_end != AV_NOPTS_VALUE && v->last_end > v->held->pts) {
+            v->held->duration = v->last_end - v->held->pts;
+        }
+        ret = mux(t, v->held, v->enc, v->ost);
+        av_packet_unref(v->held);
+        if (ret < 0)
+            return ret;
+    }
+    if (pkt)
+        av_packet_move_ref(v->held, pkt);
+    return 0;
+}
+
+static int drain_encoder(RxTranscode *t, AVCodecContext *enc, AVStream *ost, int is_video)
+{
+    int ret;
+
+    for (;;) {
+        ret = avcodec_receive_packet(enc, t->epkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return fail(t, ret, "cannot encode %s of '%s'", is_video ? "video" : "audio", t->input);
+        ret = is_video ? mux_video(t, t->epkt) : mux(t, t->epkt, enc, ost);
+        av_packet_unref(t->epkt);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* ---- video */
+
+static void report_progress(RxTranscode *t)
+{
+    RxProgress p;
+
+    if (!t->progress_fn)
+        return;
+    p.frames = t->res->video_frames;
+    p.media_us =
+        t->v.first_pts == AV_NOPTS_VALUE
+            ? 0
+            : av_rescale_q(t->v.last_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    p.total_us = t->res->in_duration_us;
+    p.bytes = t->out_size;
+    t->progress_fn(t->progress_opaque, &p);
+}
+
+static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t dur = frame->pkt_duration;
+    int ret;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = v->last_end != AV_NOPTS_VALUE ? v->last_end : 0;
+    /* Two frames at one instant (damaged or edited input): the second would
+     * never be seen and the muxer needs strictly increasing timestamps. */
+    if (v->last_pts != AV_NOPTS_VALUE && pts <= v->last_pts)
+        return 0;
+
+    ret = rx_vstage_process(v->stage, frame, &out);
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+
+    out->pts = pts;
+    /* Source keyframes must not force AV1 keyframes (every forced keyframe
+     * costs bits); our own keyframe cadence is by time, not frame count, so
+     * VFR input gets one every keyint seconds too. */
+    out->pict_type = AV_PICTURE_TYPE_NONE;
+    if (v->first_pts == AV_NOPTS_VALUE) {
+        v->first_pts = pts;
+        v->last_kf = pts;
+    } else if (v->keyint > 0 && pts - v->last_kf >= v->keyint) {
+        out->pict_type = AV_PICTURE_TYPE_I;
+        v->last_kf = pts;
+    }
+    if (dur <= 0) /* unknown: assume the previous frame's spacing */
+        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
+    v->last_pts = pts;
+    v->last_end = pts + dur;
+
+    ret = avcodec_send_frame(v->enc, out);
+    if (ret < 0)
+        return fail(t, ret, "cannot encode video of '%s'", t->input);
+    t->res->video_frames++;
+    ret = drain_encoder(t, v->enc, v->ost, 1);
+    if (ret < 0)
+        return ret;
+    report_progress(t);
+    return 0;
+}
+
+/* Source thread: hand the decoded frame in t->frame to the job thread. */
+static int emit_frame(RxTranscode *t, int tag)
+{
+    AVFrame *f = av_frame_alloc();
+    int ret;
+
+    if (!f)
+        return fail(t, AVERROR(ENOMEM), "cannot decode '%s'", t->input);
+    av_frame_move_ref(f, t->frame);
+    ret = rx_fqueue_push(t->queue, &f, tag);
+    av_frame_free(&f); /* NULL unless the job thread stopped listening */
+    return ret;
+}
+
+/* Source thread: send pkt (NULL = flush) to the decoder, queue its frames. */
+static int decode_video(RxTranscode *t, const AVPacket *pkt)
+{
+    VideoPath *v = &t->v;
+    int ret = avcodec_send_packet(v->dec, pkt);
+
+    if (ret == AVERROR_INVALIDDATA) {
+        /* A damaged packet costs a frame, not the recording. */
+        t->res->decode_errors++;
+        return 0;
+    }
+    if (ret < 0 && ret != AVERROR_EOF)
+        return fail(t, ret, "cannot decode video of '%s'", t->input);
+    for (;;) {
+        ret = avcodec_receive_frame(v->dec, t->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret == AVERROR_INVALIDDATA) {
+            t->res->decode_errors++;
+            continue;
+        }
+        if (ret < 0)
+            return fail(t, ret, "cannot decode video of '%s'", t->input);
+        ret = emit_frame(t, TAG_VIDEO);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* ---- audio */
+
+/* Encode whole Opus frames from the FIFO; with final set, the remainder too
+ * (libopus pads a short last frame). */
+static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
+{
+    int fs = a->enc->frame_size;
+    int ret;
+
+    while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
+        int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
+        ret = av_frame_make_writable(a->frame);
+        if (ret < 0)
+            return fail(t, ret, "cannot encode audio of '%s'", t->input);
+        a->frame->nb_samples = n;
+        if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
+            return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
+        a->frame->pts = a->start_pts + a->sent;
+        a->sent += n;
+        ret = avcodec_send_frame(a->enc, a->frame);
+        if (ret < 0)
+            return fail(t, ret, "cannot encode audio of '%s'", t->input);
+        ret = drain_encoder(t, a->enc, a->ost, 0);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* Resample nb input samples (data NULL = flush swr) into the FIFO. */
+static int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb)
+{
+    int need = swr_get_out_samples(a->swr, nb);
+    int n, ret;
+
+    if (need > a->conv_cap) {
+        av_freep(&a->conv);
+        ret = av_samples_alloc(&a->conv, NULL, a->enc->ch_layout.nb_channels, need,
+                               a->enc->sample_fmt, 0);
+        if (ret < 0)
+            return fail(t, ret, "cannot resample audio of '%s'", t->input);
+        a->conv_cap = need;
+    }
+    n = swr_convert(a->swr, &a->conv, a->conv_cap, data, nb);
+    if (n < 0)
+        return fail(t, n, "cannot resample audio of '%s'", t->input);
+    if (n > 0 && av_audio_fifo_write(a->fifo, (void **)&a->conv, n) != n)
+        return fail(t, AVERROR(ENOMEM), "cannot buffer audio of '%s'", t->input);
+    return n;
+}
+
+/* Configure swr for the decoded frame's format; redone if the input changes
+ * format mid-stream (it happens at splice points of edited recordings). */
+static int setup_swr(RxTranscode *t, AudioPath *a, const AVFrame *f)
+{
+    AVChannelLayout in = {0};
+    int ret;
+
+    if (a->swr && a->swr_in_rate == f->sample_rate && a->swr_in_fmt == f->format &&
+        !av_channel_layout_compare(&a->swr_in_layout, &f->ch_layout))
+        return 0;
+    if (a->swr) {
+        ret = resample(t, a, NULL, 0); /* keep what the old one buffered */
+        if (ret < 0)
+            return ret;
+        swr_free(&a->swr);
+    }
+    if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+        av_channel_layout_default(&in, f->ch_layout.nb_channels);
+    else if ((ret = av_channel_layout_copy(&in, &f->ch_layout)) < 0)
+        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+    ret = swr_alloc_set_opts2(&a->swr, &a->enc->ch_layout, a->enc->sample_fmt, OPUS_RATE, &in,
+                              f->format, f->sample_rate, 0, NULL);
+    av_channel_layout_uninit(&in);
+    if (ret >= 0)
+        ret = swr_init(a->swr);
+    if (ret < 0)
+        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+    av_channel_layout_uninit(&a->swr_in_layout);
+    ret = av_channel_layout_copy(&a->swr_in_layout, &f->ch_layout);
+    if (ret < 0)
+        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+    a->swr_in_rate = f->sample_rate;
+    a->swr_in_fmt = f->format;
+    return 0;
+}
+
+/* Opus assumes continuous audio: a hole in the input's timestamps becomes
+ * silence, fed through swr in the input's format so the resampler's state
+ * stays continuous. Bounded chunks keep memory flat on huge gaps. */
+static int fill_gap(RxTranscode *t, AudioPath *a, const AVFrame *f, int64_t gap)
+{
+    uint8_t **silence = NULL;
+    int chunk = FFMIN(gap, (int64_t)f->sample_rate);
+    int ret;
+
+    ret = av_samples_alloc_array_and_samples(&silence, NULL, f->ch_layout.nb_channels, chunk,
+                                             f->format, 0);
+    if (ret < 0)
+        return fail(t, ret, "cannot fill an audio gap of '%s'", t->input);
+    av_samples_set_silence(silence, 0, chunk, f->ch_layout.nb_channels, f->format);
+    while (gap > 0 && !cancelled(t)) {
+        int n = (int)FFMIN(gap, (int64_t)chunk);
+        ret = resample(t, a, (const uint8_t **)(void *)silence, n);
+        if (ret >= 0)
+            ret = encode_audio_fifo(t, a, 0);
+        if (ret < 0)
+            break;
+        gap -= n;
+    }
+    av_freep(&silence[0]);
+    av_freep(&silence);
+    return ret < 0 ? ret : 0;
+}
+
+static int process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f)
+{
+    int64_t pts = f->best_effort_timestamp;
+    int ret;
+
+    ret = setup_swr(t, a, f);
+    if (ret < 0)
+        return ret;
+    if (pts != AV_NOPTS_VALUE)
+        pts = av_rescale_q(pts, a->dec->pkt_timebase, (AVRational){1, f->sample_rate});
+    if (a->start_pts == AV_NOPTS_VALUE) {
+        a->start_pts = pts != AV_NOPTS_VALUE ? av_rescale_q(pts, (AVRational){1, f->sample_rate},
+                                                            (AVRational){1, OPUS_RATE})
+                                             : 0;
+        a->next_in = pts != AV_NOPTS_VALUE ? pts : 0;
+    } else if (pts != AV_NOPTS_VALUE && pts - a->next_in > f->sample_rate / 50) {
+        /* More than 20 ms missing. */
+        ret = fill_gap(t, a, f, pts - a->next_in);
+        if (ret < 0)
+            return ret;
+        a->next_in = pts;
+    }
+    a->next_in += f->nb_samples;
+
+    ret = resample(t, a, (const uint8_t **)(void *)f->extended_data, f->nb_samples);
+    if (ret < 0)
+        return ret;
+    return encode_audio_fifo(t, a, 0);
+}
+
+static int decode_audio(RxTranscode *t, AudioPath *a, const AVPacket *pkt)
+{
+    int ret = avcodec_send_packet(a->dec, pkt);
+
+    if (ret == AVERROR_INVALIDDATA) {
+        t->res->decode_errors++;
+        return 0;
+    }
+    if (ret < 0 && ret != AVERROR_EOF)
+        return fail(t, ret, "cannot decode audio stream %d of '%s'", a->in_index, t->input);
+    for (;;) {
+        ret = avcodec_receive_frame(a->dec, t->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret == AVERROR_INVALIDDATA) {
+            t->res->decode_errors++;
+            continue;
+        }
+        if (ret < 0)
+            return fail(t, ret, "cannot decode audio stream %d of '%s'", a->in_index, t->input);
+        ret = emit_frame(t, (int)(a - t->a));
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* ---- the job */
+
+static int open_streams(RxTranscode *t)
+{
+    int vidx, i, ret;
+
+    vidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (vidx < 0 || (t->ic->streams[vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        return fail(t, RX_ERR_NOVIDEO, "cannot re-encode '%s'", t->input);
+
+    for (i = 0; i < (int)t->ic->nb_streams; i++)
+        if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO)
+            t->na++;
+    if (t->na) {
+        t->a = av_calloc(t->na, sizeof(*t->a));
+        if (!t->a)
+            return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+    }
+
+    ret = open_video(t, t->ic->streams[vidx]);
+    if (ret < 0)
+        return ret;
+    t->na = 0;
+    for (i = 0; i < (int)t->ic->nb_streams; i++) {
+        if (t->ic->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        ret = open_audio(t, t->ic->streams[i], &t->a[t->na++]);
+        if (ret < 0)
+            return ret;
+    }
+    t->res->audio_tracks = t->na;
+    /* Everything else (data, subtitles, other video) is not read at all. */
+    for (i = 0; i < (int)t->ic->nb_streams; i++) {
+        int used = i == vidx;
+        for (int k = 0; k < t->na; k++)
+            used |= t->a[k].in_index == i;
+        if (!used)
+            t->ic->streams[i]->discard = AVDISCARD_ALL;
+    }
+    return 0;
+}
+
+static AudioPath *audio_for(RxTranscode *t, int index)
+{
+    for (int i = 0; i < t->na; i++)
+        if (t->a[i].in_index == index)
+            return &t->a[i];
+    return NULL;
+}
+
+/* Source thread: demux and decode to the end, flush the decoders, then
+ * tell the job thread how it ended. */
+static void *source_main(void *opaque)
+{
+    RxTranscode *t = opaque;
+    int ret;
+
+    for (;;) {
+        if (cancelled(t)) {
+            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+            break;
+        }
+        ret = av_read_frame(t->ic, t->pkt);
+        if (ret == AVERROR_EOF) {
+            ret = decode_video(t, NULL);
+            for (int i = 0; i < t->na && ret >= 0; i++)
+                ret = decode_audio(t, &t->a[i], NULL);
+            break;
+        }
+        if (ret < 0) {
+            ret = cancelled(t) ? fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input)
+                               : fail(t, ret, "cannot read '%s'", t->input);
+            break;
+        }
+        if (t->pkt->stream_index == t->v.in_index) {
+            ret = decode_video(t, t->pkt);
+        } else {
+            AudioPath *a = audio_for(t, t->pkt->stream_index);
+            ret = a ? decode_audio(t, a, t->pkt) : 0;
+        }
+        av_packet_unref(t->pkt);
+        if (ret < 0)
+            break;
+    }
+    av_packet_unref(t->pkt);
+    rx_fqueue_finish(t->queue, ret < 0 ? ret : 0);
+    return NULL;
+}
+
+static int start_source(RxTranscode *t)
+{
+    int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
+
+    if (ret < 0)
+        return fail(t, ret, "cannot start decoding '%s'", t->input);
+    ret = pthread_create(&t->source, NULL, source_main, t);
+    if (ret)
+        return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
+    t->source_started = 1;
+    return 0;
+}
+
+/* Stop the source thread (if still running) and wait for it. */
+static void stop_source(RxTranscode *t)
+{
+    if (!t->source_started)
+        return;
+    rx_fqueue_close(t->queue);
+    pthread_join(t->source, NULL);
+    t->source_started = 0;
+}
+
+/* Job thread: encode what the source thread decodes. */
+static int transcode_loop(RxTranscode *t)
+{
+    AVFrame *f;
+    int tag, ret;
+
+    for (;;) {
+        if (cancelled(t))
+            return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        ret = rx_fqueue_pop(t->queue, &f, &tag);
+        if (ret == AVERROR_EOF)
+            break;
+        if (ret < 0) /* the source thread has already said why */
+            return fail(t, ret, "cannot read '%s'", t->input);
+        ret = tag == TAG_VIDEO ? encode_video_frame(t, f) : process_audio_frame(t, &t->a[tag], f);
+        av_frame_free(&f);
+        if (ret < 0)
+            return ret;
+    }
+    stop_source(t);
+    return 0;
+}
+
+/* At the end of input (decoders already flushed by the source thread):
+ * the resamplers and FIFOs first, then the encoders, then the held video
+ * packet. */
+static int flush_all(RxTranscode *t)
+{
+    int ret, i;
+
+    ret = avcodec_send_frame(t->v.enc, NULL);
+    if (ret < 0)
+        return fail(t, ret, "cannot finish video of '%s'", t->input);
+    ret = drain_encoder(t, t->v.enc, t->v.ost, 1);
+    if (ret < 0)
+        return ret;
+    ret = mux_video(t, NULL);
+    if (ret < 0)
+        return ret;
+
+    for (i = 0; i < t->na; i++) {
+        AudioPath *a = &t->a[i];
+        if (a->swr) {
+            do {
+                ret = resample(t, a, NULL, 0);
+            } while (ret > 0);
+            if (ret < 0)
+                return ret;
+        }
+        ret = encode_audio_fifo(t, a, 1);
+        if (ret < 0)
+            return ret;
+        ret = avcodec_send_frame(a->enc, NULL);
+        if (ret < 0)
+            return fail(t, ret, "cannot finish audio of '%s'", t->input);
+        ret = drain_encoder(t, a->enc, a->ost, 0);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash ? av_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : av_strdup(".");
+    int fd, ret = 0;
+
+    if (!dir)
+        return AVERROR(ENOMEM);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0)
+        ret = AVERROR(errno);
+    if (fd >= 0)
+        close(fd);
+    av_free(dir);
+    return ret;
+}
+
+/* Move the finished .part onto the final name without ever replacing an
+ * existing file unless asked to. */
+static int publish(RxTranscode *t)
+{
+    if (t->s.overwrite) {
+        if (rename(t->part, t->output) < 0)
+            return AVERROR(errno);
+        return 0;
+    }
+    if (renameat2(AT_FDCWD, t->part, AT_FDCWD, t->output, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return AVERROR(errno);
+    /* File systems without RENAME_NOREPLACE: link() fails on an existing
+     * name atomically just the same. */
+    if (link(t->part, t->output) < 0)
+        return AVERROR(errno);
+    unlink(t->part);
+    return 0;
+}
+
+static int commit(RxTranscode *t)
+{
+    int ret = av_write_trailer(t->oc);
+
+    if (ret < 0)
+        return fail(t, ret, "cannot finish '%s'", t->part);
+    avio_flush(t->pb);
+    if (t->pb->error < 0)
+        return fail(t, t->pb->error, "cannot write '%s'", t->part);
+    if (fsync(t->fd) < 0)
+        return fail(t, AVERROR(errno), "cannot sync '%s'", t->part);
+    ret = close(t->fd);
+    t->fd = -1;
+    if (ret < 0)
+        return fail(t, AVERROR(errno), "cannot close '%s'", t->part);
+    if (cancelled(t)) /* last chance: nothing is published after a cancel */
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    ret = publish(t);
+    if (ret < 0)
+        return fail(t, ret, "cannot rename '%s' to '%s'", t->part, t->output);
+    ret = fsync_dir_of(t->output);
+    if (ret < 0)
+        return fail(t, ret, "cannot sync the directory of '%s'", t->output);
+    t->res->out_bytes = t->out_size;
+    return 0;
+}
+
+static void job_close(RxTranscode *t)
+{
+    int i;
+
+    stop_source(t); /* first: it uses the demuxer and decoders */
+    rx_fqueue_free(&t->queue);
+    for (i = 0; i < t->na; i++) {
+        AudioPath *a = &t->a[i];
+        avcodec_free_context(&a->dec);
+        avcodec_free_context(&a->enc);
+        swr_free(&a->swr);
+        av_channel_layout_uninit(&a->swr_in_layout);
+        if (a->fifo)
+            av_audio_fifo_free(a->fifo);
+        av_frame_free(&a->frame);
+        av_freep(&a->conv);
+    }
+    av_freep(&t->a);
+    t->na = 0;
+    avcodec_free_context(&t->v.dec);
+    avcodec_free_context(&t->v.enc);
+    rx_vstage_free(&t->v.stage);
+    av_packet_free(&t->v.held);
+    avformat_close_input(&t->ic);
+    avformat_free_context(t->oc);
+    t->oc = NULL;
+    if (t->pb) {
+        av_freep(&t->pb->buffer);
+        avio_context_free(&t->pb);
+    }
+    if (t->fd >= 0) {
+        close(t->fd);
+        t->fd = -1;
+    }
+    av_packet_free(&t->pkt);
+    av_packet_free(&t->epkt);
+    av_frame_free(&t->frame);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int rx_transcode_run(RxTranscode *t, RxResult *res)
+{
+    double start = now_seconds();
+    struct stat st;
+    int ret;
+
+    rx_result_init(res);
+    t->res = res;
+    res->state = RX_STATE_STARTED;
+    if (t->ran) {
+        ret = fail(t, AVERROR(EINVAL), "job for '%s' already ran", t->input);
+        goto done;
+    }
+    t->ran = 1;
+
+    if (stat(t->input, &st) < 0) {
+        ret = fail(t, AVERROR(errno), "cannot open '%s'", t->input);
+        goto done;
+    }
+    res->in_bytes = st.st_size;
+    /* Checked before hours of work, and again atomically at publish. */
+    if (!t->s.overwrite && access(t->output, F_OK) == 0) {
+        ret = fail(t, AVERROR(EEXIST), "output '%s' exists (use --overwrite to replace it)",
+                   t->output);
+        goto done;
+    }
+
+    t->pkt = av_packet_alloc();
+    t->epkt = av_packet_alloc();
+    t->frame = av_frame_alloc();
+    if (!t->pkt || !t->epkt || !t->frame) {
+        ret = fail(t, AVERROR(ENOMEM), "cannot start job for '%s'", t->input);
+        goto done;
+    }
+    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
+        (ret = write_header(t)) < 0 || (ret = start_source(t)) < 0 ||
+        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0 || (ret = commit(t)) < 0)
+        goto done;
+
+    if (t->v.first_pts != AV_NOPTS_VALUE)
+        res->video_duration_us =
+            av_rescale_q(t->v.last_end - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    if (t->na)
+        res->audio_duration_us = av_rescale(t->a[0].sent, AV_TIME_BASE, OPUS_RATE);
+    ret = 0;
+
+done:
+    job_close(t);
+    if (ret < 0) {
+        /* Whatever went wrong, no partial output survives. */
+        if (t->ran)
+            unlink(t->part);
+        res->state = ret == RX_ERR_CANCELLED ? RX_STATE_INTERRUPTED : RX_STATE_FAILED;
+        res->err = ret;
+    } else {
+        res->state = RX_STATE_ENCODED;
+    }
+    res->wall_seconds = now_seconds() - start;
+    t->res = NULL;
+    return ret;
+}
+
+void rx_transcode_free(RxTranscode **pt)
+{
+    RxTranscode *t;
+
+    if (!pt || !*pt)
+        return;
+    t = *pt;
+    av_freep(&t->input);
+    av_freep(&t->output);
+    av_freep(&t->part);
+    pthread_mutex_destroy(&t->err_lock);
+    av_freep(pt);
+}

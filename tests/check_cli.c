@@ -1,0 +1,187 @@
+/*
+ * check_cli.c - the command-line parser: every option reaches the settings,
+ * every bad value is a usage error with a message, nothing exits.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reencode/cli.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static char err[512];
+
+START_TEST(encode_with_every_option)
+{
+    char *argv[] = {"reencode",
+                    "encode",
+                    "--crf",
+                    "40",
+                    "--cpu-used=8",
+                    "--usage",
+                    "good",
+                    "--lag-in-frames",
+                    "16",
+                    "--aom-params",
+                    "sharpness=1",
+                    "--threads",
+                    "3",
+                    "--keyint",
+                    "2.5",
+                    "--audio-bitrate",
+                    "48k",
+                    "--opus-application",
+                    "audio",
+                    "--overwrite",
+                    "-o",
+                    "out.webm",
+                    "in.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_ENCODE);
+    ck_assert_str_eq(cli.input, "in.mp4");
+    ck_assert_str_eq(cli.output, "out.webm");
+    ck_assert_int_eq(cli.settings.crf, 40);
+    ck_assert_int_eq(cli.settings.cpu_used, 8);
+    ck_assert_str_eq(cli.settings.usage, "good");
+    ck_assert_int_eq(cli.settings.lag_in_frames, 16);
+    ck_assert_str_eq(cli.settings.aom_params, "sharpness=1");
+    ck_assert_int_eq(cli.settings.threads, 3);
+    ck_assert(cli.settings.keyint_seconds == 2.5);
+    ck_assert_int_eq(cli.settings.audio_bitrate, 48000);
+    ck_assert_str_eq(cli.settings.opus_application, "audio");
+    ck_assert_int_eq(cli.settings.overwrite, 1);
+}
+END_TEST
+
+START_TEST(defaults_without_options)
+{
+    char *argv[] = {"reencode", "encode", "in.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_ptr_null(cli.output);
+    ck_assert_int_eq(cli.settings.crf, 32);
+    ck_assert_int_eq(cli.progress, -1);
+}
+END_TEST
+
+START_TEST(double_dash_allows_leading_dash_names)
+{
+    char *argv[] = {"reencode", "encode", "--", "-weird.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.input, "-weird.mp4");
+}
+END_TEST
+
+/* Each bad command line must be refused with a message naming the culprit. */
+static const struct {
+    const char *args[6];
+    const char *needle;
+} bad[] = {
+    {{"encode", "--crf", "64", "a.mp4"}, "--crf"},
+    {{"encode", "--crf", "3x", "a.mp4"}, "3x"},
+    {{"encode", "--crf", "", "a.mp4"}, "--crf"},
+    {{"encode", "--cpu-used", "-1", "a.mp4"}, "--cpu-used"},
+    {{"encode", "--usage", "fast", "a.mp4"}, "fast"},
+    {{"encode", "--keyint", "nan", "a.mp4"}, "--keyint"},
+    {{"encode", "--threads", "99999999999999999999", "a.mp4"}, "--threads"},
+    {{"encode", "--audio-bitrate", "12q", "a.mp4"}, "12q"},
+    {{"encode", "--opus-application", "music", "a.mp4"}, "music"},
+    {{"encode", "--frobnicate", "a.mp4"}, "--frobnicate"},
+    {{"encode", "-x", "a.mp4"}, "-x"},
+    {{"encode", "a.mp4", "b.mp4"}, "b.mp4"},
+    {{"encode", "--crf"}, "--crf"},
+    {{"encode"}, "INPUT"},
+    {{"encode", "--overwrite=yes", "a.mp4"}, "--overwrite"},
+    {{"transmogrify"}, "transmogrify"},
+};
+
+START_TEST(bad_command_lines_are_usage_errors)
+{
+    char *argv[8] = {"reencode"};
+    int argc = 1;
+    RxCli cli;
+
+    for (int k = 0; bad[_i].args[k]; k++)
+        argv[argc++] = (char *)(uintptr_t)bad[_i].args[k];
+    ck_assert_int_eq(rx_cli_parse(argc, argv, &cli, err, sizeof(err)), RX_CLI_USAGE);
+    ck_assert_msg(strstr(err, bad[_i].needle), "message '%s' does not name '%s'", err,
+                  bad[_i].needle);
+    ck_assert_ptr_null(strchr(err, '\n')); /* one line */
+}
+END_TEST
+
+START_TEST(no_command_is_usage_error)
+{
+    char *argv[] = {"reencode"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(1, argv, &cli, err, sizeof(err)), RX_CLI_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "--help"));
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+    char *h1[] = {"reencode", "--help"};
+    char *h2[] = {"reencode", "encode", "--crf", "20", "--help"};
+    char *v[] = {"reencode", "--version"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(2, h1, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_HELP);
+    ck_assert_int_eq(cli.help_for, RX_CMD_NONE);
+    ck_assert_int_eq(rx_cli_parse(5, h2, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_HELP);
+    ck_assert_int_eq(cli.help_for, RX_CMD_ENCODE);
+    ck_assert_int_eq(rx_cli_parse(2, v, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_VERSION);
+    /* The help teaches: it documents every option the parser accepts. */
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--keyint"));
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--opus-application"));
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_NONE), "Exit codes"));
+}
+END_TEST
+
+START_TEST(bitrates)
+{
+    int64_t v;
+
+    ck_assert_int_eq(rx_cli_parse_bitrate("32k", &v), 0);
+    ck_assert_int_eq(v, 32000);
+    ck_assert_int_eq(rx_cli_parse_bitrate("1.5M", &v), 0);
+    ck_assert_int_eq(v, 1500000);
+    ck_assert_int_eq(rx_cli_parse_bitrate("64000", &v), 0);
+    ck_assert_int_eq(v, 64000);
+    ck_assert_int_lt(rx_cli_parse_bitrate("k", &v), 0);
+    ck_assert_int_lt(rx_cli_parse_bitrate("100", &v), 0);
+    ck_assert_int_lt(rx_cli_parse_bitrate("32kk", &v), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("parse");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, encode_with_every_option);
+    tcase_add_test(tc, defaults_without_options);
+    tcase_add_test(tc, double_dash_allows_leading_dash_names);
+    tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, no_command_is_usage_error);
+    tcase_add_test(tc, help_and_version);
+    tcase_add_test(tc, bitrates);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,88 @@
+/*
+ * check_settings.c - reference defaults and the result record's helpers.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/error.h>
+
+#include "reencode/result.h"
+#include "reencode/settings.h"
+
+START_TEST(defaults_are_the_reference)
+{
+    RxSettings s;
+
+    rx_settings_default(&s);
+    ck_assert_str_eq(s.video_encoder, "libaom-av1");
+    ck_assert_int_eq(s.crf, 32);
+    ck_assert_int_eq(s.cpu_used, 5);
+    ck_assert_str_eq(s.usage, "realtime");
+    ck_assert_int_eq(s.lag_in_frames, 32);
+    ck_assert_int_eq(s.audio_bitrate, 32000);
+    ck_assert_str_eq(s.opus_application, "voip");
+    ck_assert(s.keyint_seconds == 10.0);
+    ck_assert_int_eq(s.overwrite, 0);
+    /* Every reference aom-param but cpu-used (its own setting). */
+    ck_assert_ptr_nonnull(strstr(s.aom_params, "tune-content=screen"));
+    ck_assert_ptr_nonnull(strstr(s.aom_params, "arnr-maxframes=4"));
+    ck_assert_ptr_nonnull(strstr(s.aom_params, "sharpness=3"));
+    ck_assert_ptr_nonnull(strstr(s.aom_params, "disable-trellis-quant=0"));
+    ck_assert_ptr_null(strstr(s.aom_params, "cpu-used"));
+}
+END_TEST
+
+START_TEST(set_str_refuses_to_truncate)
+{
+    char buf[4];
+
+    ck_assert_int_eq(rx_settings_set_str(buf, sizeof(buf), "abc"), 0);
+    ck_assert_str_eq(buf, "abc");
+    ck_assert_int_eq(rx_settings_set_str(buf, sizeof(buf), "abcd"), AVERROR(EINVAL));
+    ck_assert_str_eq(buf, "abc"); /* unchanged on error */
+}
+END_TEST
+
+START_TEST(threads_zero_means_cores)
+{
+    RxSettings s;
+
+    rx_settings_default(&s);
+    s.threads = 3;
+    ck_assert_int_eq(rx_settings_threads(&s), 3);
+    s.threads = 0;
+    ck_assert_int_ge(rx_settings_threads(&s), 1);
+}
+END_TEST
+
+START_TEST(state_names_and_errors)
+{
+    char buf[128];
+
+    ck_assert_str_eq(rx_state_name(RX_STATE_DONE), "done");
+    ck_assert_str_eq(rx_state_name(RX_STATE_FAILED), "failed");
+    ck_assert_str_eq(rx_state_name((RxState)99), "unknown");
+    ck_assert_str_eq(rx_strerror(RX_ERR_CANCELLED, buf, sizeof(buf)), "cancelled");
+    ck_assert_str_eq(rx_strerror(AVERROR(ENOSPC), buf, sizeof(buf)), "No space left on device");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("settings");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, defaults_are_the_reference);
+    tcase_add_test(tc, set_str_refuses_to_truncate);
+    tcase_add_test(tc, threads_zero_means_cores);
+    tcase_add_test(tc, state_names_and_errors);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

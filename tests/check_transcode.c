@@ -1,0 +1,638 @@
+/*
+ * check_transcode.c - the in-process transcode of one file, judged by
+ * decoding what it wrote (never by trusting header fields).
+ *
+ * Every test makes its own clips with tests/support/testmedia in a fresh
+ * temporary directory (a checked fixture: Check forks per test).
+ */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavutil/error.h>
+#include <libavutil/mathematics.h>
+
+#include "inspect.h"
+#include "reencode/log.h"
+#include "reencode/transcode.h"
+#include "testmedia.h"
+
+static char dir[256];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    snprintf(dir, sizeof(dir), "%s/rxtranscode.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *path_in(const char *name)
+{
+    /* A ring, so a test can hold several paths at once. */
+    static char bufs[16][512];
+    static int k;
+    char *p = bufs[k++ % 16];
+
+    snprintf(p, sizeof(bufs[0]), "%s/%s", dir, name);
+    return p;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void make_clip(const char *path, const TmClip *c)
+{
+    char err[256];
+    int ret = tm_write_clip(path, c, err, sizeof(err));
+    ck_assert_msg(ret == 0, "cannot make test clip %s: %s", path, err);
+}
+
+static void test_settings(RxSettings *s)
+{
+    rx_settings_default(s);
+    s->threads = 2;
+}
+
+static int encode(const char *in, const char *out, const RxSettings *s, RxResult *r)
+{
+    RxTranscode *t = NULL;
+    int ret = rx_transcode_new(&t, in, out, s);
+
+    ck_assert_int_eq(ret, 0);
+    ret = rx_transcode_run(t, r);
+    rx_transcode_free(&t);
+    ck_assert_ptr_null(t);
+    return ret;
+}
+
+static void encode_ok(const char *in, const char *out, const RxSettings *s, RxResult *r)
+{
+    int ret = encode(in, out, s, r);
+    ck_assert_msg(ret == 0, "encode of %s failed: %s", in, r->error);
+    ck_assert_int_eq(r->state, RX_STATE_ENCODED);
+}
+
+static void inspect(const char *p, InFile *f)
+{
+    int ret = in_inspect(p, 1, f);
+    ck_assert_msg(ret == 0, "cannot inspect %s: %d", p, ret);
+}
+
+static int64_t span(const InStream *s)
+{
+    return s->end_us - s->first_us;
+}
+
+/* The contract of issue "core": video and audio durations each within one
+ * frame / 20 ms of the input's, and the A/V start offset kept within 20 ms. */
+static void assert_in_sync(const InFile *in, const InFile *out, double fps, int tracks)
+{
+    const InStream *iv = in_stream(in, AVMEDIA_TYPE_VIDEO, 0);
+    const InStream *ov = in_stream(out, AVMEDIA_TYPE_VIDEO, 0);
+    int64_t frame_us = (int64_t)(1e6 / fps) + 1000; /* + WebM's 1 ms rounding */
+
+    ck_assert_ptr_nonnull(iv);
+    ck_assert_ptr_nonnull(ov);
+    ck_assert_msg(llabs(span(ov) - span(iv)) <= frame_us,
+                  "video lasts %lld us, input %lld us (tolerance %lld)", (long long)span(ov),
+                  (long long)span(iv), (long long)frame_us);
+    for (int k = 0; k < tracks; k++) {
+        const InStream *ia = in_stream(in, AVMEDIA_TYPE_AUDIO, k);
+        const InStream *oa = in_stream(out, AVMEDIA_TYPE_AUDIO, k);
+        ck_assert_ptr_nonnull(ia);
+        ck_assert_ptr_nonnull(oa);
+        ck_assert_msg(llabs(span(oa) - span(ia)) <= 20000, "audio %d lasts %lld us, input %lld us",
+                      k, (long long)span(oa), (long long)span(ia));
+        ck_assert_msg(llabs((ov->first_us - oa->first_us) - (iv->first_us - ia->first_us)) <= 20000,
+                      "A/V start offset %lld us, input %lld us",
+                      (long long)(ov->first_us - oa->first_us),
+                      (long long)(iv->first_us - ia->first_us));
+    }
+    ck_assert_ptr_null(in_stream(out, AVMEDIA_TYPE_AUDIO, tracks));
+}
+
+static void assert_nothing_written(const char *out)
+{
+    char part[600];
+
+    snprintf(part, sizeof(part), "%s.part", out);
+    ck_assert_msg(!exists(out), "%s exists after a failed job", out);
+    ck_assert_msg(!exists(part), "%s exists after a failed job", part);
+}
+
+START_TEST(cfr_clip_becomes_av1_opus_webm)
+{
+    const char *in = path_in("lecture one.mp4"), *out = path_in("lecture one.webm");
+    const AVDictionaryEntry *e;
+    InFile fi = {0}, fo = {0};
+    const InStream *v, *a;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+    struct stat st;
+
+    tm_clip_default(&c);
+    make_clip(in, &c);
+    test_settings(&s);
+    encode_ok(in, NULL, &s, &r); /* default output name: extension replaced */
+    ck_assert(exists(out));
+    ck_assert(!exists(path_in("lecture one.webm.part")));
+
+    inspect(in, &fi);
+    inspect(out, &fo);
+    ck_assert_ptr_nonnull(strstr(fo.format_name, "webm"));
+    v = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+    a = in_stream(&fo, AVMEDIA_TYPE_AUDIO, 0);
+    ck_assert_int_eq(v->codec_id, AV_CODEC_ID_AV1);
+    ck_assert_int_eq(a->codec_id, AV_CODEC_ID_OPUS);
+    ck_assert_int_eq(fo.nb_streams, 2);
+    ck_assert_int_eq(v->width, 320);
+    ck_assert_int_eq(v->height, 180);
+    ck_assert_int_eq(a->sample_rate, 48000);
+    ck_assert_int_eq(a->channels, 2);
+    ck_assert_int_eq(v->frames, 60);
+    ck_assert(v->is_default && a->is_default);
+    ck_assert_int_eq(v->decode_errors, 0);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+
+    /* Metadata: title from the file name, recorder's artist gone, its title
+     * kept under another key, creation time kept, MP4 brands dropped. */
+    e = av_dict_get(fo.metadata, "title", NULL, 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->value, "lecture one");
+    ck_assert_ptr_null(av_dict_get(fo.metadata, "artist", NULL, 0));
+    e = av_dict_get(fo.metadata, "RECORDED_TITLE", NULL, 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->value, "Visual Studio Code");
+    e = av_dict_get(fo.metadata, "creation_time", NULL, 0);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(strstr(e->value, "2024-03-05T10:20:30"));
+    ck_assert_ptr_null(av_dict_get(fo.metadata, "major_brand", NULL, 0));
+    ck_assert_ptr_null(av_dict_get(fo.metadata, "compatible_brands", NULL, 0));
+
+    /* The result record tells the truth about the file. */
+    ck_assert_int_eq(stat(out, &st), 0);
+    ck_assert_int_eq(r.out_bytes, st.st_size);
+    ck_assert_int_eq(stat(in, &st), 0);
+    ck_assert_int_eq(r.in_bytes, st.st_size);
+    ck_assert_int_eq(r.video_frames, 60);
+    ck_assert_int_eq(r.audio_tracks, 1);
+    ck_assert_int_lt(llabs(r.video_duration_us - 2000000), 34000);
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+START_TEST(vfr_timestamps_survive)
+{
+    const char *in = path_in("vfr.mp4"), *out = path_in("vfr.webm");
+    const InStream *iv, *ov;
+    InFile fi = {0}, fo = {0};
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.vfr = 1;
+    c.duration = 3.0;
+    c.pattern = TM_MOTION;
+    make_clip(in, &c);
+    test_settings(&s);
+    encode_ok(in, out, &s, &r);
+    inspect(in, &fi);
+    inspect(out, &fo);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+
+    /* Every frame keeps its own time (to WebM's 1 ms): numbering frames at
+     * 1/fps would have squeezed the irregular durations. */
+    iv = in_stream(&fi, AVMEDIA_TYPE_VIDEO, 0);
+    ov = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_int_gt(iv->n_pts, 20);
+    ck_assert_int_eq(ov->n_pts, iv->n_pts);
+    for (int i = 0; i < iv->n_pts; i++) {
+        int64_t din = iv->pts_us[i] - iv->pts_us[0];
+        int64_t dout = ov->pts_us[i] - ov->pts_us[0];
+        ck_assert_msg(llabs(din - dout) <= 1000, "frame %d at %lld us, input %lld us", i,
+                      (long long)dout, (long long)din);
+    }
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* Inputs that need swresample or unusual pictures. */
+static const struct {
+    const char *name;
+    int width, height, bit_depth, chroma444, rate, channels, tracks;
+    const char *want_pix_fmt;
+} variants[] = {
+    {"mono 44.1 kHz", 320, 180, 8, 0, 44100, 1, 1, "yuv420p"},
+    {"12 kHz", 320, 180, 8, 0, 12000, 2, 1, "yuv420p"},
+    {"odd size 322x182", 322, 182, 8, 0, 48000, 2, 1, "yuv420p"},
+    {"10-bit", 320, 180, 10, 0, 48000, 2, 1, "yuv420p10le"},
+    {"4:4:4", 320, 180, 8, 1, 48000, 2, 1, "yuv444p"},
+    {"video only", 320, 180, 8, 0, 48000, 2, 0, "yuv420p"},
+    {"two audio tracks", 320, 180, 8, 0, 48000, 2, 2, "yuv420p"},
+    {"5.1 audio", 320, 180, 8, 0, 48000, 6, 1, "yuv420p"},
+};
+
+START_TEST(input_variants_encode)
+{
+    const char *in = path_in("variant.mp4"), *out = path_in("variant.webm");
+    const InStream *v;
+    InFile fi = {0}, fo = {0};
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.width = variants[_i].width;
+    c.height = variants[_i].height;
+    c.bit_depth = variants[_i].bit_depth;
+    c.chroma444 = variants[_i].chroma444;
+    c.sample_rate = variants[_i].rate;
+    c.channels = variants[_i].channels;
+    c.audio_tracks = variants[_i].tracks;
+    c.pattern = TM_WEBCAM;
+    make_clip(in, &c);
+    test_settings(&s);
+    encode_ok(in, out, &s, &r);
+    inspect(in, &fi);
+    inspect(out, &fo);
+    v = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_msg(v->width == c.width && v->height == c.height, "%s: %dx%d", variants[_i].name,
+                  v->width, v->height);
+    ck_assert_str_eq(v->pix_fmt, variants[_i].want_pix_fmt);
+    ck_assert_int_eq(r.audio_tracks, c.audio_tracks);
+    ck_assert_int_eq(fo.nb_streams, 1 + c.audio_tracks);
+    for (int k = 0; k < c.audio_tracks; k++) {
+        const InStream *a = in_stream(&fo, AVMEDIA_TYPE_AUDIO, k);
+        ck_assert_int_eq(a->codec_id, AV_CODEC_ID_OPUS);
+        ck_assert_int_eq(a->sample_rate, 48000);
+        ck_assert_int_eq(a->channels, c.channels);
+        ck_assert_int_eq(a->decode_errors, 0);
+    }
+    assert_in_sync(&fi, &fo, c.fps, c.audio_tracks);
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* Source keyframes do not force AV1 keyframes; our cadence is by time. */
+START_TEST(keyframes_by_time_not_by_source)
+{
+    const char *in = path_in("gop1.mp4"), *out1 = path_in("k2.webm"), *out0 = path_in("k0.webm");
+    InFile f2 = {0}, f0 = {0};
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 6.0;
+    c.gop = 1; /* every source frame is a keyframe */
+    c.audio_tracks = 0;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.keyint_seconds = 2.0;
+    encode_ok(in, out1, &s, &r);
+    s.keyint_seconds = 0;
+    encode_ok(in, out0, &s, &r);
+    inspect(out1, &f2);
+    inspect(out0, &f0);
+    /* 0, 2, 4 s */
+    ck_assert_int_eq(in_stream(&f2, AVMEDIA_TYPE_VIDEO, 0)->keyframes, 3);
+    ck_assert_int_eq(in_stream(&f0, AVMEDIA_TYPE_VIDEO, 0)->keyframes, 1);
+    in_free(&f2);
+    in_free(&f0);
+}
+END_TEST
+
+START_TEST(settings_reach_the_encoder)
+{
+    const char *in = path_in("in.mp4"), *lo = path_in("lo.webm"), *hi = path_in("hi.webm");
+    RxSettings s;
+    RxResult rlo, rhi;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.pattern = TM_MOTION;
+    c.audio_tracks = 0;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.crf = 10;
+    encode_ok(in, lo, &s, &rlo);
+    s.crf = 55;
+    encode_ok(in, hi, &s, &rhi);
+    ck_assert_msg(rhi.out_bytes * 2 < rlo.out_bytes, "crf 55: %lld bytes, crf 10: %lld bytes",
+                  (long long)rhi.out_bytes, (long long)rlo.out_bytes);
+}
+END_TEST
+
+START_TEST(bad_encoder_option_fails_cleanly)
+{
+    const char *in = path_in("in.mp4"), *out = path_in("out.webm");
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    make_clip(in, &c);
+    test_settings(&s);
+    rx_settings_set_str(s.aom_params, sizeof(s.aom_params), "no-such-option=1");
+    ck_assert_int_lt(encode(in, out, &s, &r), 0);
+    ck_assert_int_eq(r.state, RX_STATE_FAILED);
+    ck_assert_msg(strstr(r.error, "cannot open video encoder") && strstr(r.error, in),
+                  "unclear message: %s", r.error);
+    assert_nothing_written(out);
+}
+END_TEST
+
+/* Damaged inputs: an error naming the file, and no output of any kind. */
+enum { BAD_EMPTY, BAD_RANDOM, BAD_TRUNC10, BAD_TRUNC50, BAD_TRUNC90, BAD_MISSING, BAD_AUDIO };
+
+START_TEST(damaged_inputs_fail_cleanly)
+{
+    const char *in = path_in("bad input.mp4"), *out = path_in("bad input.webm");
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    switch (_i) {
+    case BAD_EMPTY:
+        ck_assert_int_eq(tm_write_empty(in), 0);
+        break;
+    case BAD_RANDOM:
+        ck_assert_int_eq(tm_write_random(in, 100000, 7), 0);
+        break;
+    case BAD_TRUNC10:
+    case BAD_TRUNC50:
+    case BAD_TRUNC90:
+        /* moov last, as Game Bar writes it: cut anywhere, the index is gone */
+        make_clip(in, &c);
+        ck_assert_int_eq(tm_truncate_file(in, _i == BAD_TRUNC10   ? 0.1
+                                              : _i == BAD_TRUNC50 ? 0.5
+                                                                  : 0.9),
+                         0);
+        break;
+    case BAD_MISSING:
+        break;
+    case BAD_AUDIO: /* a valid file, but nothing to re-encode as video */
+        c.width = 0;
+        make_clip(in, &c);
+        break;
+    }
+    test_settings(&s);
+    ck_assert_int_lt(encode(in, out, &s, &r), 0);
+    ck_assert_int_eq(r.state, RX_STATE_FAILED);
+    ck_assert_msg(strstr(r.error, "'") && strstr(r.error, "bad input.mp4"),
+                  "message does not name the file: %s", r.error);
+    ck_assert_ptr_null(strchr(r.error, '\n'));
+    assert_nothing_written(out);
+    if (_i != BAD_MISSING)
+        ck_assert(exists(in)); /* the input is never touched */
+}
+END_TEST
+
+START_TEST(existing_output_is_never_replaced)
+{
+    const char *in = path_in("in.mp4"), *out = path_in("out.webm");
+    char buf[16] = {0};
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+    FILE *f;
+
+    tm_clip_default(&c);
+    make_clip(in, &c);
+    f = fopen(out, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("precious", f);
+    fclose(f);
+
+    test_settings(&s);
+    ck_assert_int_eq(encode(in, out, &s, &r), AVERROR(EEXIST));
+    ck_assert_ptr_nonnull(strstr(r.error, "--overwrite"));
+    f = fopen(out, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    ck_assert_str_eq(buf, "precious");
+    ck_assert(!exists(path_in("out.webm.part")));
+
+    s.overwrite = 1;
+    encode_ok(in, out, &s, &r);
+    ck_assert_int_gt(r.out_bytes, 100);
+}
+END_TEST
+
+START_TEST(output_equal_to_input_is_refused)
+{
+    RxTranscode *t = NULL;
+    RxSettings s;
+
+    test_settings(&s);
+    ck_assert_int_eq(rx_transcode_new(&t, "a.webm", NULL, &s), AVERROR(EINVAL));
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(rx_transcode_new(&t, "dir.v2/noext", NULL, &s), 0);
+    ck_assert_str_eq(rx_transcode_output(t), "dir.v2/noext.webm");
+    rx_transcode_free(&t);
+    rx_transcode_free(&t); /* NULL-safe */
+}
+END_TEST
+
+/* ---- cancel from another thread */
+
+typedef struct CancelCtx {
+    RxTranscode *t;
+    RxResult r;
+    int ret;
+    atomic_int frames;
+} CancelCtx;
+
+static void count_frames(void *opaque, const RxProgress *p)
+{
+    CancelCtx *cc = opaque;
+    atomic_store(&cc->frames, (int)p->frames);
+}
+
+static void *run_job(void *opaque)
+{
+    CancelCtx *cc = opaque;
+    cc->ret = rx_transcode_run(cc->t, &cc->r);
+    return NULL;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(cancel_leaves_nothing_behind)
+{
+    const char *in = path_in("long.mp4"), *out = path_in("long.webm");
+    CancelCtx cc = {0};
+    RxSettings s;
+    pthread_t th;
+    double t0;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 30.0;
+    c.pattern = TM_NOISE;
+    make_clip(in, &c);
+    test_settings(&s);
+    ck_assert_int_eq(rx_transcode_new(&cc.t, in, out, &s), 0);
+    rx_transcode_set_progress(cc.t, count_frames, &cc);
+    ck_assert_int_eq(pthread_create(&th, NULL, run_job, &cc), 0);
+    while (atomic_load(&cc.frames) < 10)
+        usleep(1000);
+    ck_assert(exists(path_in("long.webm.part"))); /* it was really writing */
+    t0 = now();
+    rx_transcode_cancel(cc.t);
+    pthread_join(th, NULL);
+    ck_assert_msg(now() - t0 < 1.0, "cancel took %.2f s", now() - t0);
+    ck_assert_int_eq(cc.ret, RX_ERR_CANCELLED);
+    ck_assert_int_eq(cc.r.state, RX_STATE_INTERRUPTED);
+    ck_assert_int_lt(atomic_load(&cc.frames), 900); /* stopped early */
+    assert_nothing_written(out);
+    rx_transcode_free(&cc.t);
+}
+END_TEST
+
+/* ---- no shared state: parallel jobs write what sequential jobs write */
+
+typedef struct ParJob {
+    const char *in, *out;
+    RxResult r;
+    int ret;
+} ParJob;
+
+static void *par_run(void *opaque)
+{
+    ParJob *j = opaque;
+    RxTranscode *t = NULL;
+    RxSettings s;
+
+    test_settings(&s);
+    j->ret = rx_transcode_new(&t, j->in, j->out, &s);
+    if (!j->ret)
+        j->ret = rx_transcode_run(t, &j->r);
+    rx_transcode_free(&t);
+    return NULL;
+}
+
+static unsigned char *slurp(const char *p, size_t *n)
+{
+    FILE *f = fopen(p, "rb");
+    unsigned char *buf;
+    long len;
+
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void assert_same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *ba = slurp(a, &na), *bb = slurp(b, &nb);
+
+    ck_assert_msg(na == nb && !memcmp(ba, bb, na), "%s and %s differ", a, b);
+    free(ba);
+    free(bb);
+}
+
+START_TEST(parallel_jobs_match_sequential)
+{
+    ParJob seq[2] = {{path_in("a.mp4"), path_in("a1.webm"), {0}, 0},
+                     {path_in("b.mp4"), path_in("b1.webm"), {0}, 0}};
+    ParJob par[2] = {{path_in("a.mp4"), path_in("a2.webm"), {0}, 0},
+                     {path_in("b.mp4"), path_in("b2.webm"), {0}, 0}};
+    pthread_t th[2];
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.pattern = TM_WEBCAM;
+    make_clip(seq[0].in, &c);
+    c.pattern = TM_MOTION;
+    c.vfr = 1;
+    make_clip(seq[1].in, &c);
+
+    par_run(&seq[0]);
+    par_run(&seq[1]);
+    ck_assert_int_eq(seq[0].ret, 0);
+    ck_assert_int_eq(seq[1].ret, 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, par_run, &par[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(par[i].ret == 0, "%s", par[i].r.error);
+    }
+    assert_same_bytes(seq[0].out, par[0].out);
+    assert_same_bytes(seq[1].out, par[1].out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("transcode");
+    TCase *tc = tcase_create("transcode");
+    SRunner *sr;
+    int failed;
+
+    rx_log_init(RX_LOG_ERROR); /* libx264/libaom banners are not test output */
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, cfr_clip_becomes_av1_opus_webm);
+    tcase_add_test(tc, vfr_timestamps_survive);
+    tcase_add_loop_test(tc, input_variants_encode, 0, sizeof(variants) / sizeof(variants[0]));
+    tcase_add_test(tc, keyframes_by_time_not_by_source);
+    tcase_add_test(tc, settings_reach_the_encoder);
+    tcase_add_test(tc, bad_encoder_option_fails_cleanly);
+    tcase_add_loop_test(tc, damaged_inputs_fail_cleanly, BAD_EMPTY, BAD_AUDIO + 1);
+    tcase_add_test(tc, existing_output_is_never_replaced);
+    tcase_add_test(tc, output_equal_to_input_is_refused);
+    tcase_add_test(tc, cancel_leaves_nothing_behind);
+    tcase_add_test(tc, parallel_jobs_match_sequential);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

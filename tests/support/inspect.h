@@ -1,0 +1,99 @@
+/*
+ * inspect.h - decode a media file and report what a test needs to assert.
+ *
+ * Container headers can lie (a WebM's Duration, an MP4's edit list, a stream's
+ * frame count), and the transcoder is judged on what a player would show, so
+ * in_inspect() decodes every packet of every audio and video stream and
+ * reports the decoded frames' counts and timestamps. in_ssim() compares the
+ * pictures of two files frame by frame in display time.
+ *
+ * Calling sequence:
+ *     InFile f;
+ *     if (in_inspect("out.webm", 1, &f) == 0) {
+ *         const InStream *v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
+ *         ...
+ *     }
+ *     in_free(&f);
+ *
+ * Thread-safety: no global state; files may be inspected from several threads.
+ * Decoders run with libavcodec's automatic thread count.
+ */
+#ifndef RX_INSPECT_H
+#define RX_INSPECT_H
+
+#include <stdint.h>
+
+#include <libavutil/avutil.h>
+#include <libavutil/dict.h>
+#include <libavcodec/codec_id.h>
+
+#define IN_MAX_STREAMS 8 /* streams past this index are not reported nor decoded */
+
+typedef struct InStream {
+    int index;
+    enum AVMediaType type;
+    enum AVCodecID codec_id;
+    char codec_name[32]; /* avcodec_get_name(), e.g. "h264", "av1", "opus" */
+    int width, height;   /* video: coded picture size from the stream parameters */
+    char pix_fmt[32];    /* video: e.g. "yuv420p10le"; "" when unknown */
+    int sample_rate, channels;
+    int64_t frames;   /* decoded frames (video) or decoded audio frames */
+    int64_t samples;  /* audio: decoded samples */
+    int64_t first_us; /* best_effort_timestamp of the first decoded frame, in us */
+    int64_t last_us;  /* best_effort_timestamp of the last decoded frame, in us */
+    int64_t end_us;   /* last frame's timestamp + its duration, in us: video uses the
+                         frame's pkt_duration, or when that is 0 the interval between the
+                         last two frames; audio uses nb_samples / sample_rate */
+    int64_t *pts_us;  /* video: every decoded frame's timestamp in us, output order;
+                         frames without a timestamp are left out (NULL for audio) */
+    int n_pts;
+    int keyframes;     /* video: packets flagged AV_PKT_FLAG_KEY */
+    int decode_errors; /* packets or frames the decoder rejected or flagged corrupt */
+    int is_default;    /* disposition has AV_DISPOSITION_DEFAULT */
+    char language[16]; /* the stream's "language" tag, "" if none */
+} InStream;
+
+typedef struct InFile {
+    char format_name[64]; /* ic->iformat->name, e.g. "matroska,webm" */
+    int64_t duration_us;  /* ic->duration (the header's claim), -1 when unknown */
+    int nb_streams;       /* min(streams in the file, IN_MAX_STREAMS) */
+    InStream streams[IN_MAX_STREAMS];
+    AVDictionary *metadata; /* copy of the global tags (owned) */
+    int rotation;           /* clockwise degrees (0, 90, 180, 270) from the first video
+                               stream's display matrix, as MediaInfo reports them; 0 if none */
+    int read_error;         /* 0 when reading ended at a clean EOF, else the error of
+                               av_read_frame() that ended it early (e.g. a truncated file) */
+} InFile;
+
+/*
+ * Open path and, if decode, decode every frame of every audio and video
+ * stream (the first IN_MAX_STREAMS). f is overwritten (pass a zeroed or freed
+ * struct). Returns 0, or a negative AVERROR when the file cannot be opened or
+ * a decoder cannot be set up; f is then left freed and zeroed. A read error
+ * mid-file is not a failure: it ends decoding and is kept in f->read_error.
+ */
+int in_inspect(const char *path, int decode, InFile *f);
+
+/* Free the pts arrays and the metadata and zero f. Accepts a zeroed struct. */
+void in_free(InFile *f);
+
+/* The nth (0-based) stream of that type, or NULL. */
+const InStream *in_stream(const InFile *f, enum AVMediaType type, int nth);
+
+/*
+ * Mean SSIM of the first video stream of test against that of ref.
+ *
+ * Each frame of test, at display time t, is compared with the frame of ref
+ * displayed at t: the last ref frame whose timestamp is <= t + 2 ms (the slack
+ * absorbs WebM's millisecond rounding; a test frame before ref's first frame
+ * is compared with that first frame). Both pictures are converted with
+ * swscale to gray8 (luma) at the smaller of the two widths and of the two
+ * heights. SSIM is the ffmpeg/x264 formulation: 8x8 windows stepped by 4
+ * pixels (built from 4x4 block sums), constants (0.01*255)^2 and (0.03*255)^2;
+ * a frame's SSIM is the mean over its windows, *ssim the mean over the test's
+ * frames. Returns 0, or a negative AVERROR (AVERROR_INVALIDDATA when either
+ * file has no decodable video frame or a picture is smaller than 8x8).
+ */
+int in_ssim(const char *ref, const char *test, double *ssim);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * testmedia.h - write Game-Bar-like test recordings with libav*.
+ *
+ * Windows' Game Bar records MP4 (moov at the end, no faststart) with H.264
+ * video, AAC 48 kHz stereo, the global tag artist = "Microsoft Game DVR"
+ * (MediaInfo: Performer) and title = the captured application's name. The
+ * tests need such files without shipping any: tm_write_clip() makes them at
+ * test time, deterministically (same TmClip, same pixels and samples), with
+ * the variations that the real world throws at the transcoder (VFR, 10-bit,
+ * 4:4:4, odd rates and channel counts, several audio tracks, rotation,
+ * timestamp gaps) and picture content whose character later tests rely on:
+ * slides are pixel-identical within each second of media time (duplicate
+ * frame elision), motion and noise change every frame.
+ *
+ * Calling sequence:
+ *     TmClip c;
+ *     tm_clip_default(&c);
+ *     c.duration = 3.0; ...
+ *     tm_write_clip("in.mp4", &c, err, sizeof(err));
+ *
+ * Video is encoded with libx264 when libavcodec has it, else with the native
+ * mpeg4 encoder (8-bit 4:2:0 only). Audio is the native AAC encoder.
+ *
+ * Thread-safety: no global state; clips may be written from several threads
+ * at once. The functions do not touch libav's log level or callback.
+ */
+#ifndef RX_TESTMEDIA_H
+#define RX_TESTMEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum TmPattern {
+    TM_SLIDES, /* light page with dark "text lines"; a new slide every 1.0 s of media
+                  time, frames within one slide pixel-identical (decoded too, in the default
+                  constant-QP mode, but for the frames after a change while the encoder
+                  refines it: 1 with ultrafast, a few with B-frame presets; in bitrate mode
+                  only close, about 45-80 dB PSNR) */
+    TM_MOTION, /* scrolling gradient plus a moving box: every frame differs */
+    TM_WEBCAM, /* a slide plus a noisy "webcam" box (1/6 of the width) in the
+                  bottom-right corner and a 2x2 "cursor" that moves every 4 frames */
+    TM_NOISE,  /* every frame new multi-scale pseudo-random content (worst case) */
+} TmPattern;
+
+typedef struct TmClip {
+    int width, height;         /* default 320x180; 4:2:0 needs both even (x264);
+                                  width or height 0: no video stream (an audio-only file,
+                                  duration then still sets the audio's length) */
+    double fps;                /* nominal rate, default 30 */
+    double duration;           /* seconds of video, default 2.0 */
+    TmPattern pattern;         /* default TM_SLIDES */
+    int vfr;                   /* 1: irregular frame durations in a 1/90000 time base
+                                  (1/30000 with the mpeg4 fallback; deterministic: 1..4 nominal periods with odd
+                                  jitter,                   so >10 distinct durations), same total duration */
+    int bit_depth;             /* 8 (default) or 10 */
+    int chroma444;             /* 1: yuv444p / yuv444p10le instead of 4:2:0 */
+    int audio_tracks;          /* 0, 1 (default), 2 ... (at most 16), each its own tone:
+                                  track i is a sine at 440 + 220 * i Hz */
+    int sample_rate;           /* default 48000 (any rate AAC takes: 44100, 12000 ...) */
+    int channels;              /* default 2; 1..8 (6 = 5.1) */
+    double audio_duration;     /* < 0 (default): same as the video duration */
+    const char *artist;        /* default "Microsoft Game DVR"; NULL = no tag */
+    const char *title;         /* default "Visual Studio Code"; NULL = no tag */
+    const char *creation_time; /* default "2024-03-05T10:20:30.000000Z"; NULL = none */
+    int gop;                   /* x264 keyint in frames; 0 (default) = x264's default */
+    int faststart;             /* 1: moov first (movflags +faststart; MP4/MOV only) */
+    int crf;                   /* x264 quality 0..51, default 23, applied as a CONSTANT QP
+                                  (x264 -qp) with the deblocking filter off: with x264's crf
+                                  or deblocking the frames of a static slide keep being
+                                  refined and never decode identical */
+    int64_t bitrate;           /* > 0: x264 average bitrate in bit/s instead of crf */
+    const char *x264_preset;   /* default "ultrafast" */
+    int rotation;              /* 0, 90, 180 or 270 degrees CLOCKWISE, as MediaInfo and the
+                                  old "rotate" tag report it (a portrait phone video is 90);
+                                  stored as a display matrix, which ffprobe prints negated */
+    double gap_at, gap_len;    /* gap_len > 0: every video frame whose media time is
+                                  >= gap_at, and every audio frame from the first AAC frame
+                                  boundary >= gap_at, is stamped gap_len seconds later */
+} TmClip;
+
+/* Fill c with the defaults above. */
+void tm_clip_default(TmClip *c);
+
+/*
+ * Write the clip described by c to path; the container follows the extension
+ * (.mp4, .mov, .mkv, anything libavformat guesses). Returns 0, or a negative
+ * AVERROR with a one-line reason in err (err may be NULL). On failure the
+ * partial file is removed. AVERROR(ENOSYS) when the mpeg4 fallback is asked for
+ * something only libx264 can do; AVERROR(EINVAL) for an impossible TmClip.
+ */
+int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize);
+
+/* Hostile-file helpers. Each returns 0 or a negative AVERROR (errno based). */
+
+/* Keep the first fraction (0..1) of the bytes of an existing file. */
+int tm_truncate_file(const char *path, double fraction);
+
+/* Create or replace path with bytes pseudo-random bytes, determined by seed. */
+int tm_write_random(const char *path, size_t bytes, unsigned seed);
+
+/* Create or replace path with an empty file. */
+int tm_write_empty(const char *path);
+
+#endif
