@@ -25,6 +25,8 @@ static const char help_main[] =
     "smaller with slide text still sharp.\n"
     "\n"
     "Commands:\n"
+    "  list DIR...                what would be re-encoded, and why not the rest\n"
+    "  run --dry-run DIR...       the same listing\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "\n"
     "Options:\n"
@@ -33,6 +35,53 @@ static const char help_main[] =
     "\n"
     "Exit codes: 0 success, 1 the work failed, 2 usage error, 130/143 interrupted\n"
     "by SIGINT/SIGTERM.\n";
+
+#define HELP_ENCODER_OPTIONS                                                              \
+    "Video (libaom AV1; defaults are the reference screen-content settings):\n"           \
+    "      --crf N                constant quality 0-63, lower is better [32]\n"          \
+    "      --cpu-used N           libaom speed 0-10, higher is faster [5]\n"              \
+    "      --usage MODE           realtime | good | allintra [realtime]\n"                \
+    "      --lag-in-frames N      look-ahead; no effect with realtime [32]\n"             \
+    "      --aom-params K=V:...   raw libaom options, applied last (so they win);\n"      \
+    "                             default: row-mt=1:tune-content=screen:deltaq-mode=0:\n" \
+    "                             enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:\n"  \
+    "                             sharpness=3:arnr-strength=1:arnr-maxframes=4:\n"        \
+    "                             disable-trellis-quant=0   ('' for none)\n"              \
+    "      --keyint SECONDS       a keyframe at least this often, by time [10];\n"        \
+    "                             0 leaves it to the encoder (one per file)\n"            \
+    "      --threads N            thread budget of the job, decoder and encoder\n"        \
+    "                             each capped by it; 0 = all cores [0]\n"                 \
+    "\n"                                                                                  \
+    "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
+    "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
+    "      --opus-application A   voip | audio | lowdelay [voip]\n"
+
+#define HELP_MESSAGES                                                        \
+    "Messages:\n"                                                            \
+    "  -q, --quiet                errors only, no progress\n"                \
+    "  -v, --verbose              more detail, libav's own messages too\n"   \
+    "      --progress / --no-progress   force the progress line on or off\n" \
+    "                             (default: on when stderr is a terminal)\n"
+
+#define HELP_SELECT                                                                          \
+    "Which files (walked recursively; symlinks not followed, names sorted):\n"               \
+    "      --ext LIST             extensions, case-insensitive [mp4]; e.g. mp4,mkv,mov\n"    \
+    "  -m, --match EXPR           a MediaInfo field condition; repeat: all must hold.\n"     \
+    "                             Default: Performer=Microsoft Game DVR (Game Bar)\n"        \
+    "      --all                  every file with a video stream (no default filter)\n"      \
+    "      --follow-symlinks      follow symbolic links (loops are detected)\n"              \
+    "      --one-file-system      stay on each DIR's file system\n"                          \
+    "  Never picked: *.part (being written), *.reencoded (originals already done),\n"        \
+    "  anything under .reencode/, and files written by reencode.\n"                          \
+    "\n"                                                                                     \
+    "Match expressions ([Kind;]Field OP value; Kind is General (default), Video,\n"          \
+    "Audio, Text...; see docs/match-expressions.md):\n"                                      \
+    "  Performer=Microsoft Game DVR     equal        Audio;SamplingRate!=48000  not equal\n" \
+    "  OverallBitRate>2000000           > >= < <= compare numbers when both sides are\n"     \
+    "  Duration>=60000  (ms)            numbers, bytes otherwise\n"                          \
+    "  Title~=Chrome                    contains (ASCII case-insensitive)\n"                 \
+    "  Title?    present                !Title     absent\n"                                 \
+    "  A condition on Video or Audio holds when any stream of that kind satisfies it.\n"
 
 static const char help_encode[] =
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
@@ -45,45 +94,56 @@ static const char help_encode[] =
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "      --overwrite            replace an existing OUTPUT\n"
-    "\n"
-    "Video (libaom AV1; defaults are the reference screen-content settings):\n"
-    "      --crf N                constant quality 0-63, lower is better [32]\n"
-    "      --cpu-used N           libaom speed 0-10, higher is faster [5]\n"
-    "      --usage MODE           realtime | good | allintra [realtime]\n"
-    "      --lag-in-frames N      look-ahead; no effect with realtime [32]\n"
-    "      --aom-params K=V:...   raw libaom options, applied last (so they win);\n"
-    "                             default: row-mt=1:tune-content=screen:deltaq-mode=0:\n"
-    "                             enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:\n"
-    "                             sharpness=3:arnr-strength=1:arnr-maxframes=4:\n"
-    "                             disable-trellis-quant=0   ('' for none)\n"
-    "      --keyint SECONDS       a keyframe at least this often, by time [10];\n"
-    "                             0 leaves it to the encoder (one per file)\n"
-    "      --threads N            thread budget of the job, decoder and encoder\n"
-    "                             each capped by it; 0 = all cores [0]\n"
-    "\n"
-    "Audio (Opus, one track per input audio track, 48 kHz):\n"
-    "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"
-    "      --opus-application A   voip | audio | lowdelay [voip]\n"
-    "\n"
+    "\n" HELP_ENCODER_OPTIONS "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
     "artist tag 'Microsoft Game DVR' is dropped; the recorder's own title (the\n"
     "captured application) is kept as RECORDED_TITLE; creation time is kept.\n"
-    "\n"
-    "Messages:\n"
-    "  -q, --quiet                errors only, no progress\n"
-    "  -v, --verbose              more detail, libav's own messages too\n"
-    "      --progress / --no-progress   force the progress line on or off\n"
-    "                             (default: on when stderr is a terminal)\n"
-    "\n"
+    "\n" HELP_MESSAGES "\n"
     "Exit codes: 0 written, 1 failed (one line on stderr names the file and the\n"
     "step), 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n"
     "\n"
     "Example:\n"
     "  reencode encode --crf 36 'lecture 1.mp4' -o lecture1.webm\n";
 
+static const char help_list[] =
+    "usage: reencode list [OPTIONS] DIR...\n"
+    "       reencode run --dry-run [OPTIONS] DIR...\n"
+    "\n"
+    "List what would be re-encoded, without touching anything: every file found\n"
+    "with its status (candidate, skipped, unreadable) and the reason for each\n"
+    "skip, then totals and an estimate of the space re-encoding would save.\n"
+    "\n" HELP_SELECT "\n"
+    "Output:\n"
+    "      --json                 one JSON object per line (NDJSON): {\"type\":\"file\",\n"
+    "                             \"status\",\"path\",\"reason\",\"size\",\"duration_ms\",...}\n"
+    "                             per file, then {\"type\":\"totals\",...}. A name that is\n"
+    "                             not UTF-8 also comes as exact bytes in \"path_hex\"\n"
+    "\n"
+    "The estimate assumes the reference settings give video at 200 kb/s per\n"
+    "1920x1080 of picture area (at least 50 kb/s) plus 32 kb/s per audio track:\n"
+    "the cautious end of the 50-170x seen on 10 Mb/s Game Bar recordings. A file\n"
+    "whose estimate is not below 90% of its size counts as no saving (such\n"
+    "originals are kept).\n"
+    "\n" HELP_MESSAGES "\n"
+    "Exit codes: 0 listed, 1 nothing could be scanned (no DIR readable),\n"
+    "2 usage error (including a malformed --match, shown with a caret).\n"
+    "\n"
+    "Examples:\n"
+    "  reencode list ~/Videos/Captures\n"
+    "  reencode list --all --ext mp4,mkv --match 'Duration>=600000' /srv/lectures\n"
+    "  reencode list --json /srv/lectures | jq -r 'select(.status==\"candidate\").path'\n";
+
 const char *rx_cli_help(RxCommand cmd)
 {
-    return cmd == RX_CMD_ENCODE ? help_encode : help_main;
+    switch (cmd) {
+    case RX_CMD_ENCODE:
+        return help_encode;
+    case RX_CMD_LIST:
+    case RX_CMD_RUN:
+        return help_list;
+    default:
+        return help_main;
+    }
 }
 
 static RxCliStatus usage_error(char *err, size_t size, const char *fmt, ...) RX_PRINTF(3, 4);
@@ -154,9 +214,20 @@ int rx_cli_parse_bitrate(const char *s, int64_t *out)
     return 0;
 }
 
-/* Options of `encode` that take a value. */
+/* Which commands an option belongs to. */
+#define FOR_ENCODE 1u
+#define FOR_LIST   2u
+#define FOR_RUN    4u
+#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN)
+
 enum {
-    OPT_OUTPUT = 1,
+    OPT_HELP = 1,
+    OPT_QUIET,
+    OPT_VERBOSE,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS,
+    OPT_OUTPUT,
+    OPT_OVERWRITE,
     OPT_CRF,
     OPT_CPU_USED,
     OPT_USAGE,
@@ -166,24 +237,48 @@ enum {
     OPT_THREADS,
     OPT_AUDIO_BITRATE,
     OPT_OPUS_APP,
+    OPT_EXT,
+    OPT_MATCH,
+    OPT_ALL,
+    OPT_FOLLOW,
+    OPT_ONE_FS,
+    OPT_JSON,
+    OPT_DRY_RUN,
 };
 
 static const struct {
     const char *name;
     char short_name;
     int id;
-} value_opts[] = {
-    {"output", 'o', OPT_OUTPUT},
-    {"crf", 0, OPT_CRF},
-    {"cpu-used", 0, OPT_CPU_USED},
-    {"usage", 0, OPT_USAGE},
-    {"lag-in-frames", 0, OPT_LAG},
-    {"aom-params", 0, OPT_AOM_PARAMS},
-    {"keyint", 0, OPT_KEYINT},
-    {"threads", 0, OPT_THREADS},
-    {"audio-bitrate", 0, OPT_AUDIO_BITRATE},
-    {"opus-application", 0, OPT_OPUS_APP},
+    int has_value;
+    unsigned cmds;
+} options[] = {
+    {"help", 'h', OPT_HELP, 0, FOR_ALL},
+    {"quiet", 'q', OPT_QUIET, 0, FOR_ALL},
+    {"verbose", 'v', OPT_VERBOSE, 0, FOR_ALL},
+    {"progress", 0, OPT_PROGRESS, 0, FOR_ALL},
+    {"no-progress", 0, OPT_NO_PROGRESS, 0, FOR_ALL},
+    {"output", 'o', OPT_OUTPUT, 1, FOR_ENCODE},
+    {"overwrite", 0, OPT_OVERWRITE, 0, FOR_ENCODE | FOR_RUN},
+    {"crf", 0, OPT_CRF, 1, FOR_ENCODE | FOR_RUN},
+    {"cpu-used", 0, OPT_CPU_USED, 1, FOR_ENCODE | FOR_RUN},
+    {"usage", 0, OPT_USAGE, 1, FOR_ENCODE | FOR_RUN},
+    {"lag-in-frames", 0, OPT_LAG, 1, FOR_ENCODE | FOR_RUN},
+    {"aom-params", 0, OPT_AOM_PARAMS, 1, FOR_ENCODE | FOR_RUN},
+    {"keyint", 0, OPT_KEYINT, 1, FOR_ENCODE | FOR_RUN},
+    {"threads", 0, OPT_THREADS, 1, FOR_ENCODE | FOR_RUN},
+    {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUN},
+    {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUN},
+    {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUN},
+    {"match", 'm', OPT_MATCH, 1, FOR_LIST | FOR_RUN},
+    {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
+    {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUN},
+    {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUN},
+    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN},
+    {"dry-run", 'n', OPT_DRY_RUN, 0, FOR_RUN},
 };
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
 static int one_of(const char *v, const char *const *list)
 {
@@ -193,8 +288,7 @@ static int one_of(const char *v, const char *const *list)
     return 0;
 }
 
-static RxCliStatus set_value(RxCli *cli, int id, const char *name, const char *v, char *err,
-                             size_t errsize)
+static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t errsize)
 {
     static const char *const usages[] = {"realtime", "good", "allintra", NULL};
     static const char *const apps[] = {"voip", "audio", "lowdelay", NULL};
@@ -203,81 +297,148 @@ static RxCliStatus set_value(RxCli *cli, int id, const char *name, const char *v
     double d;
 
     switch (id) {
+    case OPT_HELP:
+        cli->help_for = cli->cmd;
+        cli->cmd = RX_CMD_HELP;
+        break;
+    case OPT_QUIET:
+        cli->log_level = RX_LOG_ERROR;
+        cli->progress = 0;
+        break;
+    case OPT_VERBOSE:
+        cli->log_level = RX_LOG_DEBUG;
+        break;
+    case OPT_PROGRESS:
+        cli->progress = 1;
+        break;
+    case OPT_NO_PROGRESS:
+        cli->progress = 0;
+        break;
     case OPT_OUTPUT:
         if (!*v)
-            return usage_error(err, errsize, "--%s needs a file name", name);
+            return usage_error(err, errsize, "--output needs a file name");
         cli->output = v;
-        return RX_CLI_OK;
+        break;
+    case OPT_OVERWRITE:
+        s->overwrite = 1;
+        break;
     case OPT_CRF:
         if (parse_int(v, 0, 63, &n))
             return usage_error(err, errsize, "--crf takes a whole number from 0 to 63, not '%s'",
                                v);
         s->crf = (int)n;
-        return RX_CLI_OK;
+        break;
     case OPT_CPU_USED:
         if (parse_int(v, 0, 10, &n))
             return usage_error(err, errsize,
                                "--cpu-used takes a whole number from 0 to 10, not '%s'", v);
         s->cpu_used = (int)n;
-        return RX_CLI_OK;
+        break;
     case OPT_USAGE:
         if (!one_of(v, usages))
             return usage_error(err, errsize, "--usage takes realtime, good or allintra, not '%s'",
                                v);
         rx_settings_set_str(s->usage, sizeof(s->usage), v);
-        return RX_CLI_OK;
+        break;
     case OPT_LAG:
         if (parse_int(v, 0, 70, &n))
             return usage_error(err, errsize,
                                "--lag-in-frames takes a whole number from 0 to 70, not '%s'", v);
         s->lag_in_frames = (int)n;
-        return RX_CLI_OK;
+        break;
     case OPT_AOM_PARAMS:
         if (rx_settings_set_str(s->aom_params, sizeof(s->aom_params), v) < 0)
-            return usage_error(err, errsize, "--aom-params is too long (%s)", "max 511 bytes");
-        return RX_CLI_OK;
+            return usage_error(err, errsize, "--aom-params is too long (at most %zu bytes)",
+                               sizeof(s->aom_params) - 1);
+        break;
     case OPT_KEYINT:
         if (parse_double(v, 0, 3600, &d))
             return usage_error(err, errsize, "--keyint takes seconds from 0 to 3600, not '%s'", v);
         s->keyint_seconds = d;
-        return RX_CLI_OK;
+        break;
     case OPT_THREADS:
         if (parse_int(v, 0, 64, &n))
             return usage_error(err, errsize,
                                "--threads takes a whole number from 0 to 64, not '%s'", v);
         s->threads = (int)n;
-        return RX_CLI_OK;
+        break;
     case OPT_AUDIO_BITRATE:
         if (rx_cli_parse_bitrate(v, &s->audio_bitrate) < 0)
             return usage_error(err, errsize,
                                "--audio-bitrate takes a rate such as 32k or 64000, not '%s'", v);
-        return RX_CLI_OK;
+        break;
     case OPT_OPUS_APP:
         if (!one_of(v, apps))
             return usage_error(err, errsize,
                                "--opus-application takes voip, audio or lowdelay, not '%s'", v);
         rx_settings_set_str(s->opus_application, sizeof(s->opus_application), v);
-        return RX_CLI_OK;
+        break;
+    case OPT_EXT:
+        if (!*v || strchr(v, '/'))
+            return usage_error(err, errsize, "--ext takes extensions such as mp4,mkv,mov, not '%s'",
+                               v);
+        cli->extensions = v;
+        break;
+    case OPT_MATCH:
+        cli->matches[cli->n_matches++] = v;
+        break;
+    case OPT_ALL:
+        cli->all = 1;
+        break;
+    case OPT_FOLLOW:
+        cli->follow_symlinks = 1;
+        break;
+    case OPT_ONE_FS:
+        cli->one_file_system = 1;
+        break;
+    case OPT_JSON:
+        cli->json = 1;
+        break;
+    case OPT_DRY_RUN:
+        cli->dry_run = 1;
+        break;
+    default:
+        return usage_error(err, errsize, "internal error: option %d", id);
     }
-    return usage_error(err, errsize, "internal error parsing '%s'", name);
+    return RX_CLI_OK;
 }
 
-static RxCliStatus parse_encode(int argc, char *const *argv, int i, RxCli *cli, char *err,
-                                size_t errsize)
+static unsigned command_bit(RxCommand cmd)
 {
+    return cmd == RX_CMD_ENCODE ? FOR_ENCODE : cmd == RX_CMD_LIST ? FOR_LIST : FOR_RUN;
+}
+
+static const char *command_name(RxCommand cmd)
+{
+    return cmd == RX_CMD_ENCODE ? "encode" : cmd == RX_CMD_LIST ? "list" : "run";
+}
+
+static RxCliStatus parse_operand(RxCli *cli, const char *a, char *err, size_t errsize)
+{
+    if (cli->cmd == RX_CMD_ENCODE) {
+        if (cli->input)
+            return usage_error(err, errsize, "unexpected argument '%s' (one INPUT per encode)", a);
+        cli->input = a;
+    } else {
+        cli->roots[cli->n_roots++] = a;
+    }
+    return RX_CLI_OK;
+}
+
+static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *err, size_t errsize)
+{
+    unsigned bit = command_bit(cli->cmd);
     int only_operands = 0;
 
-    for (; i < argc; i++) {
+    for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char *name = NULL, *value = NULL;
-        char short_buf[2] = {0};
-        size_t k, namelen = 0;
+        const char *name, *value = NULL;
+        size_t k, namelen;
+        RxCliStatus st;
 
         if (only_operands || a[0] != '-' || !a[1]) {
-            if (cli->input)
-                return usage_error(err, errsize, "unexpected argument '%s' (one INPUT per encode)",
-                                   a);
-            cli->input = a;
+            if ((st = parse_operand(cli, a, err, errsize)) != RX_CLI_OK)
+                return st;
             continue;
         }
         if (!strcmp(a, "--")) {
@@ -293,51 +454,41 @@ static RxCliStatus parse_encode(int argc, char *const *argv, int i, RxCli *cli, 
             if (a[2])
                 return usage_error(err, errsize, "unknown option '%s' (short options stand alone)",
                                    a);
-            short_buf[0] = a[1];
-            name = short_buf;
+            name = a + 1;
             namelen = 1;
         }
-
-#define IS(lit) (namelen == sizeof(lit) - 1 && !strncmp(name, lit, namelen))
-        if (IS("help") || IS("h")) {
-            cli->cmd = RX_CMD_HELP;
-            cli->help_for = RX_CMD_ENCODE;
-            return RX_CLI_OK;
-        }
-        if (IS("overwrite") || IS("quiet") || IS("q") || IS("verbose") || IS("v") ||
-            IS("progress") || IS("no-progress")) {
-            if (value)
-                return usage_error(err, errsize, "option '%s' takes no value", a);
-            if (IS("overwrite"))
-                cli->settings.overwrite = 1;
-            else if (IS("quiet") || IS("q"))
-                cli->log_level = RX_LOG_ERROR, cli->progress = 0;
-            else if (IS("verbose") || IS("v"))
-                cli->log_level = RX_LOG_DEBUG;
-            else
-                cli->progress = IS("progress");
-            continue;
-        }
-        for (k = 0; k < sizeof(value_opts) / sizeof(value_opts[0]); k++) {
-            if ((namelen == 1 && value_opts[k].short_name == name[0]) ||
-                (namelen == strlen(value_opts[k].name) &&
-                 !strncmp(name, value_opts[k].name, namelen)))
+        for (k = 0; k < N_OPTIONS; k++) {
+            if (namelen == 1 && a[1] != '-' ? options[k].short_name == name[0]
+                                            : namelen == strlen(options[k].name) &&
+                                                  !strncmp(name, options[k].name, namelen))
                 break;
         }
-#undef IS
-        if (k == sizeof(value_opts) / sizeof(value_opts[0]))
-            return usage_error(err, errsize, "unknown option '%s' (see 'reencode encode --help')",
-                               a);
-        if (!value) {
+        if (k == N_OPTIONS || !(options[k].cmds & bit))
+            return usage_error(err, errsize,
+                               "unknown option '%s' for %s (see 'reencode %s --help')", a,
+                               command_name(cli->cmd), command_name(cli->cmd));
+        if (!options[k].has_value && value)
+            return usage_error(err, errsize, "option '--%s' takes no value", options[k].name);
+        if (options[k].has_value && !value) {
             if (i + 1 >= argc)
                 return usage_error(err, errsize, "option '%s' needs a value", a);
             value = argv[++i];
         }
-        if (set_value(cli, value_opts[k].id, value_opts[k].name, value, err, errsize))
-            return RX_CLI_USAGE;
+        if ((st = apply(cli, options[k].id, value, err, errsize)) != RX_CLI_OK)
+            return st;
+        if (cli->cmd == RX_CMD_HELP)
+            return RX_CLI_OK;
     }
-    if (!cli->input)
-        return usage_error(err, errsize, "%s", "encode needs an INPUT file");
+    if (cli->cmd == RX_CMD_ENCODE && !cli->input)
+        return usage_error(err, errsize, "encode needs an INPUT file");
+    if (cli->cmd != RX_CMD_ENCODE && !cli->n_roots)
+        return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_RUN && !cli->dry_run)
+        return usage_error(err, errsize,
+                           "run without --dry-run (the batch) is not built yet; use "
+                           "'reencode encode FILE' for one file");
+    if (cli->cmd == RX_CMD_RUN) /* --dry-run is the listing */
+        cli->cmd = RX_CMD_LIST;
     return RX_CLI_OK;
 }
 
@@ -353,22 +504,43 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         err[0] = '\0';
 
     if (argc < 2)
-        return usage_error(err, errsize, "%s", "no command given (try 'reencode --help')");
+        return usage_error(err, errsize, "no command given (try 'reencode --help')");
     cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         cli->cmd = RX_CMD_HELP;
         cli->help_for = RX_CMD_NONE;
         if (argc > 2 && !strcmp(argv[2], "encode"))
             cli->help_for = RX_CMD_ENCODE;
+        else if (argc > 2 && (!strcmp(argv[2], "list") || !strcmp(argv[2], "run")))
+            cli->help_for = RX_CMD_LIST;
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
         cli->cmd = RX_CMD_VERSION;
         return RX_CLI_OK;
     }
-    if (!strcmp(cmd, "encode")) {
+    if (!strcmp(cmd, "encode"))
         cli->cmd = RX_CMD_ENCODE;
-        return parse_encode(argc, argv, 2, cli, err, errsize);
-    }
-    return usage_error(err, errsize, "unknown command '%s' (try 'reencode --help')", cmd);
+    else if (!strcmp(cmd, "list"))
+        cli->cmd = RX_CMD_LIST;
+    else if (!strcmp(cmd, "run"))
+        cli->cmd = RX_CMD_RUN;
+    else
+        return usage_error(err, errsize, "unknown command '%s' (try 'reencode --help')", cmd);
+
+    /* Operand and --match counts are bounded by argc: allocate once. */
+    cli->roots = calloc((size_t)argc, sizeof(*cli->roots));
+    cli->matches = calloc((size_t)argc, sizeof(*cli->matches));
+    if (!cli->roots || !cli->matches)
+        return usage_error(err, errsize, "out of memory");
+    return parse_command(argc, argv, cli, err, errsize);
+}
+
+void rx_cli_free(RxCli *cli)
+{
+    free(cli->roots);
+    free(cli->matches);
+    cli->roots = NULL;
+    cli->matches = NULL;
+    cli->n_roots = cli->n_matches = 0;
 }

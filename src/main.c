@@ -2,7 +2,7 @@
  * main.c - the reencode command: the only file with main() and the only
  * place that exits or installs signal handlers.
  */
-#include <locale.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,7 +15,12 @@
 #include <libavutil/avutil.h>
 
 #include "reencode/cli.h"
+#include "reencode/filter.h"
+#include "reencode/find.h"
+#include "reencode/listing.h"
 #include "reencode/log.h"
+#include "reencode/plan.h"
+#include "reencode/text.h"
 #include "reencode/transcode.h"
 #include "version.h"
 
@@ -148,6 +153,126 @@ static int cmd_encode(const RxCli *cli)
     return 0;
 }
 
+/* Print a malformed --match with a caret under the offending character. */
+static void report_filter_error(const RxCli *cli, const RxFilterError *fe)
+{
+    AVBPrint bp;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    av_bprintf(&bp, "bad --match expression: %s\n  ", fe->message);
+    rx_text_human(&bp, fe->index < cli->n_matches ? cli->matches[fe->index] : "");
+    av_bprintf(&bp, "\n  %*s^", (int)fe->column, "");
+    rx_error("%s", bp.str);
+    av_bprint_finalize(&bp, NULL);
+}
+
+static void on_scan_warning(void *opaque, const char *path, int err)
+{
+    char why[128];
+    AVBPrint bp;
+
+    (void)opaque;
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_text_human(&bp, path);
+    rx_warn("cannot read '%s': %s", bp.str, rx_probe_strerror(err, why, sizeof(why)));
+    av_bprint_finalize(&bp, NULL);
+}
+
+static void on_find_progress(void *opaque, size_t found, size_t probed)
+{
+    Meter *m = opaque;
+    double now = mono_now();
+    char line[96];
+    int n;
+
+    if (!m->enabled || now - m->last < 0.25)
+        return;
+    m->last = now;
+    n = snprintf(line, sizeof(line), "\rprobing %zu/%zu files\033[K", probed, found);
+    if (n > 0 && write(STDERR_FILENO, line, (size_t)n) > 0)
+        m->drawn = 1;
+}
+
+/* Any root we can open as a directory? Otherwise there is nothing to scan. */
+static int any_root_readable(const RxCli *cli)
+{
+    for (size_t i = 0; i < cli->n_roots; i++)
+        if (access(cli->roots[i], R_OK | X_OK) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmd_list(const RxCli *cli)
+{
+    RxFilter *filter = NULL;
+    RxFilterError fe;
+    RxFindOptions fo;
+    RxFind *found = NULL;
+    RxListTotals totals = {0};
+    Meter meter = {0};
+    AVBPrint bp;
+    char why[128];
+    int ret;
+
+    ret =
+        rx_filter_compile(&filter, cli->matches, cli->n_matches, cli->all ? RX_FILTER_ALL : 0, &fe);
+    if (ret == -EINVAL) {
+        report_filter_error(cli, &fe);
+        return EXIT_USAGE;
+    }
+    if (ret < 0) {
+        rx_error("cannot compile --match: %s", rx_strerror(ret, why, sizeof(why)));
+        return EXIT_FAILED;
+    }
+    if (!any_root_readable(cli)) {
+        for (size_t i = 0; i < cli->n_roots; i++)
+            on_scan_warning(NULL, cli->roots[i], -errno);
+        rx_error("nothing could be scanned");
+        rx_filter_free(&filter);
+        return EXIT_FAILED;
+    }
+
+    rx_find_options_default(&fo);
+    fo.scan.extensions = cli->extensions;
+    fo.scan.follow_symlinks = cli->follow_symlinks;
+    fo.scan.one_file_system = cli->one_file_system;
+    fo.scan.on_warn = on_scan_warning;
+    fo.probe.extra = rx_filter_fields(filter, &fo.probe.n_extra);
+    meter.enabled = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
+    fo.progress = on_find_progress;
+    fo.progress_opaque = &meter;
+    ret = rx_find_run(&found, cli->roots, cli->n_roots, &fo);
+    meter_erase(&meter);
+    if (ret < 0) {
+        rx_error("cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
+        rx_filter_free(&filter);
+        return EXIT_FAILED;
+    }
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    if (!cli->json)
+        rx_list_header(&bp);
+    for (size_t i = 0; i < rx_find_count(found); i++) {
+        const RxFound *f = rx_find_get(found, i);
+        RxDecision d;
+        rx_plan_decide(f, filter, &d);
+        rx_list_file(&bp, f, &d, cli->json);
+        rx_list_count(&totals, f, &d);
+        if (bp.len > 65536) { /* stream long listings */
+            fwrite(bp.str, 1, bp.len, stdout);
+            av_bprint_clear(&bp);
+        }
+    }
+    totals.warnings = rx_find_warnings(found);
+    rx_list_totals(&bp, &totals, cli->json);
+    fwrite(bp.str, 1, bp.len, stdout);
+    av_bprint_finalize(&bp, NULL);
+    ret = fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+    rx_find_free(&found);
+    rx_filter_free(&filter);
+    return ret;
+}
+
 static void print_version(void)
 {
     unsigned c = avcodec_version(), f = avformat_version(), u = avutil_version();
@@ -164,13 +289,16 @@ int main(int argc, char **argv)
     RxCli cli;
     char err[512];
 
-    /* Before any thread: UTF-8 file names for libmediainfo and our output. */
-    if (!setlocale(LC_CTYPE, "C.UTF-8"))
-        setlocale(LC_CTYPE, "");
+    int rc = EXIT_USAGE;
+
+    /* Before any thread: a UTF-8 locale for file names (libmediainfo needs
+     * it for non-ASCII names) and MediaInfo's char set. */
+    rx_probe_init();
 
     if (rx_cli_parse(argc, argv, &cli, err, sizeof(err)) != RX_CLI_OK) {
         rx_log_init(RX_LOG_ERROR);
         rx_error("%s", err);
+        rx_cli_free(&cli);
         return EXIT_USAGE;
     }
     rx_log_init(cli.log_level);
@@ -178,14 +306,22 @@ int main(int argc, char **argv)
     switch (cli.cmd) {
     case RX_CMD_HELP:
         fputs(rx_cli_help(cli.help_for), stdout);
-        return 0;
+        rc = 0;
+        break;
     case RX_CMD_VERSION:
         print_version();
-        return 0;
+        rc = 0;
+        break;
     case RX_CMD_ENCODE:
-        return cmd_encode(&cli);
+        rc = cmd_encode(&cli);
+        break;
+    case RX_CMD_LIST:
+        rc = cmd_list(&cli);
+        break;
+    case RX_CMD_RUN:
     case RX_CMD_NONE:
         break;
     }
-    return EXIT_USAGE;
+    rx_cli_free(&cli);
+    return rc;
 }

@@ -53,6 +53,7 @@ START_TEST(encode_with_every_option)
     ck_assert_int_eq(cli.settings.audio_bitrate, 48000);
     ck_assert_str_eq(cli.settings.opus_application, "audio");
     ck_assert_int_eq(cli.settings.overwrite, 1);
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -65,6 +66,7 @@ START_TEST(defaults_without_options)
     ck_assert_ptr_null(cli.output);
     ck_assert_int_eq(cli.settings.crf, 32);
     ck_assert_int_eq(cli.progress, -1);
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -75,6 +77,7 @@ START_TEST(double_dash_allows_leading_dash_names)
 
     ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
     ck_assert_str_eq(cli.input, "-weird.mp4");
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -99,6 +102,13 @@ static const struct {
     {{"encode"}, "INPUT"},
     {{"encode", "--overwrite=yes", "a.mp4"}, "--overwrite"},
     {{"transmogrify"}, "transmogrify"},
+    {{"list"}, "DIR"},
+    {{"list", "-o", "x", "dir"}, "-o"},
+    {{"list", "--ext", "", "dir"}, "--ext"},
+    {{"list", "--ext", "a/b", "dir"}, "a/b"},
+    {{"list", "--json=yes", "dir"}, "--json"},
+    {{"encode", "--match", "Title?", "a.mp4"}, "--match"},
+    {{"run", "dir"}, "--dry-run"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -113,6 +123,56 @@ START_TEST(bad_command_lines_are_usage_errors)
     ck_assert_msg(strstr(err, bad[_i].needle), "message '%s' does not name '%s'", err,
                   bad[_i].needle);
     ck_assert_ptr_null(strchr(err, '\n')); /* one line */
+    rx_cli_free(&cli);
+}
+END_TEST
+
+START_TEST(list_options)
+{
+    char *argv[] = {"reencode",
+                    "list",
+                    "--ext",
+                    "mp4,MKV",
+                    "-m",
+                    "Title?",
+                    "one",
+                    "--match=Audio;SamplingRate!=48000",
+                    "--all",
+                    "--follow-symlinks",
+                    "--one-file-system",
+                    "--json",
+                    "two",
+                    "--",
+                    "--three"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_LIST);
+    ck_assert_str_eq(cli.extensions, "mp4,MKV");
+    ck_assert_uint_eq(cli.n_matches, 2);
+    ck_assert_str_eq(cli.matches[0], "Title?");
+    ck_assert_str_eq(cli.matches[1], "Audio;SamplingRate!=48000");
+    ck_assert_uint_eq(cli.n_roots, 3);
+    ck_assert_str_eq(cli.roots[0], "one");
+    ck_assert_str_eq(cli.roots[1], "two");
+    ck_assert_str_eq(cli.roots[2], "--three");
+    ck_assert(cli.all && cli.follow_symlinks && cli.one_file_system && cli.json);
+    rx_cli_free(&cli);
+    ck_assert_ptr_null(cli.roots);
+}
+END_TEST
+
+START_TEST(run_dry_run_is_the_listing)
+{
+    char *argv[] = {"reencode", "run", "-n", "--crf", "40", "dir"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_LIST);
+    ck_assert(cli.dry_run);
+    ck_assert_int_eq(cli.settings.crf, 40);
+    ck_assert_uint_eq(cli.n_roots, 1);
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -123,6 +183,7 @@ START_TEST(no_command_is_usage_error)
 
     ck_assert_int_eq(rx_cli_parse(1, argv, &cli, err, sizeof(err)), RX_CLI_USAGE);
     ck_assert_ptr_nonnull(strstr(err, "--help"));
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -136,15 +197,21 @@ START_TEST(help_and_version)
     ck_assert_int_eq(rx_cli_parse(2, h1, &cli, err, sizeof(err)), RX_CLI_OK);
     ck_assert_int_eq(cli.cmd, RX_CMD_HELP);
     ck_assert_int_eq(cli.help_for, RX_CMD_NONE);
+    rx_cli_free(&cli);
     ck_assert_int_eq(rx_cli_parse(5, h2, &cli, err, sizeof(err)), RX_CLI_OK);
     ck_assert_int_eq(cli.cmd, RX_CMD_HELP);
     ck_assert_int_eq(cli.help_for, RX_CMD_ENCODE);
+    rx_cli_free(&cli);
     ck_assert_int_eq(rx_cli_parse(2, v, &cli, err, sizeof(err)), RX_CLI_OK);
     ck_assert_int_eq(cli.cmd, RX_CMD_VERSION);
     /* The help teaches: it documents every option the parser accepts. */
     ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--keyint"));
     ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--opus-application"));
     ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_NONE), "Exit codes"));
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "--match"));
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "Title~=Chrome"));
+    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "200 kb/s")); /* estimate basis */
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -175,6 +242,8 @@ int main(void)
     tcase_add_test(tc, defaults_without_options);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, list_options);
+    tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);

@@ -23,40 +23,24 @@
 #include "inspect.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
+#include "testdir.h"
 #include "testmedia.h"
 
 static char dir[256];
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    snprintf(dir, sizeof(dir), "%s/rxtranscode.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(td_create(dir, sizeof(dir), "check_transcode"), 0);
 }
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ck_assert_int_eq(td_remove(dir), 0);
 }
 
-static char *path_in(const char *name)
+static const char *path_in(const char *name)
 {
-    /* A ring, so a test can hold several paths at once. */
-    static char bufs[16][512];
-    static int k;
-    char *p = bufs[k++ % 16];
-
-    snprintf(p, sizeof(bufs[0]), "%s/%s", dir, name);
-    return p;
+    return td_path(dir, name);
 }
 
 static int exists(const char *p)

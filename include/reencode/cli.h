@@ -3,12 +3,14 @@
  *
  * The parser never prints and never exits: it returns RX_CLI_OK or
  * RX_CLI_USAGE with a one-line message, so it can be unit-tested and fuzzed.
- * Strings in RxCli are borrowed from argv.
+ * Strings in RxCli are borrowed from argv; the arrays of roots and match
+ * expressions are owned by the RxCli (rx_cli_free()).
  */
 #ifndef RX_CLI_H
 #define RX_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "reencode/log.h"
 #include "reencode/settings.h"
@@ -18,6 +20,8 @@ typedef enum RxCommand {
     RX_CMD_HELP,    /* reencode --help, or COMMAND --help */
     RX_CMD_VERSION, /* reencode --version */
     RX_CMD_ENCODE,  /* reencode encode INPUT [-o OUTPUT] */
+    RX_CMD_LIST,    /* reencode list DIR... (also run --dry-run) */
+    RX_CMD_RUN,     /* reencode run DIR... */
 } RxCommand;
 
 typedef enum RxCliStatus {
@@ -28,14 +32,33 @@ typedef enum RxCliStatus {
 typedef struct RxCli {
     RxCommand cmd;
     RxCommand help_for; /* with RX_CMD_HELP: the command asked about */
+
+    /* encode */
     const char *input;
     const char *output;
-    RxSettings settings;
+    RxSettings settings; /* encode and run */
+
+    /* list and run */
+    const char **roots; /* DIR operands, in order */
+    size_t n_roots;
+    const char **matches; /* --match expressions, in order */
+    size_t n_matches;
+    int all;                /* --all: every file with a video stream */
+    const char *extensions; /* --ext, NULL = "mp4" */
+    int follow_symlinks;
+    int one_file_system;
+    int json;
+    int dry_run;
+
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */
 } RxCli;
 
+/* Parse argv. On RX_CLI_USAGE err holds one line. Call rx_cli_free() after
+ * either result. */
 RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, size_t errsize);
+
+void rx_cli_free(RxCli *cli);
 
 /* Help text for a command (RX_CMD_NONE: the overview). Static storage. */
 const char *rx_cli_help(RxCommand cmd);

@@ -1,34 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end: the reencode executable as a person uses it.
 #   encode.sh REENCODE MKCLIP
-set -euo pipefail
-re=$1
-mk=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/rx-e2e.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-pass=0
-fail=0
-check() { # check DESCRIPTION COMMAND...: count a pass or a failure
-    local what=$1; shift
-    if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
-one_line() { [[ $(wc -l <"$1") -eq 1 ]]; }
+. "$(dirname "$0")/lib.sh" encode "$@"
 
 # Usage and help.
 "$re" --help >help.txt
 check "--help lists encode" grep -q 'encode INPUT' help.txt
 "$re" encode --help >ehelp.txt
 check "encode --help documents --keyint" grep -q -- '--keyint' ehelp.txt
-set +e
-"$re" 2>err.txt; rc=$?
-set -e
+exits "$re" 2>err.txt
 check "no command exits 2" test $rc -eq 2
 check "no command: one line" one_line err.txt
-set +e
-"$re" encode --crf 99 x.mp4 2>err.txt; rc=$?
-set -e
+exits "$re" encode --crf 99 x.mp4 2>err.txt
 check "bad --crf exits 2" test $rc -eq 2
 check "bad --crf named" grep -q -- '--crf' err.txt
 "$re" --version >ver.txt
@@ -44,9 +27,7 @@ check "input untouched" test "$(md5sum <"talk 1.mp4")" = "$sum_before"
 
 # The output exists now: refused, not replaced.
 cp "talk 1.webm" keep.webm
-set +e
-"$re" encode -q "talk 1.mp4" 2>err.txt; rc=$?
-set -e
+exits "$re" encode -q "talk 1.mp4" 2>err.txt
 check "existing output: exit 1" test $rc -eq 1
 check "existing output: hint" grep -q -- '--overwrite' err.txt
 check "existing output unchanged" cmp -s keep.webm "talk 1.webm"
@@ -60,9 +41,7 @@ check "leading-dash name" test -s ./-dash.webm
 
 # A zero-byte recording: one clear line, nothing written.
 : >empty.mp4
-set +e
-"$re" encode empty.mp4 2>err.txt; rc=$?
-set -e
+exits "$re" encode empty.mp4 2>err.txt
 check "empty input: exit 1" test $rc -eq 1
 check "empty input: one line" one_line err.txt
 check "empty input: names the file" grep -q "'empty.mp4'" err.txt
@@ -75,11 +54,8 @@ pid=$!
 for _ in $(seq 200); do [[ -e long.webm.part ]] && break; sleep 0.05; done
 check "encode under way" test -e long.webm.part
 kill -INT $pid
-set +e
-wait $pid; rc=$?
-set -e
+exits wait $pid
 check "SIGINT exits 130" test $rc -eq 130
 check "SIGINT: no output" test ! -e long.webm -a ! -e long.webm.part
 
-echo "e2e encode: $pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish
