@@ -17,7 +17,7 @@
 
 #include "reencode/cli.h"
 
-static const char help_main[] =
+static const char *const help_main[] = {
     "usage: reencode COMMAND [OPTIONS] ...\n"
     "\n"
     "Re-encode screen recordings (Xbox Game Bar and the like: near-lossless H.264\n"
@@ -25,16 +25,21 @@ static const char help_main[] =
     "smaller with slide text still sharp.\n"
     "\n"
     "Commands:\n"
+    "  run DIR...                 re-encode every recording found; resumable\n"
     "  list DIR...                what would be re-encoded, and why not the rest\n"
-    "  run --dry-run DIR...       the same listing\n"
+    "                             (run --dry-run is the same)\n"
+    "  status [DIR]               what the journal says: done, failed, pending\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
+    "  journal repair [DIR]       salvage a damaged journal\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text; 'reencode COMMAND --help' for a command\n"
     "  -V, --version   print version and library versions\n"
     "\n"
-    "Exit codes: 0 success, 1 the work failed, 2 usage error, 130/143 interrupted\n"
-    "by SIGINT/SIGTERM.\n";
+    "Exit codes: 0 success, 1 the work failed (some files failed), 2 usage error,\n"
+    "3 journal locked by another run, 130/143 interrupted by SIGINT/SIGTERM.\n",
+    NULL,
+};
 
 #define HELP_ENCODER_OPTIONS                                                              \
     "Video (libaom AV1; defaults are the reference screen-content settings):\n"           \
@@ -83,7 +88,7 @@ static const char help_main[] =
     "  Title?    present                !Title     absent\n"                                 \
     "  A condition on Video or Audio holds when any stream of that kind satisfies it.\n"
 
-static const char help_encode[] =
+static const char *const help_encode[] = {
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
     "\n"
     "Re-encode INPUT to AV1 + Opus WebM, in process. The output is written to\n"
@@ -94,25 +99,33 @@ static const char help_encode[] =
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "      --overwrite            replace an existing OUTPUT\n"
-    "\n" HELP_ENCODER_OPTIONS "\n"
+    "\n",
+    HELP_ENCODER_OPTIONS,
+    "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
     "artist tag 'Microsoft Game DVR' is dropped; the recorder's own title (the\n"
     "captured application) is kept as RECORDED_TITLE; creation time is kept.\n"
-    "\n" HELP_MESSAGES "\n"
+    "\n",
+    HELP_MESSAGES,
+    "\n"
     "Exit codes: 0 written, 1 failed (one line on stderr names the file and the\n"
     "step), 2 usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).\n"
     "\n"
     "Example:\n"
-    "  reencode encode --crf 36 'lecture 1.mp4' -o lecture1.webm\n";
+    "  reencode encode --crf 36 'lecture 1.mp4' -o lecture1.webm\n",
+    NULL,
+};
 
-static const char help_list[] =
+static const char *const help_list[] = {
     "usage: reencode list [OPTIONS] DIR...\n"
     "       reencode run --dry-run [OPTIONS] DIR...\n"
     "\n"
     "List what would be re-encoded, without touching anything: every file found\n"
     "with its status (candidate, skipped, unreadable) and the reason for each\n"
     "skip, then totals and an estimate of the space re-encoding would save.\n"
-    "\n" HELP_SELECT "\n"
+    "\n",
+    HELP_SELECT,
+    "\n"
     "Output:\n"
     "      --json                 one JSON object per line (NDJSON): {\"type\":\"file\",\n"
     "                             \"status\",\"path\",\"reason\",\"size\",\"duration_ms\",...}\n"
@@ -124,23 +137,115 @@ static const char help_list[] =
     "the cautious end of the 50-170x seen on 10 Mb/s Game Bar recordings. A file\n"
     "whose estimate is not below 90% of its size counts as no saving (such\n"
     "originals are kept).\n"
-    "\n" HELP_MESSAGES "\n"
+    "\n",
+    HELP_MESSAGES,
+    "\n"
     "Exit codes: 0 listed, 1 nothing could be scanned (no DIR readable),\n"
     "2 usage error (including a malformed --match, shown with a caret).\n"
     "\n"
     "Examples:\n"
     "  reencode list ~/Videos/Captures\n"
     "  reencode list --all --ext mp4,mkv --match 'Duration>=600000' /srv/lectures\n"
-    "  reencode list --json /srv/lectures | jq -r 'select(.status==\"candidate\").path'\n";
+    "  reencode list --json /srv/lectures | jq -r 'select(.status==\"candidate\").path'\n",
+    NULL,
+};
 
-const char *rx_cli_help(RxCommand cmd)
+static const char *const help_run[] = {
+    "usage: reencode run [OPTIONS] DIR...\n"
+    "\n"
+    "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
+    "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
+    "unchanged, durations match what the input declares, output opens, output\n"
+    "smaller than --max-size-ratio of the input) -> sync and rename to NAME.webm\n"
+    "-> journal it -> handle the original. Nothing half-written ever sits under a\n"
+    "final name, and an original is only renamed or deleted after its output is\n"
+    "committed. A failing file is journalled and the batch goes on.\n"
+    "\n"
+    "Resume: run the same command again. Files done (or skipped) are not touched\n"
+    "again, even if moved within the tree: the journal knows files by size and a\n"
+    "hash of their first and last 64 KiB. Files interrupted are redone.\n"
+    "\n"
+    "Batch:\n"
+    "  -n, --dry-run              only list (as 'reencode list')\n"
+    "  -j, --jobs N               encodes at once [about one per 3 cores, >= 1]\n"
+    "      --threads N            threads per encode [cores / jobs]\n"
+    "      --journal PATH         [FIRST_DIR/.reencode/journal]\n"
+    "      --wait                 if another run holds the journal, wait for it\n"
+    "      --retry-failed         retry files that failed before (else skipped)\n"
+    "      --originals MODE       rename (NAME.mp4 -> NAME.mp4.reencoded) | keep |\n"
+    "                             delete [rename]\n"
+    "      --max-size-ratio R     keep the original, drop the output, when the output\n"
+    "                             is not below R x input; never retried [0.9]\n"
+    "      --output-dir DIR       outputs under DIR, mirroring the tree [next to input]\n"
+    "      --accept-truncated     commit outputs of recordings shorter than they\n"
+    "                             declare (cut short); by default they fail\n"
+    "      --overwrite            replace existing outputs\n"
+    "\n",
+    HELP_SELECT,
+    "\n",
+    HELP_ENCODER_OPTIONS,
+    "\n"
+    "Progress and records:\n"
+    "  On a terminal, a live line per running encode and one for the batch;\n"
+    "  otherwise one line per event. Colours only on a terminal, never with\n"
+    "  NO_COLOR set.\n"
+    "      --json                 NDJSON events (start, progress, done, failed,\n"
+    "                             skipped, interrupted, summary) on stdout\n"
+    "      --log FILE             [beside the journal: reencode-YYYY-MM-DD.log]\n"
+    "      --stats FILE           write the final summary as JSON\n"
+    "\n",
+    HELP_MESSAGES,
+    "\n"
+    "Interrupt: the first Ctrl-C starts no new file and lets running ones finish;\n"
+    "a second Ctrl-C, SIGTERM or SIGHUP aborts them (their .part removed,\n"
+    "journalled as interrupted). A kill -9 is safe too: the next run redoes what\n"
+    "was in progress.\n"
+    "\n"
+    "Exit codes: 0 every candidate done, 1 some failed, 2 usage error, 3 journal\n"
+    "locked by another run, 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n"
+    "\n"
+    "Examples:\n"
+    "  reencode run ~/Videos/Captures\n"
+    "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n",
+    NULL,
+};
+
+static const char *const help_status[] = {
+    "usage: reencode status [OPTIONS] [DIR]\n"
+    "       reencode journal repair [OPTIONS] [DIR]\n"
+    "\n"
+    "status: what the journal of DIR (DIR/.reencode/journal, or --journal PATH)\n"
+    "says of each file, then totals: done, skipped, failed, pending (started or\n"
+    "interrupted: a run will redo them), bytes before and after, time spent.\n"
+    "States, in the vocabulary of re-encoding services: pending = SUBMITTED,\n"
+    "done and skipped = DONE (skipped: original kept, output not smaller enough),\n"
+    "failed = ERROR. Reads only; works while a run is going on.\n"
+    "\n"
+    "journal repair: a journal damaged in the middle (not by a crash, which only\n"
+    "tears the last line) makes run refuse to guess. repair keeps every valid\n"
+    "record, drops the rest, and keeps a copy as journal.bak-TIME.\n"
+    "\n"
+    "Options:\n"
+    "      --journal PATH         the journal [DIR/.reencode/journal]\n"
+    "      --json                 status as NDJSON: one object per file, then totals\n"
+    "\n"
+    "Exit codes: 0 read (status: and nothing failed), 1 some files failed or the\n"
+    "journal cannot be read, 2 usage error, 3 (repair) journal locked.\n",
+    NULL,
+};
+
+const char *const *rx_cli_help(RxCommand cmd)
 {
     switch (cmd) {
     case RX_CMD_ENCODE:
         return help_encode;
     case RX_CMD_LIST:
-    case RX_CMD_RUN:
         return help_list;
+    case RX_CMD_RUN:
+        return help_run;
+    case RX_CMD_STATUS:
+    case RX_CMD_JOURNAL_REPAIR:
+        return help_status;
     default:
         return help_main;
     }
@@ -218,7 +323,8 @@ int rx_cli_parse_bitrate(const char *s, int64_t *out)
 #define FOR_ENCODE 1u
 #define FOR_LIST   2u
 #define FOR_RUN    4u
-#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN)
+#define FOR_STATUS 8u
+#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS)
 
 enum {
     OPT_HELP = 1,
@@ -244,6 +350,16 @@ enum {
     OPT_ONE_FS,
     OPT_JSON,
     OPT_DRY_RUN,
+    OPT_JOBS,
+    OPT_JOURNAL,
+    OPT_WAIT,
+    OPT_RETRY_FAILED,
+    OPT_ORIGINALS,
+    OPT_MAX_SIZE_RATIO,
+    OPT_OUTPUT_DIR,
+    OPT_ACCEPT_TRUNCATED,
+    OPT_LOG,
+    OPT_STATS,
 };
 
 static const struct {
@@ -274,8 +390,18 @@ static const struct {
     {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
     {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUN},
     {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUN},
-    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN},
+    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS},
     {"dry-run", 'n', OPT_DRY_RUN, 0, FOR_RUN},
+    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN},
+    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS},
+    {"wait", 0, OPT_WAIT, 0, FOR_RUN},
+    {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUN},
+    {"originals", 0, OPT_ORIGINALS, 1, FOR_RUN},
+    {"max-size-ratio", 0, OPT_MAX_SIZE_RATIO, 1, FOR_RUN},
+    {"output-dir", 0, OPT_OUTPUT_DIR, 1, FOR_RUN},
+    {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
+    {"log", 0, OPT_LOG, 1, FOR_RUN},
+    {"stats", 0, OPT_STATS, 1, FOR_RUN},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -397,6 +523,49 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_DRY_RUN:
         cli->dry_run = 1;
         break;
+    case OPT_JOBS:
+        if (parse_int(v, 1, 32, &n))
+            return usage_error(err, errsize, "--jobs takes a whole number from 1 to 32, not '%s'",
+                               v);
+        cli->jobs = (int)n;
+        break;
+    case OPT_JOURNAL:
+    case OPT_OUTPUT_DIR:
+    case OPT_LOG:
+    case OPT_STATS:
+        if (!*v)
+            return usage_error(err, errsize, "an option needs a path, not ''");
+        *(id == OPT_JOURNAL      ? &cli->journal
+          : id == OPT_OUTPUT_DIR ? &cli->output_dir
+          : id == OPT_LOG        ? &cli->log_path
+                                 : &cli->stats_path) = v;
+        break;
+    case OPT_WAIT:
+        cli->wait_lock = 1;
+        break;
+    case OPT_RETRY_FAILED:
+        cli->retry_failed = 1;
+        break;
+    case OPT_ORIGINALS: {
+        static const char *const modes[] = {"rename", "keep", "delete", NULL};
+        int k;
+        for (k = 0; modes[k] && strcmp(v, modes[k]); k++)
+            ;
+        if (!modes[k])
+            return usage_error(err, errsize, "--originals takes rename, keep or delete, not '%s'",
+                               v);
+        cli->originals = k; /* the order of RxOriginals */
+        break;
+    }
+    case OPT_MAX_SIZE_RATIO:
+        if (parse_double(v, 0.01, 100, &d))
+            return usage_error(err, errsize,
+                               "--max-size-ratio takes a number from 0.01 to 100, not '%s'", v);
+        cli->max_size_ratio = d;
+        break;
+    case OPT_ACCEPT_TRUNCATED:
+        cli->accept_truncated = 1;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -405,12 +574,32 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
 
 static unsigned command_bit(RxCommand cmd)
 {
-    return cmd == RX_CMD_ENCODE ? FOR_ENCODE : cmd == RX_CMD_LIST ? FOR_LIST : FOR_RUN;
+    switch (cmd) {
+    case RX_CMD_ENCODE:
+        return FOR_ENCODE;
+    case RX_CMD_LIST:
+        return FOR_LIST;
+    case RX_CMD_RUN:
+        return FOR_RUN;
+    default:
+        return FOR_STATUS;
+    }
 }
 
 static const char *command_name(RxCommand cmd)
 {
-    return cmd == RX_CMD_ENCODE ? "encode" : cmd == RX_CMD_LIST ? "list" : "run";
+    switch (cmd) {
+    case RX_CMD_ENCODE:
+        return "encode";
+    case RX_CMD_LIST:
+        return "list";
+    case RX_CMD_RUN:
+        return "run";
+    case RX_CMD_JOURNAL_REPAIR:
+        return "journal repair";
+    default:
+        return "status";
+    }
 }
 
 static RxCliStatus parse_operand(RxCli *cli, const char *a, char *err, size_t errsize)
@@ -430,7 +619,9 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
     unsigned bit = command_bit(cli->cmd);
     int only_operands = 0;
 
-    for (int i = 2; i < argc; i++) {
+    int first = cli->cmd == RX_CMD_JOURNAL_REPAIR ? 3 : 2;
+
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const char *name, *value = NULL;
         size_t k, namelen;
@@ -481,13 +672,13 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
     }
     if (cli->cmd == RX_CMD_ENCODE && !cli->input)
         return usage_error(err, errsize, "encode needs an INPUT file");
-    if (cli->cmd != RX_CMD_ENCODE && !cli->n_roots)
+    if ((cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) && !cli->n_roots)
         return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
-    if (cli->cmd == RX_CMD_RUN && !cli->dry_run)
-        return usage_error(err, errsize,
-                           "run without --dry-run (the batch) is not built yet; use "
-                           "'reencode encode FILE' for one file");
-    if (cli->cmd == RX_CMD_RUN) /* --dry-run is the listing */
+    if ((cli->cmd == RX_CMD_STATUS || cli->cmd == RX_CMD_JOURNAL_REPAIR) &&
+        (cli->n_roots > 1 || (!cli->n_roots && !cli->journal)))
+        return usage_error(err, errsize, "%s takes one DIR or --journal PATH",
+                           command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_RUN && cli->dry_run) /* --dry-run is the listing */
         cli->cmd = RX_CMD_LIST;
     return RX_CLI_OK;
 }
@@ -500,6 +691,7 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     rx_settings_default(&cli->settings);
     cli->log_level = RX_LOG_INFO;
     cli->progress = -1;
+    cli->max_size_ratio = 0.9;
     if (errsize)
         err[0] = '\0';
 
@@ -511,8 +703,12 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         cli->help_for = RX_CMD_NONE;
         if (argc > 2 && !strcmp(argv[2], "encode"))
             cli->help_for = RX_CMD_ENCODE;
-        else if (argc > 2 && (!strcmp(argv[2], "list") || !strcmp(argv[2], "run")))
+        else if (argc > 2 && !strcmp(argv[2], "list"))
             cli->help_for = RX_CMD_LIST;
+        else if (argc > 2 && !strcmp(argv[2], "run"))
+            cli->help_for = RX_CMD_RUN;
+        else if (argc > 2 && (!strcmp(argv[2], "status") || !strcmp(argv[2], "journal")))
+            cli->help_for = RX_CMD_STATUS;
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -525,6 +721,12 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         cli->cmd = RX_CMD_LIST;
     else if (!strcmp(cmd, "run"))
         cli->cmd = RX_CMD_RUN;
+    else if (!strcmp(cmd, "status"))
+        cli->cmd = RX_CMD_STATUS;
+    else if (!strcmp(cmd, "journal") && argc > 2 && !strcmp(argv[2], "repair"))
+        cli->cmd = RX_CMD_JOURNAL_REPAIR;
+    else if (!strcmp(cmd, "journal"))
+        return usage_error(err, errsize, "journal takes a subcommand: repair");
     else
         return usage_error(err, errsize, "unknown command '%s' (try 'reencode --help')", cmd);
 

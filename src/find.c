@@ -96,6 +96,8 @@ static void *worker(void *opaque)
         /* Probe outside our lock: MediaInfo has its own. */
         if (aborted)
             it->pub.err = -ECANCELED;
+        else if (c->o->skip && c->o->skip(c->o->skip_opaque, it->pub.entry))
+            it->pub.err = RX_ERR_NOT_PROBED; /* the caller knows it already */
         else
             it->pub.err = rx_probe_open(&it->probe, it->pub.entry->path, &c->o->probe);
         it->pub.probe = it->probe;

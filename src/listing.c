@@ -35,7 +35,7 @@ static void human(AVBPrint *bp, const RxFound *f, const RxDecision *d)
     int64_t w = field_int(f, RX_STREAM_VIDEO, "Width");
     int64_t h = field_int(f, RX_STREAM_VIDEO, "Height");
     const char *mode = field_str(f, RX_STREAM_VIDEO, "FrameRate_Mode");
-    char dur[32], size[32], rate[16], pict[32];
+    char dur[32], size[32], rate[32], pict[48];
     AVBPrint b;
 
     av_bprint_init_for_buffer(&b, dur, sizeof(dur));

@@ -3,18 +3,24 @@
  * place that exits or installs signal handlers.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
 #include <libavutil/avutil.h>
 
+#include "reencode/batch.h"
 #include "reencode/cli.h"
+#include "reencode/journal.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
 #include "reencode/listing.h"
@@ -26,6 +32,7 @@
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
+#define EXIT_LOCKED 3
 
 /* The running job, for the signal handler; the only global of the program. */
 static RxTranscode *volatile running_job;
@@ -273,6 +280,319 @@ static int cmd_list(const RxCli *cli)
     return ret;
 }
 
+/* ---- run: signals go to one thread (sigwait), which tells the batch. */
+
+typedef struct SignalCtx {
+    sigset_t set;
+    RxBatch *batch;
+    int last; /* the last signal received, 0 if none */
+} SignalCtx;
+
+static void *signal_main(void *opaque)
+{
+    SignalCtx *c = opaque;
+    int sig, interrupts = 0;
+
+    for (;;) {
+        if (sigwait(&c->set, &sig))
+            continue;
+        if (sig == SIGUSR1) /* the batch is over */
+            return NULL;
+        c->last = sig;
+        /* First Ctrl-C: finish what runs. A second, or TERM/HUP (a cluster
+         * preempting us, a closed terminal): abort now. */
+        rx_batch_interrupt(c->batch, sig != SIGINT || ++interrupts > 1);
+    }
+}
+
+static int terminal_width(void)
+{
+    struct winsize ws;
+    const char *cols = getenv("COLUMNS");
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+        return ws.ws_col;
+    if (cols && atoi(cols) > 20)
+        return atoi(cols);
+    return 80;
+}
+
+/* "<dir of the journal>/reencode-YYYY-MM-DD.log" */
+static char *default_log_path(const RxCli *cli)
+{
+    char day[16];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    localtime_r(&now, &tm);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    if (cli->journal) {
+        const char *slash = strrchr(cli->journal, '/');
+        if (!slash)
+            return av_asprintf("reencode-%s.log", day);
+        return av_asprintf("%.*s/reencode-%s.log", (int)(slash - cli->journal), cli->journal, day);
+    }
+    return av_asprintf("%s/%s/reencode-%s.log", cli->roots[0], RX_JOURNAL_DIR, day);
+}
+
+static void default_parallelism(const RxCli *cli, int *jobs, int *threads)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (cores < 1)
+        cores = 1;
+    /* The original tool's rule: about three cores per encode, at least one
+     * encode; the threads share out the cores. */
+    *jobs = cli->jobs ? cli->jobs : (int)((cores + 2) / 3);
+    *threads = cli->settings.threads ? cli->settings.threads
+                                     : (int)(cores / *jobs > 0 ? cores / *jobs : 1);
+}
+
+static int cmd_run(const RxCli *cli)
+{
+    RxBatchOptions o;
+    RxBatchCounts counts;
+    RxBatch *b = NULL;
+    SignalCtx sig = {0};
+    pthread_t sig_thread;
+    char *log_path = NULL;
+    int ret, rc;
+
+    rx_batch_options_default(&o);
+    o.roots = cli->roots;
+    o.n_roots = cli->n_roots;
+    o.matches = cli->matches;
+    o.n_matches = cli->n_matches;
+    o.all = cli->all;
+    o.extensions = cli->extensions;
+    o.follow_symlinks = cli->follow_symlinks;
+    o.one_file_system = cli->one_file_system;
+    o.settings = cli->settings;
+    default_parallelism(cli, &o.jobs, &o.settings.threads);
+    o.journal_path = cli->journal;
+    o.wait_lock = cli->wait_lock;
+    o.retry_failed = cli->retry_failed;
+    o.originals = (RxOriginals)cli->originals;
+    o.max_size_ratio = cli->max_size_ratio;
+    o.output_dir = cli->output_dir;
+    o.accept_truncated = cli->accept_truncated;
+
+    rx_reporter_options_default(&o.report);
+    if (cli->json) {
+        o.report.mode = RX_REPORT_JSON;
+        o.report.fd = STDOUT_FILENO;
+    } else if (cli->log_level <= RX_LOG_ERROR) {
+        o.report.mode = RX_REPORT_QUIET;
+    } else if (cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO))) {
+        o.report.mode = RX_REPORT_TTY;
+    } else {
+        o.report.mode = RX_REPORT_PLAIN;
+    }
+    o.report.color = o.report.mode == RX_REPORT_TTY;
+    o.report.no_color = getenv("NO_COLOR");
+    o.report.width = terminal_width();
+    log_path = cli->log_path ? av_strdup(cli->log_path) : default_log_path(cli);
+    o.report.log_path = log_path;
+    o.report.stats_path = cli->stats_path;
+
+    /* Block the signals in every thread but the signal thread. */
+    sigemptyset(&sig.set);
+    sigaddset(&sig.set, SIGINT);
+    sigaddset(&sig.set, SIGTERM);
+    sigaddset(&sig.set, SIGHUP);
+    sigaddset(&sig.set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sig.set, NULL);
+
+    ret = rx_batch_new(&b, &o);
+    if (ret < 0) {
+        rx_error("cannot start the batch: out of memory");
+        av_free(log_path);
+        return EXIT_FAILED;
+    }
+    sig.batch = b;
+    if (pthread_create(&sig_thread, NULL, signal_main, &sig)) {
+        rx_error("cannot start the signal thread");
+        rx_batch_free(&b);
+        av_free(log_path);
+        return EXIT_FAILED;
+    }
+
+    ret = rx_batch_run(b, &counts);
+
+    pthread_kill(sig_thread, SIGUSR1);
+    pthread_join(sig_thread, NULL);
+    if (ret == AVERROR(EWOULDBLOCK)) {
+        rx_error("%s", rx_batch_error(b));
+        rc = EXIT_LOCKED;
+    } else if (ret == AVERROR(EINVAL)) {
+        rx_error("%s", rx_batch_error(b));
+        rc = EXIT_USAGE;
+    } else if (ret < 0) {
+        rx_error("%s", rx_batch_error(b));
+        rc = EXIT_FAILED;
+    } else if (sig.last) {
+        rc = sig.last == SIGTERM ? 143 : sig.last == SIGHUP ? 129 : 130;
+    } else {
+        rc = counts.failed ? EXIT_FAILED : 0;
+    }
+    rx_batch_free(&b);
+    av_free(log_path);
+    return rc;
+}
+
+/* ---- status and journal repair */
+
+static char *journal_path_of(const RxCli *cli)
+{
+    if (cli->journal)
+        return av_strdup(cli->journal);
+    return av_asprintf("%s/%s/%s", cli->roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+}
+
+static const char *status_word(RxState s)
+{
+    switch (s) {
+    case RX_STATE_DONE:
+    case RX_STATE_ENCODED:
+        return "done";
+    case RX_STATE_SKIPPED:
+        return "skipped";
+    case RX_STATE_FAILED:
+        return "failed";
+    default:
+        return "pending";
+    }
+}
+
+static int cmd_status(const RxCli *cli)
+{
+    RxJournal *j = NULL;
+    RxJournalReport rep;
+    AVBPrint bp;
+    char *path = journal_path_of(cli);
+    char why[128];
+    size_t done = 0, skipped = 0, failed = 0, pending = 0;
+    int64_t before = 0, after = 0;
+    double spent = 0;
+    int ret;
+
+    if (!path)
+        return EXIT_FAILED;
+    ret = rx_journal_open(&j, path, RX_JOURNAL_READONLY, &rep);
+    if (ret < 0) {
+        if (ret == AVERROR(ENOENT))
+            rx_error("no journal at '%s': no run has worked there yet", path);
+        else if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
+            rx_error("journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'",
+                     path, rep.corrupt_line, rep.reason);
+        else
+            rx_error("cannot read journal '%s': %s", path, rx_strerror(ret, why, sizeof(why)));
+        av_free(path);
+        return EXIT_FAILED;
+    }
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    for (size_t i = 0; i < rx_journal_count(j); i++) {
+        const RxJournalEntry *e = rx_journal_entry(j, i);
+        const char *w = status_word(e->result.state);
+        switch (w[0]) {
+        case 'd':
+            done++;
+            before += e->result.in_bytes;
+            after += e->result.out_bytes;
+            break;
+        case 's':
+            skipped++;
+            break;
+        case 'f':
+            failed++;
+            break;
+        default:
+            pending++;
+        }
+        spent += e->result.wall_seconds;
+        if (cli->json) {
+            av_bprintf(&bp, "{\"type\":\"file\",\"status\":\"%s\",\"state\":\"%s\",\"path\":", w,
+                       rx_state_name(e->result.state));
+            if (rx_text_json(&bp, e->id.rel)) {
+                av_bprintf(&bp, ",\"path_hex\":");
+                rx_text_hex(&bp, e->id.rel);
+            }
+            av_bprintf(&bp,
+                       ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
+                       "\"time\":\"%s\",\"error\":",
+                       (long long)e->result.in_bytes, (long long)e->result.out_bytes,
+                       e->result.wall_seconds, e->attempts, e->time);
+            rx_text_json(&bp, e->result.error);
+            av_bprintf(&bp, ",\"original\":");
+            rx_text_json(&bp, e->original ? e->original : "");
+            av_bprintf(&bp, "}\n");
+        } else {
+            av_bprintf(&bp, "%-8s %-11s ", w, rx_state_name(e->result.state));
+            rx_text_bytes(&bp, e->result.in_bytes);
+            av_bprintf(&bp, " -> ");
+            rx_text_bytes(&bp, e->result.out_bytes);
+            av_bprintf(&bp, "  %6.1f s  ", e->result.wall_seconds);
+            rx_text_human(&bp, e->id.rel);
+            av_bprintf(&bp, "\n");
+            if (e->result.state == RX_STATE_FAILED || e->result.state == RX_STATE_SKIPPED) {
+                av_bprintf(&bp, "         ");
+                rx_text_human(&bp, e->result.error);
+                av_bprintf(&bp, "\n");
+            }
+        }
+    }
+    if (cli->json) {
+        av_bprintf(&bp,
+                   "{\"type\":\"totals\",\"files\":%zu,\"done\":%zu,\"skipped\":%zu,\"failed\":%zu,"
+                   "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,\"seconds\":%.1f}\n",
+                   rx_journal_count(j), done, skipped, failed, pending, (long long)before,
+                   (long long)after, spent);
+    } else {
+        av_bprintf(&bp, "\n%zu file%s: %zu done, %zu skipped, %zu failed, %zu pending; ",
+                   rx_journal_count(j), rx_journal_count(j) == 1 ? "" : "s", done, skipped, failed,
+                   pending);
+        rx_text_bytes(&bp, before);
+        av_bprintf(&bp, " -> ");
+        rx_text_bytes(&bp, after);
+        av_bprintf(&bp, " in %.0f s of encoding\n", spent);
+    }
+    fwrite(bp.str, 1, bp.len, stdout);
+    av_bprint_finalize(&bp, NULL);
+    rx_journal_close(&j);
+    av_free(path);
+    return failed ? EXIT_FAILED : 0;
+}
+
+static int cmd_journal_repair(const RxCli *cli)
+{
+    RxJournalReport rep;
+    char *path = journal_path_of(cli);
+    char why[128];
+    int ret;
+
+    if (!path)
+        return EXIT_FAILED;
+    ret = rx_journal_repair(path, &rep);
+    if (ret == AVERROR(EWOULDBLOCK)) {
+        rx_error("'%s' is in use by a running reencode (pid %ld)", path, rep.holder_pid);
+        av_free(path);
+        return EXIT_LOCKED;
+    }
+    if (ret < 0) {
+        rx_error("cannot repair journal '%s': %s", path, rx_strerror(ret, why, sizeof(why)));
+        av_free(path);
+        return EXIT_FAILED;
+    }
+    if (rep.dropped)
+        rx_info("repaired '%s': kept %ld records, dropped %ld damaged line%s; the original is "
+                "kept as '%s'",
+                path, rep.records, rep.dropped, rep.dropped == 1 ? "" : "s", rep.backup);
+    else
+        rx_info("'%s' has no damaged line: nothing to repair", path);
+    av_free(path);
+    return 0;
+}
+
 static void print_version(void)
 {
     unsigned c = avcodec_version(), f = avformat_version(), u = avutil_version();
@@ -305,7 +625,8 @@ int main(int argc, char **argv)
 
     switch (cli.cmd) {
     case RX_CMD_HELP:
-        fputs(rx_cli_help(cli.help_for), stdout);
+        for (const char *const *h = rx_cli_help(cli.help_for); *h; h++)
+            fputs(*h, stdout);
         rc = 0;
         break;
     case RX_CMD_VERSION:
@@ -319,6 +640,14 @@ int main(int argc, char **argv)
         rc = cmd_list(&cli);
         break;
     case RX_CMD_RUN:
+        rc = cmd_run(&cli);
+        break;
+    case RX_CMD_STATUS:
+        rc = cmd_status(&cli);
+        break;
+    case RX_CMD_JOURNAL_REPAIR:
+        rc = cmd_journal_repair(&cli);
+        break;
     case RX_CMD_NONE:
         break;
     }

@@ -46,6 +46,18 @@ const char *rx_strerror(int err, char *buf, size_t size)
     case RX_ERR_NOVIDEO:
         snprintf(buf, size, "no video stream");
         break;
+    case RX_ERR_TRUNCATED:
+        snprintf(buf, size, "shorter than it declares (truncated recording?)");
+        break;
+    case RX_ERR_CHANGED:
+        snprintf(buf, size, "input changed while being encoded");
+        break;
+    case RX_ERR_NOT_SMALLER:
+        snprintf(buf, size, "output not enough smaller than the input");
+        break;
+    case RX_ERR_BAD_OUTPUT:
+        snprintf(buf, size, "output failed its check");
+        break;
     default:
         /* AVERROR(e) == -e, so av_strerror covers negative errno too. */
         if (av_strerror(err, buf, size) < 0)

@@ -40,6 +40,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
 
+#include "reencode/fsutil.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
 #include "fqueue.h"
@@ -91,6 +92,8 @@ struct RxTranscode {
     RxSettings s;
     RxProgressFn progress_fn;
     void *progress_opaque;
+    RxCheckFn check_fn;
+    void *check_opaque;
     atomic_int cancel;
     int ran;
     pthread_mutex_t err_lock; /* res->error is written from both threads */
@@ -252,6 +255,12 @@ void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque)
 {
     t->progress_fn = fn;
     t->progress_opaque = opaque;
+}
+
+void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque)
+{
+    t->check_fn = fn;
+    t->check_opaque = opaque;
 }
 
 const char *rx_transcode_output(const RxTranscode *t)
@@ -1098,24 +1107,6 @@ static int flush_all(RxTranscode *t)
     return 0;
 }
 
-static int fsync_dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash ? av_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : av_strdup(".");
-    int fd, ret = 0;
-
-    if (!dir)
-        return AVERROR(ENOMEM);
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) < 0)
-        ret = AVERROR(errno);
-    if (fd >= 0)
-        close(fd);
-    av_free(dir);
-    return ret;
-}
-
 /* Move the finished .part onto the final name without ever replacing an
  * existing file unless asked to. */
 static int publish(RxTranscode *t)
@@ -1154,13 +1145,22 @@ static int commit(RxTranscode *t)
         return fail(t, AVERROR(errno), "cannot close '%s'", t->part);
     if (cancelled(t)) /* last chance: nothing is published after a cancel */
         return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    t->res->out_bytes = t->out_size;
+    if (t->check_fn) {
+        ret = t->check_fn(t->check_opaque, t->part, t->res);
+        if (ret < 0) {
+            if (!t->res->error[0])
+                fail(t, ret, "'%s' failed the check before commit", t->output);
+            t->res->err = ret;
+            return ret;
+        }
+    }
     ret = publish(t);
     if (ret < 0)
         return fail(t, ret, "cannot rename '%s' to '%s'", t->part, t->output);
-    ret = fsync_dir_of(t->output);
+    ret = rx_fsync_parent(t->output);
     if (ret < 0)
         return fail(t, ret, "cannot sync the directory of '%s'", t->output);
-    t->res->out_bytes = t->out_size;
     return 0;
 }
 
@@ -1247,15 +1247,16 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     }
     if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
         (ret = write_header(t)) < 0 || (ret = start_source(t)) < 0 ||
-        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0 || (ret = commit(t)) < 0)
+        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
         goto done;
-
+    /* Known before commit: the pre-publish check compares them with what
+     * the input declares. */
     if (t->v.first_pts != AV_NOPTS_VALUE)
         res->video_duration_us =
             av_rescale_q(t->v.last_end - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
     if (t->na)
         res->audio_duration_us = av_rescale(t->a[0].sent, AV_TIME_BASE, OPUS_RATE);
-    ret = 0;
+    ret = commit(t);
 
 done:
     job_close(t);

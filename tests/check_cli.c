@@ -108,7 +108,14 @@ static const struct {
     {{"list", "--ext", "a/b", "dir"}, "a/b"},
     {{"list", "--json=yes", "dir"}, "--json"},
     {{"encode", "--match", "Title?", "a.mp4"}, "--match"},
-    {{"run", "dir"}, "--dry-run"},
+    {{"run"}, "DIR"},
+    {{"run", "-j", "0", "d"}, "--jobs"},
+    {{"run", "--originals", "shred", "d"}, "shred"},
+    {{"run", "--max-size-ratio", "0", "d"}, "--max-size-ratio"},
+    {{"status"}, "DIR"},
+    {{"status", "a", "b"}, "one DIR"},
+    {{"journal"}, "repair"},
+    {{"status", "--crf", "3", "d"}, "--crf"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -176,6 +183,58 @@ START_TEST(run_dry_run_is_the_listing)
 }
 END_TEST
 
+START_TEST(run_options)
+{
+    char *argv[] = {"reencode",
+                    "run",
+                    "-j",
+                    "3",
+                    "--threads",
+                    "2",
+                    "--journal",
+                    "j.log",
+                    "--wait",
+                    "--retry-failed",
+                    "--originals",
+                    "delete",
+                    "--max-size-ratio",
+                    "0.5",
+                    "--output-dir",
+                    "out",
+                    "--accept-truncated",
+                    "--log",
+                    "l.txt",
+                    "--stats",
+                    "s.json",
+                    "dir"};
+    char *st[] = {"reencode", "status", "--json", "dir"};
+    char *rep[] = {"reencode", "journal", "repair", "--journal", "x"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_RUN);
+    ck_assert_int_eq(cli.jobs, 3);
+    ck_assert_int_eq(cli.settings.threads, 2);
+    ck_assert_str_eq(cli.journal, "j.log");
+    ck_assert(cli.wait_lock && cli.retry_failed && cli.accept_truncated);
+    ck_assert_int_eq(cli.originals, 2);
+    ck_assert(cli.max_size_ratio == 0.5);
+    ck_assert_str_eq(cli.output_dir, "out");
+    ck_assert_str_eq(cli.log_path, "l.txt");
+    ck_assert_str_eq(cli.stats_path, "s.json");
+    ck_assert_str_eq(cli.roots[0], "dir");
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(st), st, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_STATUS);
+    ck_assert(cli.json);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(rep), rep, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_JOURNAL_REPAIR);
+    ck_assert_str_eq(cli.journal, "x");
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(no_command_is_usage_error)
 {
     char *argv[] = {"reencode"};
@@ -186,6 +245,22 @@ START_TEST(no_command_is_usage_error)
     rx_cli_free(&cli);
 }
 END_TEST
+
+/* All pieces of a command's help, joined. */
+static const char *help(RxCommand cmd)
+{
+    static char buf[32768];
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (const char *const *h = rx_cli_help(cmd); *h; h++) {
+        size_t k = strlen(*h);
+        ck_assert_uint_lt(n + k, sizeof(buf));
+        memcpy(buf + n, *h, k + 1);
+        n += k;
+    }
+    return buf;
+}
 
 START_TEST(help_and_version)
 {
@@ -205,12 +280,12 @@ START_TEST(help_and_version)
     ck_assert_int_eq(rx_cli_parse(2, v, &cli, err, sizeof(err)), RX_CLI_OK);
     ck_assert_int_eq(cli.cmd, RX_CMD_VERSION);
     /* The help teaches: it documents every option the parser accepts. */
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--keyint"));
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_ENCODE), "--opus-application"));
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_NONE), "Exit codes"));
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "--match"));
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "Title~=Chrome"));
-    ck_assert_ptr_nonnull(strstr(rx_cli_help(RX_CMD_LIST), "200 kb/s")); /* estimate basis */
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_ENCODE), "--keyint"));
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_ENCODE), "--opus-application"));
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_NONE), "Exit codes"));
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "--match"));
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "Title~=Chrome"));
+    ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "200 kb/s")); /* estimate basis */
     rx_cli_free(&cli);
 }
 END_TEST
@@ -244,6 +319,7 @@ int main(void)
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, list_options);
     tcase_add_test(tc, run_dry_run_is_the_listing);
+    tcase_add_test(tc, run_options);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);

@@ -17,11 +17,13 @@
 
 typedef enum RxCommand {
     RX_CMD_NONE = 0,
-    RX_CMD_HELP,    /* reencode --help, or COMMAND --help */
-    RX_CMD_VERSION, /* reencode --version */
-    RX_CMD_ENCODE,  /* reencode encode INPUT [-o OUTPUT] */
-    RX_CMD_LIST,    /* reencode list DIR... (also run --dry-run) */
-    RX_CMD_RUN,     /* reencode run DIR... */
+    RX_CMD_HELP,           /* reencode --help, or COMMAND --help */
+    RX_CMD_VERSION,        /* reencode --version */
+    RX_CMD_ENCODE,         /* reencode encode INPUT [-o OUTPUT] */
+    RX_CMD_LIST,           /* reencode list DIR... (also run --dry-run) */
+    RX_CMD_RUN,            /* reencode run DIR... */
+    RX_CMD_STATUS,         /* reencode status [DIR] [--journal PATH] */
+    RX_CMD_JOURNAL_REPAIR, /* reencode journal repair [DIR] [--journal PATH] */
 } RxCommand;
 
 typedef enum RxCliStatus {
@@ -50,6 +52,18 @@ typedef struct RxCli {
     int json;
     int dry_run;
 
+    /* run (and status / journal repair: the journal) */
+    int jobs;            /* -j; 0 = derived from the cores */
+    const char *journal; /* --journal PATH */
+    int wait_lock;       /* --wait */
+    int retry_failed;
+    int originals; /* RxOriginals */
+    double max_size_ratio;
+    const char *output_dir;
+    int accept_truncated;
+    const char *log_path;   /* --log FILE */
+    const char *stats_path; /* --stats FILE */
+
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */
 } RxCli;
@@ -60,8 +74,10 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
 
 void rx_cli_free(RxCli *cli);
 
-/* Help text for a command (RX_CMD_NONE: the overview). Static storage. */
-const char *rx_cli_help(RxCommand cmd);
+/* Help text for a command (RX_CMD_NONE: the overview), as NULL-terminated
+ * pieces to print one after the other (ISO C caps a string literal at 4095
+ * bytes). Static storage. */
+const char *const *rx_cli_help(RxCommand cmd);
 
 /* Parse a bitrate: "32000", "32k", "1.5M". Returns 0 or AVERROR(EINVAL). */
 int rx_cli_parse_bitrate(const char *s, int64_t *out);

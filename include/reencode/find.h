@@ -36,14 +36,25 @@ typedef struct RxFound {
     int err;                  /* 0, or why probing failed (rx_probe_strerror()) */
 } RxFound;
 
+/* Called on a probe thread before a file is probed: return 1 to leave it
+ * unprobed (its RxFound then has err RX_ERR_NOT_PROBED), e.g. because a
+ * journal already says it is done. Called concurrently from the probe
+ * threads: it must be thread-safe. */
+typedef int (*RxFindSkipFn)(void *opaque, const RxScanEntry *e);
+
+/* err of a file that the skip callback left unprobed. */
+#define RX_ERR_NOT_PROBED (-0x52584314)
+
 /* Called after each probe with the files found and probed so far. */
 typedef void (*RxFindProgressFn)(void *opaque, size_t found, size_t probed);
 
 typedef struct RxFindOptions {
-    RxScanOptions scan;        /* scan.on_entry is ignored: find uses it */
-    RxProbeOptions probe;      /* extra fields (the filter's), ParseSpeed */
-    int jobs;                  /* probe threads; <= 0 = 2 (MediaInfo parses one file at a
-                                  time process-wide: more threads do not parse faster) */
+    RxScanOptions scan;   /* scan.on_entry is ignored: find uses it */
+    RxProbeOptions probe; /* extra fields (the filter's), ParseSpeed */
+    int jobs;             /* probe threads; <= 0 = 2 (MediaInfo parses one file at a
+                             time process-wide: more threads do not parse faster) */
+    RxFindSkipFn skip;    /* optional */
+    void *skip_opaque;
     RxFindProgressFn progress; /* optional */
     void *progress_opaque;
 } RxFindOptions;

@@ -24,8 +24,12 @@ typedef enum RxState {
 } RxState;
 
 /* Error codes of our own, outside AVERROR's and errno's ranges. */
-#define RX_ERR_CANCELLED (-0x52584301) /* job cancelled by rx_transcode_cancel() */
-#define RX_ERR_NOVIDEO   (-0x52584302) /* input has no decodable video stream */
+#define RX_ERR_CANCELLED   (-0x52584301) /* job cancelled by rx_transcode_cancel() */
+#define RX_ERR_NOVIDEO     (-0x52584302) /* input has no decodable video stream */
+#define RX_ERR_TRUNCATED   (-0x52584303) /* decodable part shorter than declared */
+#define RX_ERR_CHANGED     (-0x52584304) /* input changed while being encoded */
+#define RX_ERR_NOT_SMALLER (-0x52584305) /* output not enough smaller: original kept */
+#define RX_ERR_BAD_OUTPUT  (-0x52584306) /* output failed the check before commit */
 
 #define RX_ERROR_MAX 512
 

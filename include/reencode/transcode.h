@@ -39,6 +39,15 @@ typedef struct RxProgress {
 typedef void (*RxProgressFn)(void *opaque, const RxProgress *p);
 
 /*
+ * Called on the job's thread when the output is complete and synced as
+ * part_path, before it is renamed onto its final name. res holds the
+ * figures of the encode (durations, sizes). Return 0 to publish, or a
+ * negative code to discard the .part and fail the job with that code; the
+ * hook then writes its one-line reason into res->error itself.
+ */
+typedef int (*RxCheckFn)(void *opaque, const char *part_path, RxResult *res);
+
+/*
  * Create a job. input and output are copied; settings are copied by value.
  * output NULL means the input path with its extension replaced by ".webm".
  * Returns 0 and sets *out, or a negative code (AVERROR(ENOMEM),
@@ -48,6 +57,8 @@ int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
                      const RxSettings *settings);
 
 void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque);
+
+void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque);
 
 /* Final output path of the job (owned by the job). */
 const char *rx_transcode_output(const RxTranscode *t);

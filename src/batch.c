@@ -1,0 +1,738 @@
+/*
+ * batch.c - `reencode run` (see batch.h).
+ *
+ * Threads: the caller's thread plans and then waits in rx_pool_run(); the
+ * pool's workers each run one file at a time (transcode job + its source
+ * thread); the signal thread may call rx_batch_interrupt(). Shared state:
+ * the journal (its own mutex), the reporter (its own mutex), the counters
+ * and the table of running jobs (b->lock).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/bprint.h>
+
+#include "reencode/batch.h"
+#include "reencode/filter.h"
+#include "reencode/find.h"
+#include "reencode/fsutil.h"
+#include "reencode/journal.h"
+#include "reencode/plan.h"
+#include "reencode/pool.h"
+#include "reencode/text.h"
+#include "reencode/transcode.h"
+
+#define MAX_JOBS 32
+
+typedef struct Task {
+    const RxFound *found;
+    RxFileId id;
+    char *output;       /* final output path */
+    int64_t work;       /* duration (ms) x pixels: the queue's order */
+    int64_t media_us;   /* declared duration */
+    int only_original;  /* the journal says "encoded": only the original is left */
+    struct stat before; /* the input when its job started */
+    RxBatch *batch;
+} Task;
+
+struct RxBatch {
+    RxBatchOptions o;
+    char error[1024];
+    char *journal_path;
+    RxJournal *journal;
+    RxFilter *filter;
+    RxFind *found;
+    RxPool *pool;
+    RxReporter *rep;
+    Task *tasks;
+    size_t n_tasks;
+
+    pthread_mutex_t lock; /* running[], counts */
+    RxTranscode *running[MAX_JOBS];
+    atomic_int stopping;
+    atomic_int cancelling;
+    RxBatchCounts counts;
+};
+
+void rx_batch_options_default(RxBatchOptions *o)
+{
+    memset(o, 0, sizeof(*o));
+    rx_settings_default(&o->settings);
+    o->jobs = 1;
+    o->max_size_ratio = 0.9;
+    o->originals = RX_ORIGINALS_RENAME;
+}
+
+int rx_batch_new(RxBatch **out, const RxBatchOptions *o)
+{
+    RxBatch *b = av_mallocz(sizeof(*b));
+
+    *out = NULL;
+    if (!b)
+        return AVERROR(ENOMEM);
+    b->o = *o;
+    if (b->o.jobs < 1)
+        b->o.jobs = 1;
+    if (b->o.jobs > MAX_JOBS)
+        b->o.jobs = MAX_JOBS;
+    pthread_mutex_init(&b->lock, NULL);
+    atomic_init(&b->stopping, 0);
+    atomic_init(&b->cancelling, 0);
+    *out = b;
+    return 0;
+}
+
+const char *rx_batch_error(const RxBatch *b)
+{
+    return b->error;
+}
+
+static int set_error(RxBatch *b, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+
+static int set_error(RxBatch *b, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(b->error, sizeof(b->error), fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+/* ---- journal */
+
+static int open_journal(RxBatch *b)
+{
+    RxJournalReport rep;
+    char why[128];
+    char *dir;
+    int ret;
+
+    if (b->o.journal_path) {
+        b->journal_path = av_strdup(b->o.journal_path);
+        dir = NULL;
+    } else {
+        b->journal_path = av_asprintf("%s/%s/%s", b->o.roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+        dir = av_asprintf("%s/%s", b->o.roots[0], RX_JOURNAL_DIR);
+        if (!dir) {
+            av_freep(&b->journal_path);
+            return set_error(b, AVERROR(ENOMEM), "out of memory");
+        }
+        ret = rx_journal_dir_create(dir);
+        if (ret < 0) {
+            set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
+            av_free(dir);
+            return ret;
+        }
+        av_free(dir);
+    }
+    if (!b->journal_path)
+        return set_error(b, AVERROR(ENOMEM), "out of memory");
+
+    ret = rx_journal_open(&b->journal, b->journal_path, b->o.wait_lock ? RX_JOURNAL_WAIT : 0, &rep);
+    if (ret == AVERROR(EWOULDBLOCK))
+        return set_error(b, ret,
+                         "'%s' is in use by another reencode run (pid %ld on %s, since %s); "
+                         "wait for it, or use --wait",
+                         b->journal_path, rep.holder_pid, rep.holder_host, rep.holder_time);
+    if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
+        return set_error(b, ret,
+                         "journal '%s' is damaged at line %ld (%s) with valid records after "
+                         "it; nothing was guessed. Run 'reencode journal repair --journal "
+                         "%s' to keep the valid records",
+                         b->journal_path, rep.corrupt_line, rep.reason, b->journal_path);
+    if (ret < 0)
+        return set_error(b, ret, "cannot open journal '%s': %s", b->journal_path,
+                         rx_strerror(ret, why, sizeof(why)));
+    if (rep.torn_tail)
+        rx_warn("journal '%s': last line %ld was cut short (%s), probably by a crash; "
+                "ignored, the records before it are intact",
+                b->journal_path, rep.torn_line, rep.reason);
+    return 0;
+}
+
+/* Is the journal's entry about this file? Recorded under the same path, yes.
+ * Under another path with the same content: the file was moved there (its
+ * old path, and the name a renamed original would have, are both gone), or
+ * it is a copy that needs its own output. */
+static int same_file(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je)
+{
+    char *old, *renamed;
+    int gone;
+
+    if (!je || !strcmp(je->id.rel, e->rel))
+        return je != NULL;
+    old = av_asprintf("%s/%s", b->o.roots[e->root], je->id.rel);
+    renamed = av_asprintf("%s/%s.reencoded", b->o.roots[e->root], je->id.rel);
+    gone = old && renamed && access(old, F_OK) < 0 && access(renamed, F_OK) < 0;
+    av_free(old);
+    av_free(renamed);
+    return gone;
+}
+
+/* Files the journal already settled need no probe (find's skip hook, on the
+ * probe threads). */
+static int settled(const RxJournalEntry *e, int retry_failed)
+{
+    if (!e)
+        return 0;
+    switch (e->result.state) {
+    case RX_STATE_DONE:
+    case RX_STATE_SKIPPED:
+        return 1;
+    case RX_STATE_FAILED:
+        return !retry_failed;
+    default:
+        return 0;
+    }
+}
+
+static int skip_known(void *opaque, const RxScanEntry *e)
+{
+    RxBatch *b = opaque;
+    const RxJournalEntry *je;
+    RxFileId id;
+    int skip;
+
+    if (rx_file_id_compute(&id, e->path, e->rel) < 0)
+        return 0; /* let the probe say what is wrong with it */
+    je = rx_journal_find(b->journal, &id);
+    skip = same_file(b, e, je) && settled(je, b->o.retry_failed);
+    rx_file_id_clear(&id);
+    return skip;
+}
+
+/* ---- planning */
+
+static char *output_path(const RxBatch *b, const RxScanEntry *e)
+{
+    const char *src = b->o.output_dir ? e->rel : e->path;
+    const char *slash = strrchr(src, '/');
+    const char *dot = strrchr(src, '.');
+    size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - src) : strlen(src);
+
+    if (b->o.output_dir)
+        return av_asprintf("%s/%.*s.webm", b->o.output_dir, (int)stem, src);
+    return av_asprintf("%.*s.webm", (int)stem, src);
+}
+
+static int64_t probe_int(const RxFound *f, RxStreamKind kind, const char *name)
+{
+    int64_t v = 0;
+
+    if (f->probe && rx_probe_int(f->probe, kind, 0, name, &v) < 0)
+        v = 0;
+    return v;
+}
+
+static int by_work(const void *pa, const void *pb)
+{
+    const Task *a = pa, *b = pb;
+
+    if (a->work != b->work)
+        return a->work > b->work ? -1 : 1;
+    return strcmp(a->found->entry->path, b->found->entry->path);
+}
+
+static void unlink_stale_part(const char *output)
+{
+    char *part = av_asprintf("%s.part", output);
+
+    /* Only ours: the journal says this output was being written. */
+    if (part && unlink(part) == 0)
+        rx_info("removed '%s' left by an interrupted run", part);
+    av_free(part);
+}
+
+static int plan(RxBatch *b)
+{
+    size_t n = rx_find_count(b->found);
+    int ret;
+
+    b->tasks = av_calloc(n ? n : 1, sizeof(*b->tasks));
+    if (!b->tasks)
+        return set_error(b, AVERROR(ENOMEM), "out of memory");
+
+    for (size_t i = 0; i < n; i++) {
+        const RxFound *f = rx_find_get(b->found, i);
+        const RxJournalEntry *je;
+        Task *t = &b->tasks[b->n_tasks];
+        RxDecision d;
+
+        if (f->err == RX_ERR_NOT_PROBED) {
+            /* settled by an earlier run (see skip_known) */
+            b->counts.candidates++;
+            b->counts.already++;
+            continue;
+        }
+        rx_plan_decide(f, b->filter, &d);
+        if (d.verdict != RX_VERDICT_CANDIDATE)
+            continue;
+        b->counts.candidates++;
+        ret = rx_file_id_compute(&t->id, f->entry->path, f->entry->rel);
+        if (ret < 0) {
+            char why[128];
+            rx_warn("cannot read '%s': %s", f->entry->path, rx_strerror(ret, why, sizeof(why)));
+            b->counts.failed++;
+            continue;
+        }
+        je = rx_journal_find(b->journal, &t->id);
+        if (!same_file(b, f->entry, je))
+            je = NULL; /* a copy of a file done elsewhere: its own work */
+        if (je && settled(je, b->o.retry_failed)) {
+            if (je->result.state == RX_STATE_FAILED)
+                b->counts.failed_before++;
+            else
+                b->counts.already++;
+            rx_file_id_clear(&t->id);
+            continue;
+        }
+        t->found = f;
+        t->batch = b;
+        t->output = output_path(b, f->entry);
+        if (!t->output) {
+            rx_file_id_clear(&t->id);
+            return set_error(b, AVERROR(ENOMEM), "out of memory");
+        }
+        if (je && je->result.state == RX_STATE_ENCODED && je->output &&
+            !strcmp(je->output, t->output) && access(t->output, F_OK) == 0)
+            t->only_original = 1;
+        else if (je && je->output)
+            unlink_stale_part(je->output);
+        t->media_us = probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
+        t->work =
+            probe_int(f, RX_STREAM_GENERAL, "Duration") *
+            (probe_int(f, RX_STREAM_VIDEO, "Width") * probe_int(f, RX_STREAM_VIDEO, "Height"));
+        b->n_tasks++;
+    }
+    /* Longest work first, so the batch does not end with one long file
+     * running alone while the other cores idle. */
+    qsort(b->tasks, b->n_tasks, sizeof(*b->tasks), by_work);
+    b->counts.queued = b->n_tasks;
+    return 0;
+}
+
+/* ---- one file */
+
+static void on_progress(void *opaque, const RxProgress *p);
+
+typedef struct Job {
+    Task *task;
+    int slot;
+} Job;
+
+static void on_progress(void *opaque, const RxProgress *p)
+{
+    Job *j = opaque;
+    rx_reporter_progress(j->task->batch->rep, j->slot, p);
+}
+
+/* Does the output hold the streams it should? A cheap open of the .part. */
+static int output_opens(const char *part, int audio_tracks)
+{
+    AVFormatContext *ic = NULL;
+    int video = 0, audio = 0, ret;
+
+    ret = avformat_open_input(&ic, part, NULL, NULL);
+    if (ret < 0)
+        return ret;
+    ret = avformat_find_stream_info(ic, NULL);
+    for (unsigned i = 0; ret >= 0 && i < ic->nb_streams; i++) {
+        const AVCodecParameters *par = ic->streams[i]->codecpar;
+        video += par->codec_type == AVMEDIA_TYPE_VIDEO && par->codec_id == AV_CODEC_ID_AV1;
+        audio += par->codec_type == AVMEDIA_TYPE_AUDIO && par->codec_id == AV_CODEC_ID_OPUS;
+    }
+    avformat_close_input(&ic);
+    if (ret < 0)
+        return ret;
+    return video == 1 && audio == audio_tracks ? 0 : RX_ERR_BAD_OUTPUT;
+}
+
+/* The transcode's pre-publish hook: nothing reaches its final name unless
+ * the input is unchanged, the durations match what the input declares, the
+ * output opens with the expected streams, and it is worth keeping. */
+static int check_output(void *opaque, const char *part, RxResult *res)
+{
+    Task *t = opaque;
+    RxBatch *b = t->batch;
+    const char *in = t->found->entry->path;
+    struct stat now;
+    struct timespec times[2];
+    int64_t declared = res->in_duration_us, tol;
+    int ret;
+
+    if (stat(in, &now) < 0 || now.st_size != t->before.st_size ||
+        now.st_mtim.tv_sec != t->before.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != t->before.st_mtim.tv_nsec) {
+        snprintf(res->error, sizeof(res->error),
+                 "'%s' changed while being encoded; output discarded, original kept", in);
+        return RX_ERR_CHANGED;
+    }
+    if (declared > 0 && !b->o.accept_truncated) {
+        /* Half a second or 0.5 %: container rounding and a last frame's
+         * length, never a missing minute. */
+        tol = FFMAX(500000, declared / 200);
+        if (res->video_duration_us < declared - tol ||
+            (res->audio_tracks && res->audio_duration_us < declared - tol)) {
+            snprintf(res->error, sizeof(res->error),
+                     "'%s' declares %.1f s but only %.1f s of video and %.1f s of audio "
+                     "could be decoded (truncated recording?); original kept "
+                     "(--accept-truncated to commit such outputs)",
+                     in, declared / 1e6, res->video_duration_us / 1e6,
+                     res->audio_duration_us / 1e6);
+            return RX_ERR_TRUNCATED;
+        }
+    }
+    ret = output_opens(part, res->audio_tracks);
+    if (ret < 0) {
+        char why[128];
+        snprintf(res->error, sizeof(res->error), "output of '%s' failed its check: %s", in,
+                 rx_strerror(ret, why, sizeof(why)));
+        return RX_ERR_BAD_OUTPUT;
+    }
+    if ((double)res->out_bytes >= b->o.max_size_ratio * (double)res->in_bytes) {
+        snprintf(res->error, sizeof(res->error),
+                 "output would be %.0f%% of '%s' (limit %.0f%%); original kept, not retried",
+                 100.0 * (double)res->out_bytes / (double)FFMAX(res->in_bytes, 1), in,
+                 100.0 * b->o.max_size_ratio);
+        return RX_ERR_NOT_SMALLER;
+    }
+    /* The output keeps the recording's time, for people who sort by it. */
+    times[0] = now.st_atim;
+    times[1] = now.st_mtim;
+    utimensat(AT_FDCWD, part, times, 0);
+    return 0;
+}
+
+/* Rename, keep or delete the original once its output is committed. Returns
+ * what was done ("renamed", "kept", "deleted"). */
+static const char *handle_original(RxBatch *b, Task *t)
+{
+    const char *in = t->found->entry->path;
+    char why[128];
+    char *renamed;
+    int ret;
+
+    switch (b->o.originals) {
+    case RX_ORIGINALS_KEEP:
+        return "kept";
+    case RX_ORIGINALS_DELETE:
+        /* Only reached after check_output() accepted the output. */
+        if (unlink(in) < 0) {
+            ret = AVERROR(errno);
+            rx_reporter_note(b->rep, RX_LOG_WARN, "cannot delete '%s': %s; kept", in,
+                             rx_strerror(ret, why, sizeof(why)));
+            return "kept";
+        }
+        rx_fsync_parent(in);
+        return "deleted";
+    case RX_ORIGINALS_RENAME:
+        break;
+    }
+    renamed = av_asprintf("%s.reencoded", in);
+    if (!renamed)
+        return "kept";
+    if (renameat2(AT_FDCWD, in, AT_FDCWD, renamed, RENAME_NOREPLACE) < 0 &&
+        (errno != EINVAL || link(in, renamed) < 0 || unlink(in) < 0)) {
+        ret = AVERROR(errno);
+        rx_reporter_note(b->rep, RX_LOG_WARN, "cannot rename '%s' to '%s': %s; kept as is", in,
+                         renamed, rx_strerror(ret, why, sizeof(why)));
+        av_free(renamed);
+        return "kept";
+    }
+    rx_fsync_parent(in);
+    av_free(renamed);
+    return "renamed";
+}
+
+static void count(RxBatch *b, RxState st)
+{
+    pthread_mutex_lock(&b->lock);
+    switch (st) {
+    case RX_STATE_DONE:
+    case RX_STATE_ENCODED:
+        b->counts.done++;
+        break;
+    case RX_STATE_SKIPPED:
+        b->counts.skipped++;
+        break;
+    case RX_STATE_INTERRUPTED:
+        b->counts.interrupted++;
+        break;
+    default:
+        b->counts.failed++;
+        break;
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Journal a state; a journal that cannot be written stops the batch: going
+ * on would do work no later run could know was done. */
+static void journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const char *original)
+{
+    char why[128];
+    int ret = rx_journal_record(b->journal, &t->id, st, res, t->output, original);
+
+    if (ret < 0) {
+        rx_reporter_note(b->rep, RX_LOG_ERROR, "cannot write journal '%s': %s; stopping",
+                         b->journal_path, rx_strerror(ret, why, sizeof(why)));
+        rx_batch_interrupt(b, 0);
+    }
+}
+
+static void run_task(void *opaque, size_t index, int slot)
+{
+    RxBatch *b = opaque;
+    Task *t = &b->tasks[index];
+    const char *in = t->found->entry->path;
+    RxTranscode *job = NULL;
+    Job ctx = {t, slot};
+    RxResult res;
+    const char *original = NULL;
+    int ret;
+
+    rx_result_init(&res);
+    res.in_bytes = t->found->entry->size;
+    rx_reporter_start(b->rep, slot, in, t->found->entry->size, t->media_us);
+
+    if (t->only_original) {
+        /* A crash came between commit and the original's handling. */
+        original = handle_original(b, t);
+        journal(b, t, RX_STATE_DONE, NULL, original);
+        res.state = RX_STATE_DONE;
+        goto finish;
+    }
+    journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    if (stat(in, &t->before) < 0) {
+        res.err = AVERROR(errno);
+        snprintf(res.error, sizeof(res.error), "cannot open '%s': %s", in, strerror(errno));
+        res.state = RX_STATE_FAILED;
+        journal(b, t, RX_STATE_FAILED, &res, NULL);
+        goto finish;
+    }
+    if (b->o.output_dir && (ret = rx_mkdir_parents(t->output)) < 0) {
+        char why[128];
+        res.err = ret;
+        snprintf(res.error, sizeof(res.error), "cannot create the directory of '%s': %s", t->output,
+                 rx_strerror(ret, why, sizeof(why)));
+        res.state = RX_STATE_FAILED;
+        journal(b, t, RX_STATE_FAILED, &res, NULL);
+        goto finish;
+    }
+
+    ret = rx_transcode_new(&job, in, t->output, &b->o.settings);
+    if (ret < 0) {
+        char why[128];
+        res.err = ret;
+        snprintf(res.error, sizeof(res.error), "cannot encode '%s': %s", in,
+                 rx_strerror(ret, why, sizeof(why)));
+        res.state = RX_STATE_FAILED;
+        journal(b, t, RX_STATE_FAILED, &res, NULL);
+        goto finish;
+    }
+    rx_transcode_set_progress(job, on_progress, &ctx);
+    rx_transcode_set_check(job, check_output, t);
+    pthread_mutex_lock(&b->lock);
+    b->running[slot] = job;
+    if (atomic_load(&b->cancelling))
+        rx_transcode_cancel(job);
+    pthread_mutex_unlock(&b->lock);
+
+    ret = rx_transcode_run(job, &res);
+
+    pthread_mutex_lock(&b->lock);
+    b->running[slot] = NULL;
+    pthread_mutex_unlock(&b->lock);
+    rx_transcode_free(&job);
+
+    if (ret == 0) {
+        journal(b, t, RX_STATE_ENCODED, &res, NULL);
+        original = handle_original(b, t);
+        journal(b, t, RX_STATE_DONE, NULL, original);
+        res.state = RX_STATE_DONE;
+    } else if (ret == RX_ERR_NOT_SMALLER) {
+        res.state = RX_STATE_SKIPPED;
+        journal(b, t, RX_STATE_SKIPPED, &res, NULL);
+    } else if (ret == RX_ERR_CANCELLED) {
+        res.state = RX_STATE_INTERRUPTED;
+        journal(b, t, RX_STATE_INTERRUPTED, &res, NULL);
+    } else {
+        res.state = RX_STATE_FAILED;
+        journal(b, t, RX_STATE_FAILED, &res, NULL);
+    }
+finish:
+    count(b, res.state);
+    rx_reporter_finish(b->rep, slot, in, &res, original);
+}
+
+/* ---- the run */
+
+static int find_files(RxBatch *b)
+{
+    RxFilterError fe;
+    RxFindOptions fo;
+    char why[128];
+    int ret;
+
+    ret = rx_filter_compile(&b->filter, b->o.matches, b->o.n_matches, b->o.all ? RX_FILTER_ALL : 0,
+                            &fe);
+    if (ret == -EINVAL) {
+        AVBPrint bp;
+        av_bprint_init_for_buffer(&bp, b->error, sizeof(b->error));
+        av_bprintf(&bp, "bad --match expression: %s\n  ", fe.message);
+        rx_text_human(&bp, fe.index < b->o.n_matches ? b->o.matches[fe.index] : "");
+        av_bprintf(&bp, "\n  %*s^", (int)fe.column, "");
+        return AVERROR(EINVAL);
+    }
+    if (ret < 0)
+        return set_error(b, ret, "cannot compile --match: %s", rx_strerror(ret, why, sizeof(why)));
+
+    rx_find_options_default(&fo);
+    fo.scan.extensions = b->o.extensions;
+    fo.scan.follow_symlinks = b->o.follow_symlinks;
+    fo.scan.one_file_system = b->o.one_file_system;
+    fo.probe.extra = rx_filter_fields(b->filter, &fo.probe.n_extra);
+    fo.skip = skip_known;
+    fo.skip_opaque = b;
+    ret = rx_find_run(&b->found, b->o.roots, b->o.n_roots, &fo);
+    if (ret < 0)
+        return set_error(b, ret, "cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
+    return 0;
+}
+
+int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
+{
+    RxReporterOptions ro;
+    int64_t bytes = 0, media = 0;
+    long started;
+    int ret;
+
+    memset(counts, 0, sizeof(*counts));
+    if ((ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 || (ret = plan(b)) < 0)
+        goto done;
+
+    for (size_t i = 0; i < b->n_tasks; i++) {
+        bytes += b->tasks[i].found->entry->size;
+        media += b->tasks[i].media_us;
+    }
+    ro = b->o.report;
+    ro.files_total = b->n_tasks;
+    ro.bytes_total = bytes;
+    ro.media_us_total = media;
+    ro.slots = b->o.jobs;
+    ret = rx_reporter_new(&b->rep, &ro);
+    if (ret < 0) {
+        char why[128];
+        set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
+                  rx_strerror(ret, why, sizeof(why)));
+        goto done;
+    }
+
+    if (!b->n_tasks && !b->counts.candidates) {
+        rx_reporter_note(b->rep, RX_LOG_INFO,
+                         "nothing to do: no recording to re-encode found (originals already "
+                         "re-encoded are renamed *.reencoded and not looked at)");
+    } else if (!b->n_tasks) {
+        rx_reporter_note(b->rep, RX_LOG_INFO,
+                         "nothing to do: %zu candidate%s already done or skipped, %zu failed "
+                         "before%s",
+                         b->counts.already, b->counts.already == 1 ? "" : "s",
+                         b->counts.failed_before,
+                         b->counts.failed_before ? " (--retry-failed to retry them)" : "");
+    } else {
+        AVBPrint bp;
+        av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
+        rx_text_bytes(&bp, bytes);
+        av_bprintf(&bp, ", ");
+        rx_text_duration(&bp, media / 1000);
+        rx_reporter_note(b->rep, RX_LOG_INFO,
+                         "%zu file%s to encode (%s) with %d job%s x %d thread%s; %zu already "
+                         "done, %zu failed before",
+                         b->n_tasks, b->n_tasks == 1 ? "" : "s", bp.str, b->o.jobs,
+                         b->o.jobs == 1 ? "" : "s", rx_settings_threads(&b->o.settings),
+                         rx_settings_threads(&b->o.settings) == 1 ? "" : "s", b->counts.already,
+                         b->counts.failed_before);
+        av_bprint_finalize(&bp, NULL);
+    }
+
+    ret = rx_pool_new(&b->pool, b->o.jobs);
+    if (ret < 0) {
+        set_error(b, AVERROR(-ret), "cannot start the worker pool");
+        goto done;
+    }
+    if (atomic_load(&b->stopping)) /* interrupted while planning */
+        rx_pool_stop(b->pool);
+    started = rx_pool_run(b->pool, b->n_tasks, run_task, b);
+    if (started < 0) {
+        ret = set_error(b, AVERROR(-(int)started), "cannot start the worker threads");
+        goto done;
+    }
+    if (b->n_tasks && rx_reporter_summary(b->rep) < 0)
+        rx_warn("cannot write the stats file '%s'", b->o.report.stats_path);
+    ret = 0;
+done:
+    *counts = b->counts;
+    return ret;
+}
+
+void rx_batch_interrupt(RxBatch *b, int hard)
+{
+    int running = 0;
+
+    atomic_store(&b->stopping, 1);
+    if (b->pool)
+        rx_pool_stop(b->pool);
+    pthread_mutex_lock(&b->lock);
+    if (hard)
+        atomic_store(&b->cancelling, 1);
+    for (int i = 0; i < MAX_JOBS; i++) {
+        if (!b->running[i])
+            continue;
+        running++;
+        if (hard)
+            rx_transcode_cancel(b->running[i]);
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (b->rep && !hard && running)
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "stopping: no new files; %d running encode%s will finish "
+                         "(Ctrl-C again to abort %s)",
+                         running, running == 1 ? "" : "s", running == 1 ? "it" : "them");
+    else if (b->rep && hard && running)
+        rx_reporter_note(b->rep, RX_LOG_WARN, "aborting %d running encode%s", running,
+                         running == 1 ? "" : "s");
+}
+
+void rx_batch_free(RxBatch **pb)
+{
+    RxBatch *b;
+
+    if (!pb || !*pb)
+        return;
+    b = *pb;
+    for (size_t i = 0; i < b->n_tasks; i++) {
+        rx_file_id_clear(&b->tasks[i].id);
+        av_free(b->tasks[i].output);
+    }
+    av_free(b->tasks);
+    rx_pool_free(&b->pool);
+    rx_reporter_free(&b->rep);
+    rx_find_free(&b->found);
+    rx_filter_free(&b->filter);
+    rx_journal_close(&b->journal);
+    av_free(b->journal_path);
+    pthread_mutex_destroy(&b->lock);
+    av_freep(pb);
+}
