@@ -42,7 +42,8 @@ typedef struct Task {
     char *output;       /* final output path */
     int64_t work;       /* duration (ms) x pixels: the queue's order */
     int64_t media_us;   /* declared duration */
-    int only_original;  /* the journal says "encoded": only the original is left */
+    int only_original;  /* committed by a run that died: only the original is left */
+    char *reject;       /* why a selected file cannot be encoded at all, or NULL */
     struct stat before; /* the input when its job started */
     RxBatch *batch;
 } Task;
@@ -63,6 +64,7 @@ struct RxBatch {
     RxTranscode *running[MAX_JOBS];
     atomic_int stopping;
     atomic_int cancelling;
+    atomic_size_t settled_failed; /* left unprobed by skip_known as failed before */
     RxBatchCounts counts;
 };
 
@@ -90,6 +92,7 @@ int rx_batch_new(RxBatch **out, const RxBatchOptions *o)
     pthread_mutex_init(&b->lock, NULL);
     atomic_init(&b->stopping, 0);
     atomic_init(&b->cancelling, 0);
+    atomic_init(&b->settled_failed, 0);
     *out = b;
     return 0;
 }
@@ -210,6 +213,10 @@ static int skip_known(void *opaque, const RxScanEntry *e)
         return 0; /* let the probe say what is wrong with it */
     je = rx_journal_find(b->journal, &id);
     skip = same_file(b, e, je) && settled(je, b->o.retry_failed);
+    /* Counted here: plan() only sees "not probed", and would report files
+     * that failed before as "already done". */
+    if (skip && je->result.state == RX_STATE_FAILED)
+        atomic_fetch_add(&b->settled_failed, 1);
     rx_file_id_clear(&id);
     return skip;
 }
@@ -256,6 +263,54 @@ static void unlink_stale_part(const char *output)
     av_free(part);
 }
 
+/*
+ * A file the plan does not select can still be one the person expects
+ * re-encoded: one that cannot be read (a zero-byte file, a recording cut off
+ * before its index, not media at all) may well be a recording, and one the
+ * filter selects but that has no video stream is a recording reencode cannot
+ * handle. Passing over them in silence would let a run end "all done" while
+ * recordings were left untouched: they fail instead, with the reason, in the
+ * journal and the exit code. --all asks for "every file with video", so
+ * there a file without video is simply not selected.
+ */
+static int must_fail(const RxBatch *b, const RxFound *f, RxDecision *d)
+{
+    RxFields fields;
+    RxFilterMiss miss;
+
+    if (d->verdict == RX_VERDICT_UNREADABLE)
+        return 1;
+    if (d->verdict != RX_VERDICT_NO_VIDEO || b->o.all)
+        return 0;
+    fields = rx_probe_fields(f->probe);
+    if (!rx_filter_match(b->filter, &fields, &miss))
+        return 0;
+    snprintf(d->reason, sizeof(d->reason), "it has no video stream (audio only?)");
+    return 1;
+}
+
+/*
+ * Did a run that died commit this file's output? The journal's last word may
+ * be "started" (killed between the rename and the "encoded" record) or
+ * "encoded" (killed before the original was handled): what decides is the
+ * disk. Our outputs get their original's modification time, to the
+ * nanosecond, before they are renamed onto their final name, so an output
+ * under the expected name with that time is ours and complete. Paths are
+ * compared as computed now, never as a run recorded them (that run may have
+ * been started from another directory).
+ */
+static int committed_before(const RxJournalEntry *je, const RxScanEntry *in, const char *output)
+{
+    struct stat st;
+
+    if (je->result.state != RX_STATE_STARTED && je->result.state != RX_STATE_INTERRUPTED &&
+        je->result.state != RX_STATE_ENCODED)
+        return 0;
+    if (stat(output, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+        return 0;
+    return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == in->mtime_ns;
+}
+
 static int plan(RxBatch *b)
 {
     size_t n = rx_find_count(b->found);
@@ -278,7 +333,7 @@ static int plan(RxBatch *b)
             continue;
         }
         rx_plan_decide(f, b->filter, &d);
-        if (d.verdict != RX_VERDICT_CANDIDATE)
+        if (d.verdict != RX_VERDICT_CANDIDATE && !must_fail(b, f, &d))
             continue;
         b->counts.candidates++;
         ret = rx_file_id_compute(&t->id, f->entry->path, f->entry->rel);
@@ -302,16 +357,18 @@ static int plan(RxBatch *b)
         t->found = f;
         t->batch = b;
         t->output = output_path(b, f->entry);
-        if (!t->output) {
+        if (d.verdict != RX_VERDICT_CANDIDATE)
+            t->reject = av_strdup(d.reason);
+        if (!t->output || (d.verdict != RX_VERDICT_CANDIDATE && !t->reject)) {
             rx_file_id_clear(&t->id);
+            av_freep(&t->output);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
         }
-        if (je && je->result.state == RX_STATE_ENCODED && je->output &&
-            !strcmp(je->output, t->output) && access(t->output, F_OK) == 0)
+        if (je && committed_before(je, f->entry, t->output))
             t->only_original = 1;
-        else if (je && je->output)
-            unlink_stale_part(je->output);
-        t->media_us = probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
+        else if (je)
+            unlink_stale_part(t->output);
+        t->media_us = t->reject ? 0 : probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
         t->work =
             probe_int(f, RX_STREAM_GENERAL, "Duration") *
             (probe_int(f, RX_STREAM_VIDEO, "Width") * probe_int(f, RX_STREAM_VIDEO, "Height"));
@@ -321,6 +378,8 @@ static int plan(RxBatch *b)
      * running alone while the other cores idle. */
     qsort(b->tasks, b->n_tasks, sizeof(*b->tasks), by_work);
     b->counts.queued = b->n_tasks;
+    b->counts.already -= atomic_load(&b->settled_failed);
+    b->counts.failed_before += atomic_load(&b->settled_failed);
     return 0;
 }
 
@@ -360,6 +419,76 @@ static int output_opens(const char *part, int audio_tracks)
     return video == 1 && audio == audio_tracks ? 0 : RX_ERR_BAD_OUTPUT;
 }
 
+static int same_time(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * Is the input still the file that was planned and whose encode started?
+ * If not, says how in why. Size, inode and modification time first; then
+ * the identity hash (first and last 64 KiB, as the journal knows the file),
+ * which catches a same-size rewrite whose mtime was put back (touch -r, a
+ * restore from backup); last the inode change time, which nobody can put
+ * back, so a same-size rewrite in the middle of the file is caught too.
+ * Anything that cannot be verified counts as changed.
+ */
+static int input_changed(const Task *t, char *why, size_t size)
+{
+    const char *in = t->found->entry->path;
+    const struct stat *was = &t->before;
+    struct stat now;
+    RxFileId id;
+    char err[128];
+    int ret, same;
+
+    if (stat(in, &now) < 0) {
+        ret = AVERROR(errno);
+        if (ret == AVERROR(ENOENT))
+            snprintf(why, size, "it was deleted or moved");
+        else
+            snprintf(why, size, "cannot look at it again: %s", rx_strerror(ret, err, sizeof(err)));
+        return 1;
+    }
+    if (now.st_dev != was->st_dev || now.st_ino != was->st_ino) {
+        snprintf(why, size, "another file was put in its place");
+        return 1;
+    }
+    if (now.st_size != was->st_size) {
+        snprintf(why, size, "its size went from %lld to %lld bytes", (long long)was->st_size,
+                 (long long)now.st_size);
+        return 1;
+    }
+    if (!same_time(&now.st_mtim, &was->st_mtim)) {
+        snprintf(why, size, "it was modified");
+        return 1;
+    }
+    ret = rx_file_id_compute(&id, in, t->id.rel);
+    if (ret < 0) {
+        snprintf(why, size, "cannot read it again: %s", rx_strerror(ret, err, sizeof(err)));
+        return 1;
+    }
+    same = id.size == t->id.size && !strcmp(id.hash, t->id.hash);
+    rx_file_id_clear(&id);
+    if (!same) {
+        snprintf(why, size, "its content is not what it was (same size and time)");
+        return 1;
+    }
+    if (!same_time(&now.st_ctim, &was->st_ctim)) {
+        snprintf(why, size, "it was written to or its attributes changed (same size and time)");
+        return 1;
+    }
+    return 0;
+}
+
+static void changed_error(RxResult *res, const char *in, const char *how)
+{
+    res->err = RX_ERR_CHANGED;
+    snprintf(res->error, sizeof(res->error),
+             "'%s' changed while being encoded: %s; output discarded, the file left as it is", in,
+             how);
+}
+
 /* The transcode's pre-publish hook: nothing reaches its final name unless
  * the input is unchanged, the durations match what the input declares, the
  * output opens with the expected streams, and it is worth keeping. */
@@ -368,16 +497,13 @@ static int check_output(void *opaque, const char *part, RxResult *res)
     Task *t = opaque;
     RxBatch *b = t->batch;
     const char *in = t->found->entry->path;
-    struct stat now;
     struct timespec times[2];
     int64_t declared = res->in_duration_us, tol;
+    char how[160];
     int ret;
 
-    if (stat(in, &now) < 0 || now.st_size != t->before.st_size ||
-        now.st_mtim.tv_sec != t->before.st_mtim.tv_sec ||
-        now.st_mtim.tv_nsec != t->before.st_mtim.tv_nsec) {
-        snprintf(res->error, sizeof(res->error),
-                 "'%s' changed while being encoded; output discarded, original kept", in);
+    if (input_changed(t, how, sizeof(how))) {
+        changed_error(res, in, how);
         return RX_ERR_CHANGED;
     }
     if (declared > 0 && !b->o.accept_truncated) {
@@ -410,8 +536,8 @@ static int check_output(void *opaque, const char *part, RxResult *res)
         return RX_ERR_NOT_SMALLER;
     }
     /* The output keeps the recording's time, for people who sort by it. */
-    times[0] = now.st_atim;
-    times[1] = now.st_mtim;
+    times[0] = t->before.st_atim;
+    times[1] = t->before.st_mtim;
     utimensat(AT_FDCWD, part, times, 0);
     return 0;
 }
@@ -505,10 +631,26 @@ static void run_task(void *opaque, size_t index, int slot)
 
     rx_result_init(&res);
     res.in_bytes = t->found->entry->size;
+    if (t->reject) {
+        res.err = t->found->err     ? t->found->err
+                  : t->found->probe ? RX_ERR_NOVIDEO
+                                    : AVERROR_INVALIDDATA;
+        snprintf(res.error, sizeof(res.error), "cannot re-encode '%s': %s", in, t->reject);
+        res.state = RX_STATE_FAILED;
+        journal(b, t, RX_STATE_FAILED, &res, NULL);
+        count(b, res.state);
+        rx_reporter_finish(b->rep, -1, in, &res, NULL);
+        return;
+    }
     rx_reporter_start(b->rep, slot, in, t->found->entry->size, t->media_us);
 
     if (t->only_original) {
-        /* A crash came between commit and the original's handling. */
+        /* A run died between commit and the original's handling. */
+        struct stat st;
+        if (stat(t->output, &st) == 0)
+            res.out_bytes = st.st_size;
+        res.in_duration_us = t->media_us;
+        journal(b, t, RX_STATE_ENCODED, &res, NULL);
         original = handle_original(b, t);
         journal(b, t, RX_STATE_DONE, NULL, original);
         res.state = RX_STATE_DONE;
@@ -525,8 +667,8 @@ static void run_task(void *opaque, size_t index, int slot)
     if (b->o.output_dir && (ret = rx_mkdir_parents(t->output)) < 0) {
         char why[128];
         res.err = ret;
-        snprintf(res.error, sizeof(res.error), "cannot create the directory of '%s': %s", t->output,
-                 rx_strerror(ret, why, sizeof(why)));
+        snprintf(res.error, sizeof(res.error), "cannot create the directory of '%s' for '%s': %s",
+                 t->output, in, rx_strerror(ret, why, sizeof(why)));
         res.state = RX_STATE_FAILED;
         journal(b, t, RX_STATE_FAILED, &res, NULL);
         goto finish;
@@ -569,6 +711,11 @@ static void run_task(void *opaque, size_t index, int slot)
         res.state = RX_STATE_INTERRUPTED;
         journal(b, t, RX_STATE_INTERRUPTED, &res, NULL);
     } else {
+        char how[160];
+        /* An input rewritten or cut under the decoder fails as a decoding
+         * error ("invalid data", "patches welcome"): name the real cause. */
+        if (ret != RX_ERR_CHANGED && input_changed(t, how, sizeof(how)))
+            changed_error(&res, in, how);
         res.state = RX_STATE_FAILED;
         journal(b, t, RX_STATE_FAILED, &res, NULL);
     }
@@ -725,6 +872,7 @@ void rx_batch_free(RxBatch **pb)
     for (size_t i = 0; i < b->n_tasks; i++) {
         rx_file_id_clear(&b->tasks[i].id);
         av_free(b->tasks[i].output);
+        av_free(b->tasks[i].reject);
     }
     av_free(b->tasks);
     rx_pool_free(&b->pool);

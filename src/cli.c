@@ -260,6 +260,16 @@ static RxCliStatus usage_error(char *err, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, size, fmt, ap);
     va_end(ap);
+    /* Messages quote arguments: a control character in one (a newline, an
+     * escape sequence) must neither break the one line nor reach the
+     * terminal. As in the filter's explanations, it becomes '?'; C1 controls
+     * (U+0080..U+009F, UTF-8 c2 80..c2 9f) too. */
+    for (unsigned char *p = (unsigned char *)err; size && *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            *p = '?';
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            p[0] = p[1] = '?';
+    }
     return RX_CLI_USAGE;
 }
 

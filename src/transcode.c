@@ -22,11 +22,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@
 #include <libavutil/audio_fifo.h>
 #include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
@@ -107,6 +110,8 @@ struct RxTranscode {
     AVFormatContext *oc;
     AVIOContext *pb;
     int fd;
+    int part_owned; /* t->part is ours (created or taken over under our lock) */
+    int lock_fd;    /* a dup of fd that keeps the lock until the rename, or -1 */
     int64_t out_pos;
     int64_t out_size;
     int io_errno;
@@ -230,6 +235,7 @@ int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
     if (!t)
         return AVERROR(ENOMEM);
     t->fd = -1;
+    t->lock_fd = -1;
     t->s = *settings;
     atomic_init(&t->cancel, 0);
     pthread_mutex_init(&t->err_lock, NULL);
@@ -346,6 +352,67 @@ static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
     return av_dict_set_int(d, key, v, 0);
 }
 
+/* A display matrix (phone recordings: "show this picture turned 90°") is
+ * dropped by FFmpeg 5.1's WebM muxer, and the frame stage does not turn
+ * pixels yet: the output would play sideways or mirrored. Refuse, so the
+ * original stays the only copy rather than a wrong one replacing it. */
+static int check_display_matrix(RxTranscode *t, const AVStream *ist)
+{
+    const int32_t *m =
+        (const int32_t *)av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    double ccw;
+    int cw;
+
+    if (!m)
+        return 0;
+    ccw = av_display_rotation_get(m);
+    /* A negative determinant is a mirror image, whatever the angle. */
+    if ((double)m[0] * m[4] - (double)m[1] * m[3] < 0)
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video is shown mirrored (display matrix), which "
+                    "WebM output cannot carry",
+                    t->input);
+    if (isnan(ccw))
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video has a display matrix WebM output cannot "
+                    "carry",
+                    t->input);
+    cw = ((int)lrint(-ccw) % 360 + 360) % 360;
+    if (cw != 0)
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video is shown rotated %d degrees (display "
+                    "matrix), which WebM output cannot carry",
+                    t->input, cw);
+    return 0;
+}
+
+/* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
+ * lossless coding (crf 0) with enable-chroma-deltaq=1, which the reference
+ * aom-params set: one such job would take every other job of a batch down
+ * with it and leave its .part behind. Refuse it as a settings error. */
+static int check_lossless(RxTranscode *t, const AVCodec *codec)
+{
+    AVDictionary *p = NULL;
+    const AVDictionaryEntry *e;
+    int bad;
+
+    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") || !t->s.aom_params[0])
+        return 0;
+    if (av_dict_parse_string(&p, t->s.aom_params, "=", ":", 0) < 0) {
+        av_dict_free(&p);
+        return 0; /* avcodec_open2 reports a malformed aom-params itself */
+    }
+    e = av_dict_get(p, "enable-chroma-deltaq", NULL, 0);
+    bad = e && strcmp(e->value, "0");
+    av_dict_free(&p);
+    if (bad)
+        return fail(t, AVERROR(EINVAL),
+                    "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
+                    "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
+                    t->input);
+    return 0;
+}
+
 static int open_video(RxTranscode *t, AVStream *ist)
 {
     VideoPath *v = &t->v;
@@ -362,11 +429,17 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
         return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
                     ist->index, t->input);
+    ret = check_display_matrix(t, ist);
+    if (ret < 0)
+        return ret;
 
     codec = avcodec_find_encoder_by_name(t->s.video_encoder);
     if (!codec)
         return fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
                     t->s.video_encoder);
+    ret = check_lossless(t, codec);
+    if (ret < 0)
+        return ret;
     /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
      * crf 32 invalid for libaom: allocate for the codec. */
     enc = avcodec_alloc_context3(codec);
@@ -558,6 +631,51 @@ static int set_metadata(RxTranscode *t)
     return av_dict_set(&t->oc->metadata, "ENCODED_BY", "reencode " RX_VERSION, 0);
 }
 
+/*
+ * Create or take over <output>.part, locked (flock) until it is renamed.
+ * A .part left by a killed run is ours to replace, but one that another
+ * reencode is writing (a run and an encode, or two runs over overlapping
+ * trees, on the same file) is not: truncating it, or both writing one inode,
+ * published a mix of the two encodes under the final name, changed after
+ * its rename. So: open without O_TRUNC, lock, make sure the name still
+ * leads to the locked inode (the holder may have renamed it just before),
+ * and only then truncate.
+ */
+static int open_part(RxTranscode *t)
+{
+    struct stat fst, pst;
+
+    for (int tries = 0; tries < 8; tries++) {
+        t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (t->fd < 0)
+            return fail(t, AVERROR(errno), "cannot create '%s' for '%s'", t->part, t->input);
+        if (flock(t->fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
+            close(t->fd);
+            t->fd = -1;
+            return fail(t, AVERROR(EBUSY), "'%s' (for '%s') is being written by another reencode",
+                        t->part, t->input);
+        }
+        /* Other flock errors (a file system without locks): go on unlocked,
+         * as before locking existed. */
+        if (fstat(t->fd, &fst) == 0 && stat(t->part, &pst) == 0 && fst.st_dev == pst.st_dev &&
+            fst.st_ino == pst.st_ino) {
+            t->part_owned = 1;
+            /* fd is closed (and checked) before the rename; this dup holds
+             * the lock over the check and the rename. */
+            t->lock_fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+            if (t->lock_fd < 0)
+                return fail(t, AVERROR(errno), "cannot lock '%s' for '%s'", t->part, t->input);
+            if (ftruncate(t->fd, 0) < 0)
+                return fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
+            return 0;
+        }
+        close(t->fd); /* renamed or removed under us: open the name afresh */
+        t->fd = -1;
+    }
+    return fail(t, AVERROR(EBUSY), "'%s' (for '%s') keeps being replaced by another process",
+                t->part, t->input);
+}
+
 static int open_output(RxTranscode *t)
 {
     unsigned char *buf;
@@ -566,17 +684,16 @@ static int open_output(RxTranscode *t)
     ret = avformat_alloc_output_context2(&t->oc, NULL, "webm", NULL);
     if (ret < 0)
         return fail(t, ret, "cannot create WebM muxer for '%s'", t->output);
-    /* O_TRUNC: a .part left by a killed run is ours to replace. */
-    t->fd = open(t->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (t->fd < 0)
-        return fail(t, AVERROR(errno), "cannot create '%s'", t->part);
+    ret = open_part(t);
+    if (ret < 0)
+        return ret;
     buf = av_malloc(IO_BUF_SIZE);
     if (!buf)
-        return fail(t, AVERROR(ENOMEM), "cannot create '%s'", t->part);
+        return fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
     t->pb = avio_alloc_context(buf, IO_BUF_SIZE, 1, t, NULL, io_write, io_seek);
     if (!t->pb) {
         av_free(buf);
-        return fail(t, AVERROR(ENOMEM), "cannot create '%s'", t->part);
+        return fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
     }
     t->oc->pb = t->pb;
     /* BITEXACT: Matroska would otherwise write random segment and track
@@ -594,7 +711,7 @@ static int write_header(RxTranscode *t)
         return fail(t, ret, "cannot set metadata of '%s'", t->output);
     ret = avformat_write_header(t->oc, NULL);
     if (ret < 0)
-        return fail(t, ret, "cannot write header of '%s'", t->part);
+        return fail(t, ret, "cannot write header of '%s' for '%s'", t->part, t->input);
     return 0;
 }
 
@@ -608,7 +725,7 @@ static int mux(RxTranscode *t, AVPacket *pkt, AVCodecContext *enc, AVStream *ost
     pkt->stream_index = ost->index;
     ret = av_interleaved_write_frame(t->oc, pkt);
     if (ret < 0)
-        return fail(t, ret, "cannot write '%s'", t->part);
+        return fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
     return 0;
 }
 
@@ -1128,23 +1245,133 @@ static int publish(RxTranscode *t)
     return 0;
 }
 
+/* Receive what d has decoded; count frames and damage. */
+static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t *frames, int64_t *damaged)
+{
+    int ret;
+
+    while ((ret = avcodec_receive_frame(d, frame)) != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
+        if (ret < 0) { /* the frame is lost; what follows comes next time */
+            (*damaged)++;
+            return;
+        }
+        if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
+            (*damaged)++;
+        if (d->codec_type == AVMEDIA_TYPE_VIDEO)
+            (*frames)++;
+        av_frame_unref(frame);
+    }
+}
+
+/*
+ * Decode the finished .part, every video frame and audio packet, before it
+ * may take the final name. Opening it is not enough: libaom 3.6 writes AV1
+ * that no decoder accepts past the first frame at low crf with the
+ * reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion, <= 5 on
+ * 10-bit), and such an output would be published, journalled done and its
+ * original renamed or deleted. Costs about a tenth of the encode's time.
+ */
+static int verify_output(RxTranscode *t)
+{
+    AVFormatContext *ic = NULL;
+    AVCodecContext **dec = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    int64_t frames = 0, damaged = 0;
+    unsigned n = 0;
+    int ret;
+
+    if (!pkt || !frame) {
+        ret = fail(t, AVERROR(ENOMEM), "cannot check '%s' for '%s'", t->part, t->input);
+        goto done;
+    }
+    ret = avformat_open_input(&ic, t->part, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(ic, NULL);
+    if (ret >= 0 && !(dec = av_calloc(ic->nb_streams, sizeof(*dec))))
+        ret = AVERROR(ENOMEM);
+    if (ret >= 0)
+        n = ic->nb_streams;
+    for (unsigned i = 0; ret >= 0 && i < n; i++) {
+        const AVCodecParameters *par = ic->streams[i]->codecpar;
+        const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+        if (par->codec_type != AVMEDIA_TYPE_VIDEO && par->codec_type != AVMEDIA_TYPE_AUDIO)
+            continue;
+        if (!codec || !(dec[i] = avcodec_alloc_context3(codec)))
+            ret = codec ? AVERROR(ENOMEM) : AVERROR_DECODER_NOT_FOUND;
+        if (ret >= 0)
+            ret = avcodec_parameters_to_context(dec[i], par);
+        if (ret >= 0) {
+            dec[i]->thread_count = rx_settings_threads(&t->s);
+            ret = avcodec_open2(dec[i], codec, NULL);
+        }
+    }
+    if (ret < 0) {
+        fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
+        goto done;
+    }
+    for (;;) {
+        AVCodecContext *d;
+        if (cancelled(t)) {
+            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+            goto done;
+        }
+        ret = av_read_frame(ic, pkt);
+        if (ret == AVERROR_EOF)
+            break;
+        if (ret < 0) {
+            fail(t, ret, "cannot read back '%s' for '%s'", t->part, t->input);
+            goto done;
+        }
+        d = dec[pkt->stream_index];
+        if (d && avcodec_send_packet(d, pkt) < 0)
+            damaged++;
+        av_packet_unref(pkt);
+        if (d)
+            verify_drain(d, frame, &frames, &damaged);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (dec[i] && avcodec_send_packet(dec[i], NULL) >= 0)
+            verify_drain(dec[i], frame, &frames, &damaged);
+    }
+    ret = 0;
+    /* Every frame sent to the encoder must come back, undamaged. */
+    if (damaged || frames != t->res->video_frames)
+        ret = fail(t, RX_ERR_BAD_OUTPUT,
+                   "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
+                   "damaged (an encoder fault; another --crf may avoid it)",
+                   t->part, t->input, (long long)frames, (long long)t->res->video_frames,
+                   (long long)damaged);
+done:
+    for (unsigned i = 0; i < n; i++)
+        avcodec_free_context(&dec[i]);
+    av_free(dec);
+    avformat_close_input(&ic);
+    av_packet_free(&pkt);
+    av_frame_free(&frame);
+    return ret;
+}
+
 static int commit(RxTranscode *t)
 {
     int ret = av_write_trailer(t->oc);
 
     if (ret < 0)
-        return fail(t, ret, "cannot finish '%s'", t->part);
+        return fail(t, ret, "cannot finish '%s' for '%s'", t->part, t->input);
     avio_flush(t->pb);
     if (t->pb->error < 0)
-        return fail(t, t->pb->error, "cannot write '%s'", t->part);
+        return fail(t, t->pb->error, "cannot write '%s' for '%s'", t->part, t->input);
     if (fsync(t->fd) < 0)
-        return fail(t, AVERROR(errno), "cannot sync '%s'", t->part);
+        return fail(t, AVERROR(errno), "cannot sync '%s' for '%s'", t->part, t->input);
     ret = close(t->fd);
     t->fd = -1;
     if (ret < 0)
-        return fail(t, AVERROR(errno), "cannot close '%s'", t->part);
+        return fail(t, AVERROR(errno), "cannot close '%s' for '%s'", t->part, t->input);
     if (cancelled(t)) /* last chance: nothing is published after a cancel */
         return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    ret = verify_output(t);
+    if (ret < 0)
+        return ret;
     t->res->out_bytes = t->out_size;
     if (t->check_fn) {
         ret = t->check_fn(t->check_opaque, t->part, t->res);
@@ -1157,10 +1384,13 @@ static int commit(RxTranscode *t)
     }
     ret = publish(t);
     if (ret < 0)
-        return fail(t, ret, "cannot rename '%s' to '%s'", t->part, t->output);
+        return fail(t, ret, "cannot rename '%s' to '%s' for '%s'", t->part, t->output, t->input);
+    t->part_owned = 0; /* the name is free again: never unlink it now */
+    close(t->lock_fd);
+    t->lock_fd = -1;
     ret = rx_fsync_parent(t->output);
     if (ret < 0)
-        return fail(t, ret, "cannot sync the directory of '%s'", t->output);
+        return fail(t, ret, "cannot sync the directory of '%s' for '%s'", t->output, t->input);
     return 0;
 }
 
@@ -1198,6 +1428,10 @@ static void job_close(RxTranscode *t)
         close(t->fd);
         t->fd = -1;
     }
+    if (t->lock_fd >= 0) {
+        close(t->lock_fd);
+        t->lock_fd = -1;
+    }
     av_packet_free(&t->pkt);
     av_packet_free(&t->epkt);
     av_frame_free(&t->frame);
@@ -1233,8 +1467,8 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     res->in_bytes = st.st_size;
     /* Checked before hours of work, and again atomically at publish. */
     if (!t->s.overwrite && access(t->output, F_OK) == 0) {
-        ret = fail(t, AVERROR(EEXIST), "output '%s' exists (use --overwrite to replace it)",
-                   t->output);
+        ret = fail(t, AVERROR(EEXIST), "output '%s' of '%s' exists (use --overwrite to replace it)",
+                   t->output, t->input);
         goto done;
     }
 
@@ -1259,11 +1493,14 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     ret = commit(t);
 
 done:
+    /* Whatever went wrong, no partial output survives. Only a .part this
+     * job created or took over (never one another reencode is writing, nor
+     * one it did not get to open), and while the lock is still held. */
+    if (ret < 0 && t->part_owned)
+        unlink(t->part);
+    t->part_owned = 0;
     job_close(t);
     if (ret < 0) {
-        /* Whatever went wrong, no partial output survives. */
-        if (t->ran)
-            unlink(t->part);
         res->state = ret == RX_ERR_CANCELLED ? RX_STATE_INTERRUPTED : RX_STATE_FAILED;
         res->err = ret;
     } else {

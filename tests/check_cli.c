@@ -235,6 +235,21 @@ START_TEST(run_options)
 }
 END_TEST
 
+/* A message quotes what the person typed; control characters in it must not
+ * split the one line or reach the terminal as escape sequences. */
+START_TEST(usage_messages_stay_one_clean_line)
+{
+    char *argv[] = {"reencode", "list", "--bogus\n\033[2Jx", "dir"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_USAGE);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_ptr_null(strchr(err, '\033'));
+    ck_assert_ptr_nonnull(strstr(err, "--bogus"));
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(no_command_is_usage_error)
 {
     char *argv[] = {"reencode"};
@@ -320,6 +335,7 @@ int main(void)
     tcase_add_test(tc, list_options);
     tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, run_options);
+    tcase_add_test(tc, usage_messages_stay_one_clean_line);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);
