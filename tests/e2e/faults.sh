@@ -154,7 +154,9 @@ change_case() { # change_case NAME EXPECTED-CAUSE-REGEX
     cp motion.mp4 "$d/rec/x.mp4"
     "$re" run --no-progress -j 1 --threads 1 "$d/rec" 2>"$d/run.err" &
     pid=$!
-    for _ in $(seq 1000); do [[ -e $d/rec/x.webm.part ]] && break; sleep 0.01; done
+    # Not empty: the header is written, so the job holds the .part's lock
+    # and is past its set-up (a bare .part may be a job between open and lock).
+    for _ in $(seq 1000); do [[ -s $d/rec/x.webm.part ]] && break; sleep 0.01; done
     kill -STOP $pid
     check "$1: caught while encoding" test -e "$d/rec/x.webm.part"
     local size
@@ -228,7 +230,9 @@ mkdir -p two
 cp motion.mp4 two/x.mp4
 "$re" encode -q --threads 1 two/x.mp4 2>two/first.err &
 pid=$!
-for _ in $(seq 1000); do [[ -e two/x.webm.part ]] && break; sleep 0.01; done
+# Not empty: the first holds the lock (taken between creating the .part and
+# writing to it); stopped in between, it would rightly lose the .part.
+for _ in $(seq 1000); do [[ -s two/x.webm.part ]] && break; sleep 0.01; done
 kill -STOP $pid
 exits "$re" encode -q --threads 1 --crf 60 two/x.mp4 2>two/second.err
 check "second writer: refused, exit 1" test $rc -eq 1
