@@ -1224,6 +1224,34 @@ static int flush_all(RxTranscode *t)
     return 0;
 }
 
+/*
+ * May the output name be written? Only when nothing is there, or, with
+ * --overwrite, a regular file. rename() replaces anything else just as
+ * well: a device node (as root, `-o /dev/null --overwrite` turned /dev/null
+ * into a regular file), a FIFO, or a symbolic link itself rather than its
+ * target. lstat, not access(): a dangling link is something there too.
+ */
+static int check_output_name(RxTranscode *t)
+{
+    struct stat st;
+
+    if (lstat(t->output, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return fail(t, AVERROR(errno), "cannot look at output '%s' of '%s'", t->output, t->input);
+    }
+    if (!t->s.overwrite)
+        return fail(t, AVERROR(EEXIST),
+                    "output '%s' of '%s' exists (use --overwrite to replace it)", t->output,
+                    t->input);
+    if (!S_ISREG(st.st_mode))
+        return fail(t, AVERROR(EEXIST),
+                    "output '%s' of '%s' exists and is not a regular file: not replaced, even "
+                    "with --overwrite",
+                    t->output, t->input);
+    return 0;
+}
+
 /* Move the finished .part onto the final name without ever replacing an
  * existing file unless asked to. */
 static int publish(RxTranscode *t)
@@ -1382,6 +1410,9 @@ static int commit(RxTranscode *t)
             return ret;
         }
     }
+    ret = check_output_name(t);
+    if (ret < 0)
+        return ret;
     ret = publish(t);
     if (ret < 0)
         return fail(t, ret, "cannot rename '%s' to '%s' for '%s'", t->part, t->output, t->input);
@@ -1465,12 +1496,11 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         goto done;
     }
     res->in_bytes = st.st_size;
-    /* Checked before hours of work, and again atomically at publish. */
-    if (!t->s.overwrite && access(t->output, F_OK) == 0) {
-        ret = fail(t, AVERROR(EEXIST), "output '%s' of '%s' exists (use --overwrite to replace it)",
-                   t->output, t->input);
+    /* Checked before hours of work, and again before (and, without
+     * --overwrite, atomically at) publish. */
+    ret = check_output_name(t);
+    if (ret < 0)
         goto done;
-    }
 
     t->pkt = av_packet_alloc();
     t->epkt = av_packet_alloc();

@@ -222,6 +222,22 @@ check "taken --overwrite: exit 0" test $rc -eq 0
 check "taken --overwrite: replaced by the output" decodes taken/rec/a.webm
 check "taken --overwrite: journalled done" test "$(status_of taken/rec a.mp4 | cut -f1)" = "done"
 check "taken --overwrite: original renamed, byte-identical" same taken/rec/a.mp4.reencoded small.sum
+# --overwrite replaces a regular file only: rename() would as happily put
+# the output in place of a device node (-o /dev/null --overwrite, as root,
+# left /dev/null a regular file), a FIFO, or a symbolic link itself.
+mkfifo taken/fifo
+ln -s ../theirs.webm taken/link.webm
+specials=(taken/fifo taken/link.webm)
+if [[ $(id -u) -eq 0 ]] && mknod taken/null c 1 3 2>/dev/null; then specials+=(taken/null); fi
+for o in "${specials[@]}"; do
+    exits "$re" encode -q --overwrite taken/rec/a.mp4.reencoded -o "$o" 2>taken/special.err
+    check "--overwrite onto $(stat -c %F "$o"): refused, exit 1" test $rc -eq 1
+    check "--overwrite onto $(stat -c %F "$o"): says why" \
+        one_line_with taken/special.err "'$o'" 'not a regular file'
+done
+check "--overwrite: the FIFO, the link and its target untouched" \
+    test -p taken/fifo -a -L taken/link.webm -a "$(cat taken/link.webm)" = "someone's own file"
+[[ ! -e taken/null ]] || check "--overwrite: the device node untouched" test -c taken/null
 
 # ---- 5. two reencodes on one output (a run and an encode, or runs over
 # overlapping trees). The second must not truncate or share the first's
