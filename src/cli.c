@@ -44,7 +44,7 @@ static const char *const help_main[] = {
 #define HELP_ENCODER_OPTIONS                                                              \
     "Video (libaom AV1; defaults are the reference screen-content settings):\n"           \
     "      --crf N                constant quality 0-63, lower is better [32]\n"          \
-    "      --cpu-used N           libaom speed 0-10, higher is faster [5]\n"              \
+    "      --cpu-used N           libaom speed 0-8, higher is faster [5]\n"               \
     "      --usage MODE           realtime | good | allintra [realtime]\n"                \
     "      --lag-in-frames N      look-ahead; no effect with realtime [32]\n"             \
     "      --aom-params K=V:...   raw libaom options, applied last (so they win);\n"      \
@@ -155,11 +155,12 @@ static const char *const help_run[] = {
     "\n"
     "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
-    "unchanged, durations match what the input declares, output opens, output\n"
-    "smaller than --max-size-ratio of the input) -> sync and rename to NAME.webm\n"
-    "-> journal it -> handle the original. Nothing half-written ever sits under a\n"
-    "final name, and an original is only renamed or deleted after its output is\n"
-    "committed. A failing file is journalled and the batch goes on.\n"
+    "unchanged, durations match what the input declares, every output frame\n"
+    "decodes, output smaller than --max-size-ratio of the input) -> sync and\n"
+    "rename to NAME.webm -> journal it -> handle the original. Nothing\n"
+    "half-written ever sits under a final name, and an original is only renamed\n"
+    "or deleted after its output is committed. A failing file is journalled and\n"
+    "the batch goes on.\n"
     "\n"
     "Resume: run the same command again. Files done (or skipped) are not touched\n"
     "again, even if moved within the tree: the journal knows files by size and a\n"
@@ -465,9 +466,10 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         s->crf = (int)n;
         break;
     case OPT_CPU_USED:
-        if (parse_int(v, 0, 10, &n))
+        /* libavcodec 5.1's libaom wrapper takes 0-8 (libaom itself more). */
+        if (parse_int(v, 0, 8, &n))
             return usage_error(err, errsize,
-                               "--cpu-used takes a whole number from 0 to 10, not '%s'", v);
+                               "--cpu-used takes a whole number from 0 to 8, not '%s'", v);
         s->cpu_used = (int)n;
         break;
     case OPT_USAGE:

@@ -6,9 +6,10 @@
  * ordered longest work first, and a pool of workers runs one transcode job
  * per file. Each file goes through the commit protocol:
  *
- *   journal "started" -> encode to OUTPUT.part -> check (input unchanged,
- *   durations match what the input declares, output opens with the expected
- *   streams, output smaller than max_size_ratio of the input) -> fsync +
+ *   journal "started" -> encode to OUTPUT.part -> check (every frame of the
+ *   output decodes, input unchanged, durations match what the input
+ *   declares, the expected streams, output smaller than max_size_ratio of
+ *   the input) -> fsync +
  *   rename onto OUTPUT -> journal "encoded" -> handle the original
  *   (rename to NAME.reencoded | keep | delete) -> journal "done"
  *
