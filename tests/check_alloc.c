@@ -41,6 +41,7 @@
 #include <libavutil/error.h>
 #include <libavutil/sha.h>
 
+#include "checkrun.h"
 #include "reencode/cli.h"
 #include "reencode/filter.h"
 #include "reencode/journal.h"
@@ -859,8 +860,6 @@ int main(void)
 {
     Suite *s = suite_create("alloc");
     TCase *tc = tcase_create("alloc");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 240);
@@ -872,9 +871,5 @@ int main(void)
     tcase_add_test(tc, test_sweep_cli);
     tcase_add_test(tc, test_random_failures);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rx_check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkrun.h"
 #include "reencode/filter.h"
 
 typedef struct FakeField {
@@ -442,9 +443,5 @@ static Suite *filter_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(filter_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return rx_check_run(filter_suite());
 }

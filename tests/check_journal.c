@@ -29,6 +29,7 @@
 #include <libavutil/mem.h>
 #include <libavutil/sha.h>
 
+#include "checkrun.h"
 #include "reencode/journal.h"
 
 static char top[256]; /* this test's temporary directory */
@@ -1132,8 +1133,6 @@ int main(void)
 {
     Suite *s = suite_create("journal");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -1158,9 +1157,5 @@ int main(void)
     tcase_add_test(tc, test_dir_create);
     suite_add_tcase(s, tc);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rx_check_run(s);
 }

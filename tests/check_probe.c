@@ -18,6 +18,7 @@
 
 #include <libavutil/log.h>
 
+#include "checkrun.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
 #include "reencode/probe.h"
@@ -455,9 +456,5 @@ int main(void)
     /* As main.c does: UTF-8 names need it, and before any thread. */
     rx_probe_init();
     av_log_set_level(AV_LOG_ERROR); /* x264's statistics for every clip are noise here */
-    SRunner *sr = srunner_create(probe_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return rx_check_run(probe_suite());
 }

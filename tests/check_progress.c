@@ -24,6 +24,7 @@
 
 #include <libavutil/error.h>
 
+#include "checkrun.h"
 #include "reencode/progress.h"
 #include "reencode/text.h"
 
@@ -1279,8 +1280,6 @@ int main(void)
     Suite *s = suite_create("progress");
     TCase *tc = tcase_create("core");
     TCase *files = tcase_create("files");
-    SRunner *sr;
-    int failed;
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, json_checker_is_strict);
@@ -1302,9 +1301,5 @@ int main(void)
     tcase_add_test(files, workers_in_parallel_plain);
     suite_add_tcase(s, files);
 
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rx_check_run(s);
 }

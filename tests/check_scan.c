@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkrun.h"
 #include "reencode/scan.h"
 #include "testdir.h"
 
@@ -593,9 +594,5 @@ static Suite *scan_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(scan_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0;
+    return rx_check_run(scan_suite());
 }

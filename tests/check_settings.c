@@ -7,6 +7,7 @@
 
 #include <libavutil/error.h>
 
+#include "checkrun.h"
 #include "reencode/result.h"
 #include "reencode/settings.h"
 
@@ -72,17 +73,11 @@ int main(void)
 {
     Suite *s = suite_create("settings");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, defaults_are_the_reference);
     tcase_add_test(tc, set_str_refuses_to_truncate);
     tcase_add_test(tc, threads_zero_means_cores);
     tcase_add_test(tc, state_names_and_errors);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rx_check_run(s);
 }

@@ -20,6 +20,7 @@
 #include <libavutil/error.h>
 #include <libavutil/mathematics.h>
 
+#include "checkrun.h"
 #include "inspect.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
@@ -596,8 +597,6 @@ int main(void)
 {
     Suite *s = suite_create("transcode");
     TCase *tc = tcase_create("transcode");
-    SRunner *sr;
-    int failed;
 
     rx_log_init(RX_LOG_ERROR); /* libx264/libaom banners are not test output */
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -614,9 +613,5 @@ int main(void)
     tcase_add_test(tc, cancel_leaves_nothing_behind);
     tcase_add_test(tc, parallel_jobs_match_sequential);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rx_check_run(s);
 }
