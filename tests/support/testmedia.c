@@ -52,6 +52,7 @@ void tm_clip_default(TmClip *c)
     c->fps = 30.0;
     c->duration = 2.0;
     c->pattern = TM_SLIDES;
+    c->slide_seconds = 1.0;
     c->bit_depth = 8;
     c->audio_tracks = 1;
     c->sample_rate = 48000;
@@ -305,10 +306,42 @@ static void draw_noise(Canvas *cv, uint32_t frame_no)
     }
 }
 
-static void draw_frame(Canvas *cv, TmPattern pattern, double t, int frame_no)
+/* Slide 0 with a line being typed: glyph k appears at (k + 1) * TM_TYPE_PERIOD
+ * s, the cursor after the last glyph blinks every TM_BLINK_PERIOD s. Glyphs
+ * are two small dark strokes whose shape depends on k, so no two are alike. */
+static void draw_typing(Canvas *cv, double t)
 {
-    uint32_t slide = (uint32_t)floor(t + 1e-9);
+    int W = cv->w[0], H = cv->h[0];
+    int unit = W / 160 > 1 ? W / 160 : 1;
+    int gh = H / 40 > 4 ? H / 40 : 4;                  /* glyph height */
+    int gw = 3 * unit, pitch = 4 * unit;               /* glyph width and advance */
+    int x0 = W / 32 > 2 ? W / 32 : 2, y0 = H - 3 * gh; /* the line being typed */
+    int typed = (int)floor(t / TM_TYPE_PERIOD + 1e-9);
+    int cursor_on = !((int)floor(t / TM_BLINK_PERIOD + 1e-9) & 1);
+    int maxg = (W - 2 * x0) / pitch - 1;
 
+    draw_slide(cv, 0);
+    fill_rect(cv, 0, y0 - gh / 2, W, 2 * gh, 235, 128, 128); /* the editor's input line */
+    if (typed > maxg)
+        typed = maxg;
+    for (int k = 0; k < typed; k++) {
+        uint32_t q = tm_hash3((uint32_t)k, 0x7e, 0x11);
+        int x = x0 + k * pitch;
+        fill_rect(cv, x, y0, unit, gh, 30, 128, 128);
+        fill_rect(cv, x + (int)(q % 3) * unit, y0 + (int)((q >> 4) % (uint32_t)gh), gw - unit, unit,
+                  30, 128, 128);
+    }
+    if (cursor_on)
+        fill_rect(cv, x0 + typed * pitch, y0 - 1, 2, gh + 2, 16, 128, 128);
+}
+
+static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
+{
+    uint32_t slide = (uint32_t)floor(t / c->slide_seconds + 1e-9);
+    TmPattern pattern = c->pattern;
+
+    if (c->motion_len > 0.0 && t >= c->motion_at && t < c->motion_at + c->motion_len)
+        pattern = TM_MOTION;
     switch (pattern) {
     case TM_SLIDES:
         draw_slide(cv, slide);
@@ -321,6 +354,9 @@ static void draw_frame(Canvas *cv, TmPattern pattern, double t, int frame_no)
         break;
     case TM_NOISE:
         draw_noise(cv, (uint32_t)frame_no);
+        break;
+    case TM_TYPING:
+        draw_typing(cv, t);
         break;
     }
 }
@@ -502,8 +538,12 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "fps must be in (0, 1000]";
     else if (!(c->duration > 0.0 && c->duration * c->fps <= 1e7))
         why = "duration must be positive (and at most 10^7 frames)";
-    else if ((unsigned)c->pattern > TM_NOISE)
+    else if ((unsigned)c->pattern > TM_TYPING)
         why = "unknown pattern";
+    else if (!(c->slide_seconds > 0.0))
+        why = "slide_seconds must be positive";
+    else if (c->motion_len < 0.0 || c->motion_at < 0.0)
+        why = "motion_at and motion_len must not be negative";
     else if (c->bit_depth != 8 && c->bit_depth != 10)
         why = "bit depth must be 8 or 10";
     else if (c->audio_tracks < 0 || c->audio_tracks > TM_MAX_AUDIO)
@@ -758,7 +798,7 @@ static int video_step(Writer *w, const TmClip *c, char *err, size_t errsize)
     ret = av_frame_make_writable(v->frame);
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot write a video frame");
-    draw_frame(&v->cv, c->pattern, v->plan.t[v->next], v->next);
+    draw_frame(&v->cv, c, v->plan.t[v->next], v->next);
     canvas_to_frame(&v->cv, v->frame, v->high_depth);
     v->frame->pts = v->plan.pts[v->next];
     v->frame->pkt_duration = v->plan.dur[v->next];

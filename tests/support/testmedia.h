@@ -40,42 +40,55 @@ typedef enum TmPattern {
     TM_WEBCAM, /* a slide plus a noisy "webcam" box (1/6 of the width) in the
                   bottom-right corner and a 2x2 "cursor" that moves every 4 frames */
     TM_NOISE,  /* every frame new multi-scale pseudo-random content (worst case) */
+    TM_TYPING, /* one slide, someone typing: a new "character" (a small dark glyph) every
+                  TM_TYPE_PERIOD s on the last text line and a 2-pixel-wide text cursor
+                  after it, shown for TM_BLINK_PERIOD s, hidden for the next, and so on.
+                  Between those instants frames are pixel-identical: the hostile case for
+                  duplicate-frame elision (tiny changes that must never be dropped). */
 } TmPattern;
 
+#define TM_TYPE_PERIOD  0.7 /* seconds between typed characters (TM_TYPING) */
+#define TM_BLINK_PERIOD 0.5 /* cursor on, then off, for this long each (TM_TYPING) */
+
 typedef struct TmClip {
-    int width, height;         /* default 320x180; 4:2:0 needs both even (x264);
-                                  width or height 0: no video stream (an audio-only file,
-                                  duration then still sets the audio's length) */
-    double fps;                /* nominal rate, default 30 */
-    double duration;           /* seconds of video, default 2.0 */
-    TmPattern pattern;         /* default TM_SLIDES */
-    int vfr;                   /* 1: irregular frame durations in a 1/90000 time base
-                                  (1/30000 with the mpeg4 fallback; deterministic: 1..4 nominal periods with odd
-                                  jitter,                   so >10 distinct durations), same total duration */
-    int bit_depth;             /* 8 (default) or 10 */
-    int chroma444;             /* 1: yuv444p / yuv444p10le instead of 4:2:0 */
-    int audio_tracks;          /* 0, 1 (default), 2 ... (at most 16), each its own tone:
-                                  track i is a sine at 440 + 220 * i Hz */
-    int sample_rate;           /* default 48000 (any rate AAC takes: 44100, 12000 ...) */
-    int channels;              /* default 2; 1..8 (6 = 5.1) */
-    double audio_duration;     /* < 0 (default): same as the video duration */
-    const char *artist;        /* default "Microsoft Game DVR"; NULL = no tag */
-    const char *title;         /* default "Visual Studio Code"; NULL = no tag */
-    const char *creation_time; /* default "2024-03-05T10:20:30.000000Z"; NULL = none */
-    int gop;                   /* x264 keyint in frames; 0 (default) = x264's default */
-    int faststart;             /* 1: moov first (movflags +faststart; MP4/MOV only) */
-    int crf;                   /* x264 quality 0..51, default 23, applied as a CONSTANT QP
-                                  (x264 -qp) with the deblocking filter off: with x264's crf
-                                  or deblocking the frames of a static slide keep being
-                                  refined and never decode identical */
-    int64_t bitrate;           /* > 0: x264 average bitrate in bit/s instead of crf */
-    const char *x264_preset;   /* default "ultrafast" */
-    int rotation;              /* 0, 90, 180 or 270 degrees CLOCKWISE, as MediaInfo and the
-                                  old "rotate" tag report it (a portrait phone video is 90);
-                                  stored as a display matrix, which ffprobe prints negated */
-    double gap_at, gap_len;    /* gap_len > 0: every video frame whose media time is
-                                  >= gap_at, and every audio frame from the first AAC frame
-                                  boundary >= gap_at, is stamped gap_len seconds later */
+    int width, height;            /* default 320x180; 4:2:0 needs both even (x264);
+                                     width or height 0: no video stream (an audio-only file,
+                                     duration then still sets the audio's length) */
+    double fps;                   /* nominal rate, default 30 */
+    double duration;              /* seconds of video, default 2.0 */
+    TmPattern pattern;            /* default TM_SLIDES */
+    double slide_seconds;         /* a new slide every this many seconds (default 1.0; slides,
+                                     webcam) */
+    double motion_at, motion_len; /* motion_len > 0: media time [motion_at, motion_at +
+                                  motion_len) is drawn as TM_MOTION (video playback inside a
+                                  screen recording) whatever the pattern */
+    int vfr;                      /* 1: irregular frame durations in a 1/90000 time base
+                                     (1/30000 with the mpeg4 fallback; deterministic: 1..4 nominal periods with odd
+                                     jitter,                   so >10 distinct durations), same total duration */
+    int bit_depth;                /* 8 (default) or 10 */
+    int chroma444;                /* 1: yuv444p / yuv444p10le instead of 4:2:0 */
+    int audio_tracks;             /* 0, 1 (default), 2 ... (at most 16), each its own tone:
+                                     track i is a sine at 440 + 220 * i Hz */
+    int sample_rate;              /* default 48000 (any rate AAC takes: 44100, 12000 ...) */
+    int channels;                 /* default 2; 1..8 (6 = 5.1) */
+    double audio_duration;        /* < 0 (default): same as the video duration */
+    const char *artist;           /* default "Microsoft Game DVR"; NULL = no tag */
+    const char *title;            /* default "Visual Studio Code"; NULL = no tag */
+    const char *creation_time;    /* default "2024-03-05T10:20:30.000000Z"; NULL = none */
+    int gop;                      /* x264 keyint in frames; 0 (default) = x264's default */
+    int faststart;                /* 1: moov first (movflags +faststart; MP4/MOV only) */
+    int crf;                      /* x264 quality 0..51, default 23, applied as a CONSTANT QP
+                                     (x264 -qp) with the deblocking filter off: with x264's crf
+                                     or deblocking the frames of a static slide keep being
+                                     refined and never decode identical */
+    int64_t bitrate;              /* > 0: x264 average bitrate in bit/s instead of crf */
+    const char *x264_preset;      /* default "ultrafast" */
+    int rotation;                 /* 0, 90, 180 or 270 degrees CLOCKWISE, as MediaInfo and the
+                                     old "rotate" tag report it (a portrait phone video is 90);
+                                     stored as a display matrix, which ffprobe prints negated */
+    double gap_at, gap_len;       /* gap_len > 0: every video frame whose media time is
+                                     >= gap_at, and every audio frame from the first AAC frame
+                                     boundary >= gap_at, is stamped gap_len seconds later */
 } TmClip;
 
 /* Fill c with the defaults above. */

@@ -52,7 +52,9 @@ static const char usage_text[] =
     "  --size WxH            picture size (0x0: no video, an audio-only file)\n"
     "  --fps F               nominal frame rate\n"
     "  --duration S          seconds of video\n"
-    "  --pattern P           slides | motion | webcam | noise\n"
+    "  --pattern P           slides | motion | webcam | noise | typing\n"
+    "  --slide-seconds S     a new slide every S seconds (default 1)\n"
+    "  --motion AT:LEN       draw seconds [AT, AT+LEN) as the motion pattern\n"
     "  --vfr                 irregular frame durations (same total duration)\n"
     "  --bit-depth 8|10      sample depth\n"
     "  --444                 4:4:4 chroma instead of 4:2:0\n"
@@ -155,10 +157,8 @@ static int parse_pattern(const char *s, TmPattern *p)
         const char *name;
         TmPattern pattern;
     } names[] = {
-        {"slides", TM_SLIDES},
-        {"motion", TM_MOTION},
-        {"webcam", TM_WEBCAM},
-        {"noise", TM_NOISE},
+        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM},
+        {"noise", TM_NOISE},   {"typing", TM_TYPING},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -187,7 +187,7 @@ static int takes_value(const char *name)
         "--rate",   "--channels", "--artist",        "--title",          "--gop",
         "--crf",    "--bitrate",  "--preset",        "--rotate",         "--gap",
         "--random", "--inspect",  "--seed",          "--audio-duration", "--audio-tracks",
-        "--ssim",   "--truncate", "--creation-time",
+        "--ssim",   "--truncate", "--creation-time", "--slide-seconds",  "--motion",
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -212,7 +212,14 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
             return usage_error(err, errsize, "bad --duration", val);
     } else if (!strcmp(name, "--pattern")) {
         if (parse_pattern(val, &c->pattern) < 0)
-            return usage_error(err, errsize, "bad --pattern (slides|motion|webcam|noise)", val);
+            return usage_error(err, errsize, "bad --pattern (slides|motion|webcam|noise|typing)",
+                               val);
+    } else if (!strcmp(name, "--slide-seconds")) {
+        if (parse_double(val, 0.001, 86400.0, &c->slide_seconds) < 0)
+            return usage_error(err, errsize, "bad --slide-seconds", val);
+    } else if (!strcmp(name, "--motion")) {
+        if (parse_gap(val, &c->motion_at, &c->motion_len) < 0)
+            return usage_error(err, errsize, "bad --motion (want AT:LEN seconds)", val);
     } else if (!strcmp(name, "--vfr")) {
         c->vfr = 1;
     } else if (!strcmp(name, "--bit-depth")) {
