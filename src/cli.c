@@ -56,6 +56,13 @@ static const char *const help_main[] = {
     "                             0 leaves it to the encoder (one per file)\n"            \
     "      --threads N            thread budget of the job, decoder and encoder\n"        \
     "                             each capped by it; 0 = all cores [0]\n"                 \
+    "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \
+    "                             look the same as the last one encoded (a slide\n"       \
+    "                             that stays up); it is shown longer instead.\n"          \
+    "                             auto: on with tune-content=screen (the default)\n"      \
+    "      --dedup-threshold N    a frame is a duplicate when no sample differs by\n"     \
+    "                             more than N levels (8-bit scale) and no 8x8 block\n"    \
+    "                             by more than N/5 on average; 0 = identical [10]\n"      \
     "\n"                                                                                  \
     "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
@@ -352,6 +359,8 @@ enum {
     OPT_AOM_PARAMS,
     OPT_KEYINT,
     OPT_THREADS,
+    OPT_DEDUP,
+    OPT_DEDUP_THRESHOLD,
     OPT_AUDIO_BITRATE,
     OPT_OPUS_APP,
     OPT_EXT,
@@ -394,6 +403,8 @@ static const struct {
     {"aom-params", 0, OPT_AOM_PARAMS, 1, FOR_ENCODE | FOR_RUN},
     {"keyint", 0, OPT_KEYINT, 1, FOR_ENCODE | FOR_RUN},
     {"threads", 0, OPT_THREADS, 1, FOR_ENCODE | FOR_RUN},
+    {"dedup", 0, OPT_DEDUP, 1, FOR_ENCODE | FOR_RUN},
+    {"dedup-threshold", 0, OPT_DEDUP_THRESHOLD, 1, FOR_ENCODE | FOR_RUN},
     {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUN},
     {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUN},
     {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUN},
@@ -488,6 +499,22 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         if (rx_settings_set_str(s->aom_params, sizeof(s->aom_params), v) < 0)
             return usage_error(err, errsize, "--aom-params is too long (at most %zu bytes)",
                                sizeof(s->aom_params) - 1);
+        break;
+    case OPT_DEDUP:
+        if (!strcmp(v, "auto"))
+            s->dedup = -1;
+        else if (!strcmp(v, "on"))
+            s->dedup = 1;
+        else if (!strcmp(v, "off"))
+            s->dedup = 0;
+        else
+            return usage_error(err, errsize, "--dedup takes auto, on or off, not '%s'", v);
+        break;
+    case OPT_DEDUP_THRESHOLD:
+        if (parse_int(v, 0, 64, &n))
+            return usage_error(err, errsize,
+                               "--dedup-threshold takes a whole number from 0 to 64, not '%s'", v);
+        s->dedup_max_diff = (int)n;
         break;
     case OPT_KEYINT:
         if (parse_double(v, 0, 3600, &d))

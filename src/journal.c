@@ -73,6 +73,7 @@ enum Key {
     K_VIDEO_DURATION_US,
     K_AUDIO_DURATION_US,
     K_VIDEO_FRAMES,
+    K_VIDEO_ELIDED,
     K_DECODE_ERRORS,
     K_AUDIO_TRACKS,
     K_WIDTH,
@@ -114,6 +115,7 @@ static const KeyDef keys[K_COUNT] = {
     [K_VIDEO_DURATION_US] = {"video_duration_us", 0, T_FILE, 0},
     [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, T_FILE, 0},
     [K_VIDEO_FRAMES] = {"video_frames", 0, T_FILE, 0},
+    [K_VIDEO_ELIDED] = {"video_frames_elided", 0, T_FILE, 0},
     [K_DECODE_ERRORS] = {"decode_errors", 0, T_FILE, 0},
     [K_AUDIO_TRACKS] = {"audio_tracks", 0, T_FILE, 0},
     [K_WIDTH] = {"width", 0, T_FILE, 0},
@@ -572,6 +574,7 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
         {K_VIDEO_DURATION_US, res->video_duration_us},
         {K_AUDIO_DURATION_US, res->audio_duration_us},
         {K_VIDEO_FRAMES, res->video_frames},
+        {K_VIDEO_ELIDED, res->video_frames_elided},
         {K_DECODE_ERRORS, res->decode_errors},
         {K_AUDIO_TRACKS, res->audio_tracks},
         {K_WIDTH, res->width},
@@ -643,6 +646,7 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
     res->video_duration_us = r->num[K_VIDEO_DURATION_US];
     res->audio_duration_us = r->num[K_AUDIO_DURATION_US];
     res->video_frames = r->num[K_VIDEO_FRAMES];
+    res->video_frames_elided = r->num[K_VIDEO_ELIDED];
     res->decode_errors = r->num[K_DECODE_ERRORS];
     res->audio_tracks = (int)r->num[K_AUDIO_TRACKS];
     res->width = (int)r->num[K_WIDTH];

@@ -149,6 +149,9 @@ static int cmd_encode(const RxCli *cli)
             res.out_bytes / 1048576.0,
             res.out_bytes > 0 ? (double)res.in_bytes / (double)res.out_bytes : 0.0,
             res.wall_seconds);
+    if (res.video_frames_elided)
+        rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", cli->input,
+                (long long)res.video_frames_elided);
     if (res.decode_errors)
         rx_warn("'%s': %lld damaged packets skipped", cli->input, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter
@@ -519,9 +522,13 @@ static int cmd_status(const RxCli *cli)
             }
             av_bprintf(&bp,
                        ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
+                       "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
+                       "\"video_frames\":%lld,\"video_frames_elided\":%lld,"
                        "\"time\":\"%s\",\"error\":",
                        (long long)e->result.in_bytes, (long long)e->result.out_bytes,
-                       e->result.wall_seconds, e->attempts, e->time);
+                       e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
+                       (long long)e->result.video_duration_us, (long long)e->result.video_frames,
+                       (long long)e->result.video_frames_elided, e->time);
             rx_text_json(&bp, e->result.error);
             av_bprintf(&bp, ",\"original\":");
             rx_text_json(&bp, e->original ? e->original : "");

@@ -31,6 +31,17 @@ void rx_settings_default(RxSettings *s)
     s->audio_bitrate = 32000;
     rx_settings_set_str(s->opus_application, sizeof(s->opus_application), "voip");
     s->overwrite = 0;
+    s->dedup = -1;
+    s->dedup_max_diff = 10;
+}
+
+int rx_settings_dedup(const RxSettings *s)
+{
+    if (s->dedup >= 0)
+        return s->dedup;
+    /* Screen content is where frames repeat for minutes; elsewhere (camera
+     * footage, games) a dropped frame would be rare and is not asked for. */
+    return !strcmp(s->video_encoder, "libaom-av1") && strstr(s->aom_params, "tune-content=screen");
 }
 
 int rx_settings_set_str(char *dst, size_t size, const char *src)

@@ -492,7 +492,11 @@ static int open_video(RxTranscode *t, AVStream *ist)
     /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
      * write a DefaultDuration that players trust over the timestamps. */
 
-    ret = rx_vstage_new(&v->stage, enc->width, enc->height, enc->pix_fmt);
+    ret = rx_vstage_new(&v->stage, &(RxVStageConfig){.width = enc->width,
+                                                     .height = enc->height,
+                                                     .fmt = enc->pix_fmt,
+                                                     .dedup = rx_settings_dedup(&t->s),
+                                                     .max_diff = t->s.dedup_max_diff});
     if (ret < 0)
         return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
 
@@ -789,12 +793,24 @@ static void report_progress(RxTranscode *t)
     t->progress_fn(t->progress_opaque, &p);
 }
 
+static int send_video(RxTranscode *t, AVFrame *out)
+{
+    VideoPath *v = &t->v;
+    int ret = avcodec_send_frame(v->enc, out);
+
+    if (ret < 0)
+        return fail(t, ret, "cannot encode video of '%s'", t->input);
+    t->res->video_frames++;
+    return drain_encoder(t, v->enc, v->ost, 1);
+}
+
 static int encode_video_frame(RxTranscode *t, AVFrame *frame)
 {
     VideoPath *v = &t->v;
     AVFrame *out;
     int64_t pts = frame->best_effort_timestamp;
     int64_t dur = frame->pkt_duration;
+    int key_due;
     int ret;
 
     if (pts == AV_NOPTS_VALUE)
@@ -803,36 +819,59 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
      * never be seen and the muxer needs strictly increasing timestamps. */
     if (v->last_pts != AV_NOPTS_VALUE && pts <= v->last_pts)
         return 0;
+    if (dur <= 0) /* unknown: assume the previous frame's spacing */
+        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
+    /* Our keyframe cadence is by time, not frame count, so VFR input and
+     * elided stretches get one every keyint seconds too; a frame that is due
+     * to be a keyframe is never elided. */
+    key_due = v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
 
-    ret = rx_vstage_process(v->stage, frame, &out);
+    frame->pts = pts;
+    frame->pkt_duration = dur;
+    ret = rx_vstage_process(v->stage, frame, key_due, &out);
     if (ret < 0)
         return fail(t, ret, "cannot convert video of '%s'", t->input);
+    /* Dropped or not, the frame's time is covered: the last kept frame is
+     * shown until the next one, and last_end is where the video ends. */
+    v->last_pts = pts;
+    v->last_end = pts + dur;
+    if (!ret) {
+        t->res->video_frames_elided++;
+        report_progress(t);
+        return 0;
+    }
 
-    out->pts = pts;
-    /* Source keyframes must not force AV1 keyframes (every forced keyframe
-     * costs bits); our own keyframe cadence is by time, not frame count, so
-     * VFR input gets one every keyint seconds too. */
+    /* Source keyframes must not force AV1 keyframes: every forced keyframe
+     * costs bits. */
     out->pict_type = AV_PICTURE_TYPE_NONE;
     if (v->first_pts == AV_NOPTS_VALUE) {
         v->first_pts = pts;
         v->last_kf = pts;
-    } else if (v->keyint > 0 && pts - v->last_kf >= v->keyint) {
+    } else if (key_due) {
         out->pict_type = AV_PICTURE_TYPE_I;
         v->last_kf = pts;
     }
-    if (dur <= 0) /* unknown: assume the previous frame's spacing */
-        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
-    v->last_pts = pts;
-    v->last_end = pts + dur;
-
-    ret = avcodec_send_frame(v->enc, out);
-    if (ret < 0)
-        return fail(t, ret, "cannot encode video of '%s'", t->input);
-    t->res->video_frames++;
-    ret = drain_encoder(t, v->enc, v->ost, 1);
+    ret = send_video(t, out);
     if (ret < 0)
         return ret;
     report_progress(t);
+    return 0;
+}
+
+/* End of the video: a recording that ends on a still picture ends on dropped
+ * frames; the last of them are encoded so the video keeps its full length. */
+static int flush_video_stage(RxTranscode *t)
+{
+    AVFrame *last;
+    int ret;
+
+    while (rx_vstage_flush(t->v.stage, &last)) {
+        last->pict_type = AV_PICTURE_TYPE_NONE;
+        t->res->video_frames_elided--;
+        ret = send_video(t, last);
+        if (ret < 0)
+            return ret;
+    }
     return 0;
 }
 
@@ -1192,6 +1231,9 @@ static int flush_all(RxTranscode *t)
 {
     int ret, i;
 
+    ret = flush_video_stage(t);
+    if (ret < 0)
+        return ret;
     ret = avcodec_send_frame(t->v.enc, NULL);
     if (ret < 0)
         return fail(t, ret, "cannot finish video of '%s'", t->input);

@@ -1,65 +1,74 @@
 /*
- * vstage.c - adapt decoded frames to the encoder (see vstage.h).
+ * vstage.c - adapt decoded frames to the encoder, drop duplicates (see vstage.h).
  */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/common.h>
 #include <libavutil/mem.h>
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "vstage.h"
 
 struct RxVStage {
-    int width, height;
-    enum AVPixelFormat fmt;
+    RxVStageConfig cfg;
     struct SwsContext *sws; /* created on the first frame that needs it */
-    AVFrame *conv;
-    int64_t converted;
+    AVFrame *conv;          /* swscale's output */
+    AVFrame *anchor;        /* the last frame kept (dedup only) */
+    AVFrame *pending;       /* the last frame dropped since then, if any */
+    AVFrame *before;        /* the dropped frame just before pending, if any */
+    int flushed;            /* frames handed out by rx_vstage_flush() */
+    int64_t converted, dropped;
 };
 
-int rx_vstage_new(RxVStage **out, int width, int height, enum AVPixelFormat fmt)
+int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
 {
     RxVStage *vs = av_mallocz(sizeof(*vs));
 
     *out = NULL;
     if (!vs)
         return AVERROR(ENOMEM);
-    vs->width = width;
-    vs->height = height;
-    vs->fmt = fmt;
+    vs->cfg = *cfg;
+    vs->conv = av_frame_alloc();
+    vs->anchor = av_frame_alloc();
+    vs->pending = av_frame_alloc();
+    vs->before = av_frame_alloc();
+    if (!vs->conv || !vs->anchor || !vs->pending || !vs->before) {
+        rx_vstage_free(&vs);
+        return AVERROR(ENOMEM);
+    }
     *out = vs;
     return 0;
 }
 
-int rx_vstage_process(RxVStage *vs, AVFrame *in, AVFrame **out)
+/* *out = in when it fits the encoder, else in converted into vs->conv. */
+static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
 {
     int ret;
 
-    *out = NULL;
-    if (in->width == vs->width && in->height == vs->height && in->format == vs->fmt) {
+    if (in->width == vs->cfg.width && in->height == vs->cfg.height && in->format == vs->cfg.fmt) {
         *out = in;
         return 0;
     }
-
     /* Cached: only rebuilt when the input's geometry or format changes. */
-    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, vs->width,
-                                   vs->height, vs->fmt, SWS_BICUBIC, NULL, NULL, NULL);
+    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, vs->cfg.width,
+                                   vs->cfg.height, vs->cfg.fmt, SWS_BICUBIC, NULL, NULL, NULL);
     if (!vs->sws)
         return AVERROR(EINVAL);
 
-    if (!vs->conv) {
-        vs->conv = av_frame_alloc();
-        if (!vs->conv)
-            return AVERROR(ENOMEM);
-        vs->conv->width = vs->width;
-        vs->conv->height = vs->height;
-        vs->conv->format = vs->fmt;
+    /* The encoder, the anchor or the pending frame may still hold the last
+     * picture: take a fresh buffer rather than copy one about to be
+     * overwritten. */
+    if (!vs->conv->buf[0] || !av_frame_is_writable(vs->conv)) {
+        av_frame_unref(vs->conv);
+        vs->conv->width = vs->cfg.width;
+        vs->conv->height = vs->cfg.height;
+        vs->conv->format = vs->cfg.fmt;
         ret = av_frame_get_buffer(vs->conv, 0);
         if (ret < 0)
             return ret;
     }
-    /* The encoder may still hold a reference to the previous picture. */
-    ret = av_frame_make_writable(vs->conv);
-    if (ret < 0)
-        return ret;
-
     ret = sws_scale(vs->sws, (const uint8_t *const *)in->data, in->linesize, 0, in->height,
                     vs->conv->data, vs->conv->linesize);
     if (ret < 0)
@@ -72,9 +81,59 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, AVFrame **out)
     return 0;
 }
 
+int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
+{
+    AVFrame *cand;
+    int ret;
+
+    *out = NULL;
+    ret = adapt(vs, in, &cand);
+    if (ret < 0)
+        return ret;
+    if (!vs->cfg.dedup) {
+        *out = cand;
+        return 1;
+    }
+    if (!keep && vs->anchor->buf[0] && rx_frames_alike(cand, vs->anchor, vs->cfg.max_diff)) {
+        av_frame_unref(vs->before);
+        av_frame_move_ref(vs->before, vs->pending);
+        ret = av_frame_ref(vs->pending, cand);
+        if (ret < 0)
+            return ret;
+        vs->dropped++;
+        return 0;
+    }
+    av_frame_unref(vs->before);
+    av_frame_unref(vs->pending);
+    av_frame_unref(vs->anchor);
+    ret = av_frame_ref(vs->anchor, cand);
+    if (ret < 0)
+        return ret;
+    *out = cand;
+    return 1;
+}
+
+int rx_vstage_flush(RxVStage *vs, AVFrame **out)
+{
+    AVFrame *const order[2] = {vs->before, vs->pending};
+
+    *out = NULL;
+    while (vs->flushed < 2 && !*out) {
+        AVFrame *f = order[vs->flushed++];
+        if (f->buf[0])
+            *out = f;
+    }
+    return *out != NULL;
+}
+
 int64_t rx_vstage_converted(const RxVStage *vs)
 {
     return vs ? vs->converted : 0;
+}
+
+int64_t rx_vstage_dropped(const RxVStage *vs)
+{
+    return vs ? vs->dropped : 0;
 }
 
 void rx_vstage_free(RxVStage **pvs)
@@ -86,5 +145,92 @@ void rx_vstage_free(RxVStage **pvs)
     vs = *pvs;
     sws_freeContext(vs->sws);
     av_frame_free(&vs->conv);
+    av_frame_free(&vs->anchor);
+    av_frame_free(&vs->pending);
+    av_frame_free(&vs->before);
     av_freep(pvs);
+}
+
+/* ---- comparison */
+
+/*
+ * One plane, in stripes of 8 rows. Rows that are byte-identical (a static
+ * screen decodes to identical rows almost everywhere) are skipped with
+ * memcmp; the rest is checked block by block. Returns 1 when alike.
+ */
+static int plane_alike(const uint8_t *pa, ptrdiff_t la, const uint8_t *pb, ptrdiff_t lb, int w,
+                       int h, int wide, unsigned maxd)
+{
+    size_t rowbytes = (size_t)w << wide;
+
+    for (int y0 = 0; y0 < h; y0 += 8) {
+        int rows = FFMIN(8, h - y0);
+        int r;
+
+        for (r = 0; r < rows; r++)
+            if (memcmp(pa + (y0 + r) * la, pb + (y0 + r) * lb, rowbytes))
+                break;
+        if (r == rows)
+            continue;
+        for (int x0 = 0; x0 < w; x0 += 8) {
+            int cols = FFMIN(8, w - x0);
+            unsigned sum = 0, peak = 0;
+
+            for (r = 0; r < rows; r++) {
+                const uint8_t *ra = pa + (y0 + r) * la, *rb = pb + (y0 + r) * lb;
+                for (int c = 0; c < cols; c++) {
+                    int va, vb;
+                    unsigned d;
+                    if (wide) {
+                        uint16_t sa, sb;
+                        memcpy(&sa, ra + 2 * (x0 + c), 2);
+                        memcpy(&sb, rb + 2 * (x0 + c), 2);
+                        va = sa;
+                        vb = sb;
+                    } else {
+                        va = ra[x0 + c];
+                        vb = rb[x0 + c];
+                    }
+                    d = (unsigned)abs(va - vb);
+                    sum += d;
+                    peak = FFMAX(peak, d);
+                }
+            }
+            /* mean over the block > maxd / 5  <=>  5 * sum > maxd * n */
+            if (peak > maxd || 5 * sum > maxd * (unsigned)(rows * cols))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+int rx_frames_alike(const AVFrame *a, const AVFrame *b, int max_diff)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(a->format);
+    int depth, wide, planes;
+    unsigned maxd;
+
+    if (!d || a->format != b->format || a->width != b->width || a->height != b->height)
+        return 0;
+    /* Only planar YUV/gray with one component per plane is compared; anything
+     * else is never called alike (kept: safe, just not elided). */
+    if (!(d->flags & AV_PIX_FMT_FLAG_PLANAR) || (d->flags & AV_PIX_FMT_FLAG_BITSTREAM) ||
+        (d->flags & AV_PIX_FMT_FLAG_HWACCEL))
+        return 0;
+    planes = av_pix_fmt_count_planes(a->format);
+    if (planes != d->nb_components) /* semi-planar (nv12): samples interleaved */
+        return 0;
+    depth = d->comp[0].depth;
+    if (depth < 8 || depth > 16)
+        return 0;
+    wide = depth > 8;
+    maxd = (unsigned)FFMAX(max_diff, 0) << (depth - 8);
+    for (int p = 0; p < planes; p++) {
+        int cw = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->width, d->log2_chroma_w) : a->width;
+        int ch = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->height, d->log2_chroma_h) : a->height;
+        if (!plane_alike(a->data[p], a->linesize[p], b->data[p], b->linesize[p], cw, ch, wide,
+                         maxd))
+            return 0;
+    }
+    return 1;
 }

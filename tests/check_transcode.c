@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavutil/error.h>
 #include <libavutil/mathematics.h>
 
@@ -160,7 +162,10 @@ START_TEST(cfr_clip_becomes_av1_opus_webm)
     ck_assert_int_eq(v->height, 180);
     ck_assert_int_eq(a->sample_rate, 48000);
     ck_assert_int_eq(a->channels, 2);
-    ck_assert_int_eq(v->frames, 60);
+    /* Slides: a new one each second, so with duplicate elision (the
+     * default) the first frame, the change at 1 s and the last two frames
+     * (which keep the video's length) are all the encoder sees. */
+    ck_assert_int_eq(v->frames, 4);
     ck_assert(v->is_default && a->is_default);
     ck_assert_int_eq(v->decode_errors, 0);
     assert_in_sync(&fi, &fo, c.fps, 1);
@@ -185,7 +190,8 @@ START_TEST(cfr_clip_becomes_av1_opus_webm)
     ck_assert_int_eq(r.out_bytes, st.st_size);
     ck_assert_int_eq(stat(in, &st), 0);
     ck_assert_int_eq(r.in_bytes, st.st_size);
-    ck_assert_int_eq(r.video_frames, 60);
+    ck_assert_int_eq(r.video_frames, 4);
+    ck_assert_int_eq(r.video_frames_elided, 56);
     ck_assert_int_eq(r.audio_tracks, 1);
     ck_assert_int_lt(llabs(r.video_duration_us - 2000000), 34000);
     in_free(&fi);
@@ -227,6 +233,233 @@ START_TEST(vfr_timestamps_survive)
     }
     in_free(&fi);
     in_free(&fo);
+}
+END_TEST
+
+/* ---- duplicate-frame elision, judged by what a viewer sees */
+
+/* Every decoded luma plane of a file's first video stream with its time. */
+typedef struct Luma {
+    int w, h, n;
+    int64_t *us;   /* timestamps relative to the first frame */
+    uint8_t **pix; /* w * h each */
+} Luma;
+
+static void luma_free(Luma *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->pix[i]);
+    free(l->pix);
+    free(l->us);
+    memset(l, 0, sizeof(*l));
+}
+
+static void luma_keep(Luma *l, const AVFrame *f, AVRational tb)
+{
+    int64_t t = av_rescale_q(f->best_effort_timestamp, tb, AV_TIME_BASE_Q);
+
+    ck_assert_int_eq(f->format == AV_PIX_FMT_YUV420P, 1);
+    l->w = f->width;
+    l->h = f->height;
+    l->us = realloc(l->us, sizeof(*l->us) * (size_t)(l->n + 1));
+    l->pix = realloc(l->pix, sizeof(*l->pix) * (size_t)(l->n + 1));
+    ck_assert(l->us && l->pix);
+    l->us[l->n] = t;
+    l->pix[l->n] = malloc((size_t)l->w * (size_t)l->h);
+    ck_assert_ptr_nonnull(l->pix[l->n]);
+    for (int y = 0; y < l->h; y++)
+        memcpy(l->pix[l->n] + (size_t)y * (size_t)l->w, f->data[0] + y * f->linesize[0],
+               (size_t)l->w);
+    l->n++;
+}
+
+static void luma_read(const char *path, Luma *l)
+{
+    AVFormatContext *ic = NULL;
+    AVCodecContext *dec;
+    const AVCodec *codec;
+    AVPacket *pkt = av_packet_alloc();
+    AVFrame *f = av_frame_alloc();
+    int si, ret;
+
+    memset(l, 0, sizeof(*l));
+    ck_assert_int_eq(avformat_open_input(&ic, path, NULL, NULL), 0);
+    ck_assert_int_ge(avformat_find_stream_info(ic, NULL), 0);
+    si = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    ck_assert_int_ge(si, 0);
+    codec = avcodec_find_decoder(ic->streams[si]->codecpar->codec_id);
+    dec = avcodec_alloc_context3(codec);
+    ck_assert_int_ge(avcodec_parameters_to_context(dec, ic->streams[si]->codecpar), 0);
+    dec->pkt_timebase = ic->streams[si]->time_base;
+    ck_assert_int_eq(avcodec_open2(dec, codec, NULL), 0);
+    for (;;) {
+        ret = av_read_frame(ic, pkt);
+        if (ret >= 0 && pkt->stream_index != si) {
+            av_packet_unref(pkt);
+            continue;
+        }
+        ck_assert_int_ge(avcodec_send_packet(dec, ret >= 0 ? pkt : NULL), 0);
+        av_packet_unref(pkt);
+        while (avcodec_receive_frame(dec, f) >= 0) {
+            luma_keep(l, f, ic->streams[si]->time_base);
+            av_frame_unref(f);
+        }
+        if (ret < 0)
+            break;
+    }
+    /* Times relative to the first frame (WebM shifts streams by a few ms). */
+    for (int i = l->n - 1; i >= 0; i--)
+        l->us[i] -= l->us[0];
+    av_frame_free(&f);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&ic);
+}
+
+/* Worst 8x8 block mean absolute difference between two pictures. */
+static double worst_block(const uint8_t *a, const uint8_t *b, int w, int h)
+{
+    double worst = 0;
+
+    for (int by = 0; by + 8 <= h; by += 8) {
+        for (int bx = 0; bx + 8 <= w; bx += 8) {
+            int sum = 0;
+            for (int y = by; y < by + 8; y++)
+                for (int x = bx; x < bx + 8; x++)
+                    sum += abs(a[(size_t)y * (size_t)w + (size_t)x] -
+                               b[(size_t)y * (size_t)w + (size_t)x]);
+            if (sum / 64.0 > worst)
+                worst = sum / 64.0;
+        }
+    }
+    return worst;
+}
+
+/* For each source frame at time t (+ shift_us), the output frame a viewer
+ * sees then (the last one at or before it, 2 ms of WebM rounding allowed):
+ * the worst block difference over the whole clip. */
+static double worst_seen(const Luma *src, const Luma *out, int64_t shift_us)
+{
+    double worst = 0;
+    int j = 0;
+
+    ck_assert(src->w == out->w && src->h == out->h && out->n > 0);
+    for (int i = 0; i < src->n; i++) {
+        int64_t t = src->us[i] + shift_us;
+        double d;
+        while (j + 1 < out->n && out->us[j + 1] <= t + 2000)
+            j++;
+        d = worst_block(src->pix[i], out->pix[j], src->w, src->h);
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
+/* Someone typing on a still screen: every new glyph and every blink of a
+ * 2-pixel cursor must reach the viewer at its time, while the frames in
+ * between are not encoded. */
+START_TEST(dedup_keeps_every_visible_change)
+{
+    const char *in = path_in("typing.mp4"), *out = path_in("typing.webm");
+    InFile fi = {0}, fo = {0};
+    Luma ls, lo;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+    double seen, late;
+
+    tm_clip_default(&c);
+    c.width = 640;
+    c.height = 360;
+    c.duration = 4.0;
+    c.pattern = TM_TYPING;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.crf = 16; /* coding error well below what a missing glyph costs */
+    encode_ok(in, out, &s, &r);
+
+    /* 4 s: 5 glyphs, 7 cursor blinks (one at the same instant as a glyph),
+     * the first frame and the two that end the video: 14 of 120. */
+    ck_assert_int_eq(r.video_frames + r.video_frames_elided, 120);
+    ck_assert_msg(r.video_frames >= 12 && r.video_frames <= 16, "%lld frames encoded",
+                  (long long)r.video_frames);
+    inspect(in, &fi);
+    inspect(out, &fo);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+
+    luma_read(in, &ls);
+    luma_read(out, &lo);
+    ck_assert_int_eq(ls.n, 120);
+    ck_assert_int_eq(lo.n, r.video_frames);
+    seen = worst_seen(&ls, &lo, 0);
+    /* The check has teeth: the picture shown half a second late (a cursor
+     * blink or a glyph behind) is caught by the same measure. */
+    late = worst_seen(&ls, &lo, -(int64_t)(TM_BLINK_PERIOD * 1e6));
+    ck_assert_msg(seen < 10.0, "a viewer sees a block off by %.1f levels", seen);
+    ck_assert_msg(late > 40.0, "half a second late differs by only %.1f", late);
+    luma_free(&ls);
+    luma_free(&lo);
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* A still screen for 5 s: keyframes still come every keyint seconds (a
+ * dropped frame is never one that is due), and the video lasts as long. */
+START_TEST(dedup_keeps_keyframes_and_length)
+{
+    const char *in = path_in("still.mp4"), *out = path_in("still.webm");
+    InFile fi = {0}, fo = {0};
+    const InStream *v;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 5.0;
+    c.slide_seconds = 100.0;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.keyint_seconds = 2.0;
+    encode_ok(in, out, &s, &r);
+    inspect(in, &fi);
+    inspect(out, &fo);
+    v = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_int_eq(v->keyframes, 3); /* 0, 2, 4 s */
+    ck_assert_int_eq(v->frames, 5);    /* those and the last two */
+    ck_assert_int_eq(r.video_frames_elided, 145);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* Elision is off on request, and finds nothing in content that always moves. */
+START_TEST(dedup_off_and_moving_content_keep_every_frame)
+{
+    const char *in = path_in("n.mp4"), *out = path_in("n.webm"), *in2 = path_in("s.mp4"),
+               *out2 = path_in("s.webm");
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 1.0;
+    c.pattern = TM_NOISE;
+    c.audio_tracks = 0;
+    make_clip(in, &c);
+    test_settings(&s);
+    encode_ok(in, out, &s, &r);
+    ck_assert_int_eq(r.video_frames, 30);
+    ck_assert_int_eq(r.video_frames_elided, 0);
+
+    c.pattern = TM_SLIDES;
+    make_clip(in2, &c);
+    s.dedup = 0;
+    encode_ok(in2, out2, &s, &r);
+    ck_assert_int_eq(r.video_frames, 30);
+    ck_assert_int_eq(r.video_frames_elided, 0);
 }
 END_TEST
 
@@ -603,6 +836,9 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cfr_clip_becomes_av1_opus_webm);
     tcase_add_test(tc, vfr_timestamps_survive);
+    tcase_add_test(tc, dedup_keeps_every_visible_change);
+    tcase_add_test(tc, dedup_keeps_keyframes_and_length);
+    tcase_add_test(tc, dedup_off_and_moving_content_keep_every_frame);
     tcase_add_loop_test(tc, input_variants_encode, 0, sizeof(variants) / sizeof(variants[0]));
     tcase_add_test(tc, keyframes_by_time_not_by_source);
     tcase_add_test(tc, settings_reach_the_encoder);

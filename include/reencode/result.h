@@ -38,16 +38,17 @@ typedef struct RxResult {
     int err;                  /* 0, or the negative code of the failure */
     char error[RX_ERROR_MAX]; /* one line: what failed, on which file, why */
 
-    int64_t in_bytes;          /* size of the input when the job started */
-    int64_t out_bytes;         /* size of the committed output */
-    int64_t in_duration_us;    /* duration the input's container declares */
-    int64_t video_duration_us; /* span of the encoded video, incl. last frame */
-    int64_t audio_duration_us; /* span of the first encoded audio track */
-    int64_t video_frames;      /* frames sent to the video encoder */
-    int64_t decode_errors;     /* packets the decoders rejected (skipped) */
-    int audio_tracks;          /* Opus tracks written */
-    int width, height;         /* encoded picture size */
-    double wall_seconds;       /* wall time of the job */
+    int64_t in_bytes;            /* size of the input when the job started */
+    int64_t out_bytes;           /* size of the committed output */
+    int64_t in_duration_us;      /* duration the input's container declares */
+    int64_t video_duration_us;   /* span of the encoded video, incl. last frame */
+    int64_t audio_duration_us;   /* span of the first encoded audio track */
+    int64_t video_frames;        /* frames sent to the video encoder */
+    int64_t video_frames_elided; /* decoded frames dropped as duplicates */
+    int64_t decode_errors;       /* packets the decoders rejected (skipped) */
+    int audio_tracks;            /* Opus tracks written */
+    int width, height;           /* encoded picture size */
+    double wall_seconds;         /* wall time of the job */
 } RxResult;
 
 void rx_result_init(RxResult *r);

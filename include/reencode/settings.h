@@ -25,6 +25,11 @@ typedef struct RxSettings {
     char opus_application[16]; /* "voip" | "audio" | "lowdelay" */
 
     int overwrite; /* replace an existing output (never by default) */
+
+    /* Duplicate-frame elision (see src/vstage.h): -1 auto = on for libaom
+     * tuned for screen content (the default aom-params), 0 off, 1 on. */
+    int dedup;
+    int dedup_max_diff; /* 8-bit levels a sample may differ and still be a duplicate, 10 */
 } RxSettings;
 
 /* Fill s with the reference defaults. */
@@ -33,6 +38,9 @@ void rx_settings_default(RxSettings *s);
 /* Copy src into a fixed settings field; returns 0 or AVERROR(EINVAL) when it
  * does not fit (so a too-long value is an error, never silently cut). */
 int rx_settings_set_str(char *dst, size_t size, const char *src);
+
+/* Resolve dedup == -1: 1 when frames alike to the last kept one are dropped. */
+int rx_settings_dedup(const RxSettings *s);
 
 /* Resolve threads == 0 to the number of online cores. */
 int rx_settings_threads(const RxSettings *s);

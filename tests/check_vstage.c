@@ -1,0 +1,291 @@
+/*
+ * check_vstage.c - the frame stage: which frames count as duplicates, and
+ * what the stage hands to the encoder (kept frames, the end-of-stream tail).
+ *
+ * Pictures are built by hand here, so each rule of rx_frames_alike() is
+ * probed at its exact boundary; the end-to-end effect on real clips (a
+ * blinking cursor, one typed character) is in check_transcode.c.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/frame.h>
+#include <libavutil/pixdesc.h>
+
+#include "checkrun.h"
+#include "reencode/settings.h"
+#include "vstage.h"
+
+/* A w x h frame of fmt, every sample set to a mid grey (8-bit 128 scaled). */
+static AVFrame *grey(int w, int h, enum AVPixelFormat fmt)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    AVFrame *f = av_frame_alloc();
+
+    ck_assert_ptr_nonnull(f);
+    f->width = w;
+    f->height = h;
+    f->format = fmt;
+    ck_assert_int_eq(av_frame_get_buffer(f, 0), 0);
+    for (int p = 0; p < 3; p++) {
+        int pw = p ? AV_CEIL_RSHIFT(w, d->log2_chroma_w) : w;
+        int ph = p ? AV_CEIL_RSHIFT(h, d->log2_chroma_h) : h;
+        for (int y = 0; y < ph; y++) {
+            uint8_t *row = f->data[p] + y * f->linesize[p];
+            for (int x = 0; x < pw; x++) {
+                if (d->comp[0].depth > 8) {
+                    uint16_t v = (uint16_t)(128 << (d->comp[0].depth - 8));
+                    memcpy(row + 2 * x, &v, 2);
+                } else {
+                    row[x] = 128;
+                }
+            }
+        }
+    }
+    return f;
+}
+
+/* Add delta to sample (x, y) of plane p. */
+static void poke(AVFrame *f, int p, int x, int y, int delta)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    uint8_t *row = f->data[p] + y * f->linesize[p];
+
+    if (d->comp[0].depth > 8) {
+        uint16_t v;
+        memcpy(&v, row + 2 * x, 2);
+        v = (uint16_t)(v + delta);
+        memcpy(row + 2 * x, &v, 2);
+    } else {
+        row[x] = (uint8_t)(row[x] + delta);
+    }
+}
+
+START_TEST(identical_frames_are_alike)
+{
+    /* Odd sizes: partial blocks at the right and bottom edges. */
+    AVFrame *a = grey(33, 17, AV_PIX_FMT_YUV420P), *b = grey(33, 17, AV_PIX_FMT_YUV420P);
+
+    ck_assert_int_eq(rx_frames_alike(a, b, 10), 1);
+    ck_assert_int_eq(rx_frames_alike(a, b, 0), 1);
+    av_frame_free(&a);
+    av_frame_free(&b);
+}
+END_TEST
+
+/* One sample: a cursor pixel, a corner of a glyph. At the threshold it is
+ * noise; one level above, the frame is new. In every plane. (In a partial
+ * block at the picture's edge the mean rule is stricter: fewer samples.) */
+START_TEST(one_sample_over_the_threshold_is_a_change)
+{
+    static const struct {
+        int p, x, y;
+    } spots[] = {{0, 0, 0}, {0, 31, 15}, {1, 15, 7}, {2, 5, 3}};
+
+    for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+        AVFrame *a = grey(33, 17, AV_PIX_FMT_YUV420P), *b = grey(33, 17, AV_PIX_FMT_YUV420P);
+
+        poke(b, spots[i].p, spots[i].x, spots[i].y, 10);
+        ck_assert_msg(rx_frames_alike(a, b, 10), "spot %zu: +10 should be noise", i);
+        poke(b, spots[i].p, spots[i].x, spots[i].y, 1);
+        ck_assert_msg(!rx_frames_alike(a, b, 10), "spot %zu: +11 should be a change", i);
+        ck_assert_msg(!rx_frames_alike(b, a, 10), "spot %zu: -11 should be a change", i);
+        ck_assert_msg(!rx_frames_alike(a, b, 0), "spot %zu: threshold 0 = identical only", i);
+        av_frame_free(&a);
+        av_frame_free(&b);
+    }
+}
+END_TEST
+
+/* A faint change over an area (a fade, a dimmed background): no sample over
+ * the threshold, but an 8x8 block's mean over threshold / 5 is a change;
+ * noise of that size in alternating signs is not. */
+START_TEST(faint_change_over_a_block_is_a_change)
+{
+    AVFrame *a = grey(64, 32, AV_PIX_FMT_YUV420P), *b = grey(64, 32, AV_PIX_FMT_YUV420P);
+
+    for (int y = 8; y < 16; y++)
+        for (int x = 16; x < 24; x++)
+            poke(b, 0, x, y, (x + y) & 1 ? 2 : -2);
+    ck_assert_int_eq(rx_frames_alike(a, b, 10), 1); /* mean |d| 2 = 10 / 5 */
+    poke(b, 0, 21, 12, 1);                          /* one level more: mean > 2 */
+    ck_assert_int_eq(rx_frames_alike(a, b, 10), 0);
+    av_frame_free(&b);
+
+    b = grey(64, 32, AV_PIX_FMT_YUV420P);
+    for (int y = 0; y < 8; y++)
+        for (int x = 40; x < 48; x++)
+            poke(b, 0, x, y, 3); /* a uniform step of 3: invisible per sample, not per area */
+    ck_assert_int_eq(rx_frames_alike(a, b, 10), 0);
+    ck_assert_int_eq(rx_frames_alike(a, b, 15), 1);
+    av_frame_free(&a);
+    av_frame_free(&b);
+}
+END_TEST
+
+START_TEST(deep_formats_scale_the_threshold)
+{
+    static const enum AVPixelFormat fmts[] = {AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV444P10LE,
+                                              AV_PIX_FMT_YUV444P};
+
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        int depth = av_pix_fmt_desc_get(fmts[i])->comp[0].depth;
+        AVFrame *a = grey(20, 10, fmts[i]), *b = grey(20, 10, fmts[i]);
+
+        poke(b, 2, 9, 4, 10 << (depth - 8));
+        ck_assert_msg(rx_frames_alike(a, b, 10), "%s: 10 levels (8-bit scale) is noise",
+                      av_get_pix_fmt_name(fmts[i]));
+        poke(b, 2, 9, 4, 1 << (depth - 8));
+        ck_assert_msg(!rx_frames_alike(a, b, 10), "%s: 11 levels is a change",
+                      av_get_pix_fmt_name(fmts[i]));
+        av_frame_free(&a);
+        av_frame_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(different_pictures_are_never_alike)
+{
+    AVFrame *a = grey(32, 16, AV_PIX_FMT_YUV420P), *b = grey(34, 16, AV_PIX_FMT_YUV420P);
+    AVFrame *c = grey(32, 16, AV_PIX_FMT_YUV444P), *n = av_frame_alloc();
+
+    ck_assert_int_eq(rx_frames_alike(a, b, 64), 0);
+    ck_assert_int_eq(rx_frames_alike(a, c, 64), 0);
+    /* Semi-planar formats are not compared (kept, never dropped). */
+    n->width = 32;
+    n->height = 16;
+    n->format = AV_PIX_FMT_NV12;
+    ck_assert_int_eq(av_frame_get_buffer(n, 0), 0);
+    memset(n->data[0], 0, (size_t)n->linesize[0] * 16);
+    memset(n->data[1], 0, (size_t)n->linesize[1] * 8);
+    ck_assert_int_eq(rx_frames_alike(n, n, 64), 0);
+    av_frame_free(&a);
+    av_frame_free(&b);
+    av_frame_free(&c);
+    av_frame_free(&n);
+}
+END_TEST
+
+/* The stage: which frames go to the encoder, what the tail hands back. */
+static int feed(RxVStage *vs, AVFrame *f, int64_t pts, int keep, AVFrame **out)
+{
+    f->pts = pts;
+    return rx_vstage_process(vs, f, keep, out);
+}
+
+START_TEST(stage_drops_repeats_and_returns_the_tail)
+{
+    RxVStageConfig cfg = {
+        .width = 32, .height = 16, .fmt = AV_PIX_FMT_YUV420P, .dedup = 1, .max_diff = 10};
+    RxVStage *vs = NULL;
+    AVFrame *f = grey(32, 16, AV_PIX_FMT_YUV420P), *out;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    ck_assert_int_eq(feed(vs, f, 0, 0, &out), 1); /* the first frame is always kept */
+    ck_assert_ptr_eq(out, f);                     /* fits: passed through, no copy */
+    ck_assert_int_eq(feed(vs, f, 1, 0, &out), 0);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(feed(vs, f, 2, 1, &out), 1); /* a keyframe is due: kept */
+    ck_assert_int_eq(feed(vs, f, 3, 0, &out), 0);
+    ck_assert_int_eq(feed(vs, f, 4, 0, &out), 0);
+    ck_assert_int_eq(feed(vs, f, 5, 0, &out), 0);
+    ck_assert_int_eq(rx_vstage_dropped(vs), 4);
+
+    /* The tail: the last two dropped frames, in order, with their times. */
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 1);
+    ck_assert_int_eq(out->pts, 4);
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 1);
+    ck_assert_int_eq(out->pts, 5);
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 0);
+    ck_assert_ptr_null(out);
+    rx_vstage_free(&vs);
+    av_frame_free(&f);
+}
+END_TEST
+
+/* A change is compared with the last frame KEPT: a slow drift of one level
+ * per frame is let through once it adds up to more than the threshold. */
+START_TEST(stage_compares_with_the_last_kept_frame)
+{
+    RxVStageConfig cfg = {
+        .width = 32, .height = 16, .fmt = AV_PIX_FMT_YUV420P, .dedup = 1, .max_diff = 10};
+    RxVStage *vs = NULL;
+    AVFrame *f, *out;
+    int kept = 0;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    for (int i = 0; i < 25; i++) {
+        f = grey(32, 16, AV_PIX_FMT_YUV420P);
+        poke(f, 0, 3, 3, i); /* +1 per frame */
+        kept += feed(vs, f, i, 0, &out);
+        av_frame_free(&f);
+    }
+    /* Kept: 0 (first), 11 (11 > 10 from 0), 22 (11 from 11). */
+    ck_assert_int_eq(kept, 3);
+    /* 23 and 24 were dropped: they come back at the end, in order. */
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 1);
+    ck_assert_int_eq(out->pts, 23);
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 1);
+    ck_assert_int_eq(out->pts, 24);
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 0);
+    rx_vstage_free(&vs);
+}
+END_TEST
+
+START_TEST(stage_converts_and_keeps_everything_when_off)
+{
+    RxVStageConfig cfg = {
+        .width = 32, .height = 16, .fmt = AV_PIX_FMT_YUV420P, .dedup = 0, .max_diff = 10};
+    RxVStage *vs = NULL;
+    AVFrame *f = grey(32, 16, AV_PIX_FMT_YUV444P), *out;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(feed(vs, f, i, 0, &out), 1);
+        ck_assert_ptr_ne(out, f);
+        ck_assert_int_eq(out->format, AV_PIX_FMT_YUV420P);
+        ck_assert_int_eq(out->pts, i);
+    }
+    ck_assert_int_eq(rx_vstage_converted(vs), 5);
+    ck_assert_int_eq(rx_vstage_dropped(vs), 0);
+    ck_assert_int_eq(rx_vstage_flush(vs, &out), 0);
+    rx_vstage_free(&vs);
+    av_frame_free(&f);
+}
+END_TEST
+
+START_TEST(dedup_auto_follows_screen_tuning)
+{
+    RxSettings s;
+
+    rx_settings_default(&s);
+    ck_assert_int_eq(s.dedup, -1);
+    ck_assert_int_eq(rx_settings_dedup(&s), 1);
+    rx_settings_set_str(s.aom_params, sizeof(s.aom_params), "row-mt=1");
+    ck_assert_int_eq(rx_settings_dedup(&s), 0);
+    s.dedup = 1;
+    ck_assert_int_eq(rx_settings_dedup(&s), 1);
+    rx_settings_default(&s);
+    s.dedup = 0;
+    ck_assert_int_eq(rx_settings_dedup(&s), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("vstage");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, identical_frames_are_alike);
+    tcase_add_test(tc, one_sample_over_the_threshold_is_a_change);
+    tcase_add_test(tc, faint_change_over_a_block_is_a_change);
+    tcase_add_test(tc, deep_formats_scale_the_threshold);
+    tcase_add_test(tc, different_pictures_are_never_alike);
+    tcase_add_test(tc, stage_drops_repeats_and_returns_the_tail);
+    tcase_add_test(tc, stage_compares_with_the_last_kept_frame);
+    tcase_add_test(tc, stage_converts_and_keeps_everything_when_off);
+    tcase_add_test(tc, dedup_auto_follows_screen_tuning);
+    suite_add_tcase(s, tc);
+    return rx_check_run(s);
+}
