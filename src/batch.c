@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@
 #include "reencode/journal.h"
 #include "reencode/plan.h"
 #include "reencode/pool.h"
+#include "reencode/sysinfo.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
 
@@ -40,7 +42,7 @@ typedef struct Task {
     const RxFound *found;
     RxFileId id;
     char *output;       /* final output path */
-    int64_t work;       /* duration (ms) x pixels: the queue's order */
+    int64_t work;       /* estimated cost: the queue's order (see plan()) */
     int64_t media_us;   /* declared duration */
     int only_original;  /* committed by a run that died: only the original is left */
     char *reject;       /* why a selected file cannot be encoded at all, or NULL */
@@ -60,8 +62,12 @@ struct RxBatch {
     Task *tasks;
     size_t n_tasks;
 
-    pthread_mutex_t lock; /* running[], counts */
+    pthread_mutex_t lock; /* running[], threads[], started, counts */
     RxTranscode *running[MAX_JOBS];
+    int threads[MAX_JOBS]; /* thread budget of the encode in each slot, 0 = idle */
+    size_t started;        /* tasks handed to a worker so far */
+    int cores;             /* rx_sys_cores() at the start */
+    double busy_percent;   /* CPU time / (wall x cores) of the run, once finished */
     atomic_int stopping;
     atomic_int cancelling;
     atomic_size_t settled_failed; /* left unprobed by skip_known as failed before */
@@ -72,7 +78,7 @@ void rx_batch_options_default(RxBatchOptions *o)
 {
     memset(o, 0, sizeof(*o));
     rx_settings_default(&o->settings);
-    o->jobs = 1;
+    o->jobs = 0;
     o->max_size_ratio = 0.9;
     o->originals = RX_ORIGINALS_RENAME;
 }
@@ -85,8 +91,8 @@ int rx_batch_new(RxBatch **out, const RxBatchOptions *o)
     if (!b)
         return AVERROR(ENOMEM);
     b->o = *o;
-    if (b->o.jobs < 1)
-        b->o.jobs = 1;
+    if (b->o.jobs < 0)
+        b->o.jobs = 0;
     if (b->o.jobs > MAX_JOBS)
         b->o.jobs = MAX_JOBS;
     pthread_mutex_init(&b->lock, NULL);
@@ -369,9 +375,16 @@ static int plan(RxBatch *b)
         else if (je)
             unlink_stale_part(t->output);
         t->media_us = t->reject ? 0 : probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
-        t->work =
-            probe_int(f, RX_STREAM_GENERAL, "Duration") *
-            (probe_int(f, RX_STREAM_VIDEO, "Width") * probe_int(f, RX_STREAM_VIDEO, "Height"));
+        /* Encoding cost grows with pixels x time; with duplicate elision
+         * it follows how much the picture changes instead, which the
+         * recorder's own H.264 already measured: a still screen is a
+         * small file and nearly free to re-encode. */
+        if (rx_settings_dedup(&b->o.settings))
+            t->work = f->entry->size;
+        else
+            t->work =
+                probe_int(f, RX_STREAM_GENERAL, "Duration") *
+                (probe_int(f, RX_STREAM_VIDEO, "Width") * probe_int(f, RX_STREAM_VIDEO, "Height"));
         b->n_tasks++;
     }
     /* Longest work first, so the batch does not end with one long file
@@ -618,6 +631,39 @@ static void journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const 
     }
 }
 
+/*
+ * The thread budget of the encode about to start in slot. Given --threads, that.
+ * Otherwise the cores are shared out evenly while files are waiting (one
+ * thread each when there are as many encodes as cores: libaom's own threads
+ * scale worse than separate encodes), and the last file takes every core no
+ * other encode holds, so the batch does not end on one thread with the
+ * other cores idle. The decoder's threads count against the same budget.
+ */
+static int claim_threads(RxBatch *b, int slot)
+{
+    int n, used = 0, even;
+
+    pthread_mutex_lock(&b->lock);
+    if (b->o.settings.threads > 0) {
+        n = b->o.settings.threads;
+    } else {
+        for (int i = 0; i < MAX_JOBS; i++)
+            used += b->threads[i];
+        even = FFMAX(1, b->cores / b->o.jobs);
+        n = b->started < b->n_tasks ? even : FFMAX(even, b->cores - used);
+    }
+    b->threads[slot] = n;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+static void release_threads(RxBatch *b, int slot)
+{
+    pthread_mutex_lock(&b->lock);
+    b->threads[slot] = 0;
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void run_task(void *opaque, size_t index, int slot)
 {
     RxBatch *b = opaque;
@@ -627,8 +673,12 @@ static void run_task(void *opaque, size_t index, int slot)
     Job ctx = {t, slot};
     RxResult res;
     const char *original = NULL;
+    RxSettings settings;
     int ret;
 
+    pthread_mutex_lock(&b->lock);
+    b->started++;
+    pthread_mutex_unlock(&b->lock);
     rx_result_init(&res);
     res.in_bytes = t->found->entry->size;
     if (t->reject) {
@@ -674,9 +724,12 @@ static void run_task(void *opaque, size_t index, int slot)
         goto finish;
     }
 
-    ret = rx_transcode_new(&job, in, t->output, &b->o.settings);
+    settings = b->o.settings;
+    settings.threads = claim_threads(b, slot);
+    ret = rx_transcode_new(&job, in, t->output, &settings);
     if (ret < 0) {
         char why[128];
+        release_threads(b, slot);
         res.err = ret;
         snprintf(res.error, sizeof(res.error), "cannot encode '%s': %s", in,
                  rx_strerror(ret, why, sizeof(why)));
@@ -696,6 +749,7 @@ static void run_task(void *opaque, size_t index, int slot)
 
     pthread_mutex_lock(&b->lock);
     b->running[slot] = NULL;
+    b->threads[slot] = 0;
     pthread_mutex_unlock(&b->lock);
     rx_transcode_free(&job);
 
@@ -759,16 +813,68 @@ static int find_files(RxBatch *b)
     return 0;
 }
 
+/* Per-encode memory to plan with: a 1080p libaom realtime encode peaks
+ * below 200 MB (measured), plus its decoder and queues. */
+#define JOB_MEMORY ((int64_t)300 << 20)
+
+/* -j not given: as many encodes as cores (each with one thread: libaom's
+ * threads scale worse than separate encodes), or as --threads allows, no
+ * more than there are files to encode or memory for. */
+static int auto_jobs(const RxBatch *b)
+{
+    int64_t mem = rx_sys_memory();
+    size_t encodes = 0;
+    int j = b->cores / FFMAX(1, b->o.settings.threads);
+
+    for (size_t i = 0; i < b->n_tasks; i++)
+        encodes += !b->tasks[i].reject && !b->tasks[i].only_original;
+    if ((size_t)j > encodes)
+        j = (int)encodes;
+    if (mem > 0 && j > mem / JOB_MEMORY)
+        j = (int)(mem / JOB_MEMORY);
+    return av_clip(j, 1, MAX_JOBS);
+}
+
+/* How busy the cores were over the run: CPU time of every thread of the
+ * process against wall time x cores. Below 100 %, cores idled (the tail of
+ * the batch, I/O, a queue too short for the pool). */
+static void note_busy(RxBatch *b, const struct timespec *t0)
+{
+    struct timespec t1;
+    struct rusage ru;
+    double wall, cpu;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (getrusage(RUSAGE_SELF, &ru) < 0)
+        return;
+    wall = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+          (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    if (wall <= 0)
+        return;
+    b->busy_percent = 100.0 * cpu / (wall * b->cores);
+    rx_reporter_note(
+        b->rep, RX_LOG_INFO,
+        "cores busy %.0f%% (%.1f s of CPU in %.1f s on %d core%s), peak memory %.0f MiB",
+        b->busy_percent, cpu, wall, b->cores, b->cores == 1 ? "" : "s",
+        (double)ru.ru_maxrss / 1024.0);
+}
+
 int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
 {
     RxReporterOptions ro;
     int64_t bytes = 0, media = 0;
+    struct timespec t0;
     long started;
     int ret;
 
     memset(counts, 0, sizeof(*counts));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    b->cores = rx_sys_cores();
     if ((ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 || (ret = plan(b)) < 0)
         goto done;
+    if (!b->o.jobs)
+        b->o.jobs = auto_jobs(b);
 
     for (size_t i = 0; i < b->n_tasks; i++) {
         bytes += b->tasks[i].found->entry->size;
@@ -804,12 +910,17 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         rx_text_bytes(&bp, bytes);
         av_bprintf(&bp, ", ");
         rx_text_duration(&bp, media / 1000);
+        int even = FFMAX(1, b->cores / b->o.jobs);
+        av_bprintf(&bp, "), %d at once", b->o.jobs);
+        if (b->o.settings.threads > 0)
+            av_bprintf(&bp, " x %d thread%s", b->o.settings.threads,
+                       b->o.settings.threads == 1 ? "" : "s");
+        else
+            av_bprintf(&bp, " x %d thread%s (%d cores; the last file takes the idle ones)", even,
+                       even == 1 ? "" : "s", b->cores);
         rx_reporter_note(b->rep, RX_LOG_INFO,
-                         "%zu file%s to encode (%s) with %d job%s x %d thread%s; %zu already "
-                         "done, %zu failed before",
-                         b->n_tasks, b->n_tasks == 1 ? "" : "s", bp.str, b->o.jobs,
-                         b->o.jobs == 1 ? "" : "s", rx_settings_threads(&b->o.settings),
-                         rx_settings_threads(&b->o.settings) == 1 ? "" : "s", b->counts.already,
+                         "%zu file%s to encode (%s; %zu already done, %zu failed before",
+                         b->n_tasks, b->n_tasks == 1 ? "" : "s", bp.str, b->counts.already,
                          b->counts.failed_before);
         av_bprint_finalize(&bp, NULL);
     }
@@ -826,6 +937,8 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         ret = set_error(b, AVERROR(-(int)started), "cannot start the worker threads");
         goto done;
     }
+    if (b->n_tasks)
+        note_busy(b, &t0);
     if (b->n_tasks && rx_reporter_summary(b->rep) < 0)
         rx_warn("cannot write the stats file '%s'", b->o.report.stats_path);
     ret = 0;

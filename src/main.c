@@ -338,19 +338,6 @@ static char *default_log_path(const RxCli *cli)
     return av_asprintf("%s/%s/reencode-%s.log", cli->roots[0], RX_JOURNAL_DIR, day);
 }
 
-static void default_parallelism(const RxCli *cli, int *jobs, int *threads)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (cores < 1)
-        cores = 1;
-    /* The original tool's rule: about three cores per encode, at least one
-     * encode; the threads share out the cores. */
-    *jobs = cli->jobs ? cli->jobs : (int)((cores + 2) / 3);
-    *threads = cli->settings.threads ? cli->settings.threads
-                                     : (int)(cores / *jobs > 0 ? cores / *jobs : 1);
-}
-
 static int cmd_run(const RxCli *cli)
 {
     RxBatchOptions o;
@@ -371,7 +358,7 @@ static int cmd_run(const RxCli *cli)
     o.follow_symlinks = cli->follow_symlinks;
     o.one_file_system = cli->one_file_system;
     o.settings = cli->settings;
-    default_parallelism(cli, &o.jobs, &o.settings.threads);
+    o.jobs = cli->jobs; /* 0: the batch sizes the pool from the cores, memory and queue */
     o.journal_path = cli->journal;
     o.wait_lock = cli->wait_lock;
     o.retry_failed = cli->retry_failed;

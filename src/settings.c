@@ -2,11 +2,11 @@
  * settings.c - reference defaults of a transcode job.
  */
 #include <string.h>
-#include <unistd.h>
 
 #include <libavutil/error.h>
 
 #include "reencode/settings.h"
+#include "reencode/sysinfo.h"
 
 /* The original script's -aom-params, less cpu-used, which is its own setting
  * here: aom-params are applied last, so a cpu-used inside them would
@@ -56,10 +56,5 @@ int rx_settings_set_str(char *dst, size_t size, const char *src)
 
 int rx_settings_threads(const RxSettings *s)
 {
-    long n;
-
-    if (s->threads > 0)
-        return s->threads;
-    n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    return s->threads > 0 ? s->threads : rx_sys_cores();
 }

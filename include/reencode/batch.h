@@ -45,8 +45,9 @@ typedef struct RxBatchOptions {
     int follow_symlinks;
     int one_file_system;
 
-    RxSettings settings;      /* per encode; settings.threads = threads per encode */
-    int jobs;                 /* encodes at once, >= 1 */
+    RxSettings settings;      /* per encode; settings.threads = threads per encode,
+                                 0 = chosen per file (see rx_batch_run) */
+    int jobs;                 /* encodes at once; 0 = chosen from the cores, memory and queue */
     const char *journal_path; /* NULL: <roots[0]>/.reencode/journal */
     int wait_lock;            /* wait for another run's lock instead of failing */
     int retry_failed;         /* retry files that failed before */
