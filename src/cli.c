@@ -162,8 +162,8 @@ static const char *const help_run[] = {
     "\n"
     "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
-    "unchanged, durations match what the input declares, every output frame\n"
-    "decodes, output smaller than --max-size-ratio of the input) -> sync and\n"
+    "unchanged, durations match what the input declares, the output reads back\n"
+    "(--verify), output smaller than --max-size-ratio of the input) -> sync and\n"
     "rename to NAME.webm -> journal it -> handle the original. Nothing\n"
     "half-written ever sits under a final name, and an original is only renamed\n"
     "or deleted after its output is committed. A failing file is journalled and\n"
@@ -364,6 +364,7 @@ enum {
     OPT_THREADS,
     OPT_DEDUP,
     OPT_DEDUP_THRESHOLD,
+    OPT_VERIFY,
     OPT_AUDIO_BITRATE,
     OPT_OPUS_APP,
     OPT_EXT,
@@ -408,6 +409,7 @@ static const struct {
     {"threads", 0, OPT_THREADS, 1, FOR_ENCODE | FOR_RUN},
     {"dedup", 0, OPT_DEDUP, 1, FOR_ENCODE | FOR_RUN},
     {"dedup-threshold", 0, OPT_DEDUP_THRESHOLD, 1, FOR_ENCODE | FOR_RUN},
+    {"verify", 0, OPT_VERIFY, 1, FOR_ENCODE | FOR_RUN},
     {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUN},
     {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUN},
     {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUN},
@@ -512,6 +514,16 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
             s->dedup = 0;
         else
             return usage_error(err, errsize, "--dedup takes auto, on or off, not '%s'", v);
+        break;
+    case OPT_VERIFY:
+        if (!strcmp(v, "quick"))
+            s->verify = RX_VERIFY_QUICK;
+        else if (!strcmp(v, "full"))
+            s->verify = RX_VERIFY_FULL;
+        else if (!strcmp(v, "off"))
+            s->verify = RX_VERIFY_OFF;
+        else
+            return usage_error(err, errsize, "--verify takes quick, full or off, not '%s'", v);
         break;
     case OPT_DEDUP_THRESHOLD:
         if (parse_int(v, 0, 64, &n))

@@ -74,6 +74,7 @@ enum Key {
     K_AUDIO_DURATION_US,
     K_VIDEO_FRAMES,
     K_VIDEO_ELIDED,
+    K_VERIFIED,
     K_DECODE_ERRORS,
     K_AUDIO_TRACKS,
     K_WIDTH,
@@ -116,6 +117,7 @@ static const KeyDef keys[K_COUNT] = {
     [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, T_FILE, 0},
     [K_VIDEO_FRAMES] = {"video_frames", 0, T_FILE, 0},
     [K_VIDEO_ELIDED] = {"video_frames_elided", 0, T_FILE, 0},
+    [K_VERIFIED] = {"verified", 0, T_FILE, 0},
     [K_DECODE_ERRORS] = {"decode_errors", 0, T_FILE, 0},
     [K_AUDIO_TRACKS] = {"audio_tracks", 0, T_FILE, 0},
     [K_WIDTH] = {"width", 0, T_FILE, 0},
@@ -575,6 +577,7 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
         {K_AUDIO_DURATION_US, res->audio_duration_us},
         {K_VIDEO_FRAMES, res->video_frames},
         {K_VIDEO_ELIDED, res->video_frames_elided},
+        {K_VERIFIED, res->verified},
         {K_DECODE_ERRORS, res->decode_errors},
         {K_AUDIO_TRACKS, res->audio_tracks},
         {K_WIDTH, res->width},
@@ -647,6 +650,7 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
     res->audio_duration_us = r->num[K_AUDIO_DURATION_US];
     res->video_frames = r->num[K_VIDEO_FRAMES];
     res->video_frames_elided = r->num[K_VIDEO_ELIDED];
+    res->verified = (int)r->num[K_VERIFIED];
     res->decode_errors = r->num[K_DECODE_ERRORS];
     res->audio_tracks = (int)r->num[K_AUDIO_TRACKS];
     res->width = (int)r->num[K_WIDTH];

@@ -510,12 +510,16 @@ static int cmd_status(const RxCli *cli)
             av_bprintf(&bp,
                        ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
                        "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
-                       "\"video_frames\":%lld,\"video_frames_elided\":%lld,"
+                       "\"video_frames\":%lld,\"video_frames_elided\":%lld,\"verified\":\"%s\","
                        "\"time\":\"%s\",\"error\":",
                        (long long)e->result.in_bytes, (long long)e->result.out_bytes,
                        e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
                        (long long)e->result.video_duration_us, (long long)e->result.video_frames,
-                       (long long)e->result.video_frames_elided, e->time);
+                       (long long)e->result.video_frames_elided,
+                       e->result.verified == RX_VERIFY_FULL    ? "full"
+                       : e->result.verified == RX_VERIFY_QUICK ? "quick"
+                                                               : "no",
+                       e->time);
             rx_text_json(&bp, e->result.error);
             av_bprintf(&bp, ",\"original\":");
             rx_text_json(&bp, e->original ? e->original : "");

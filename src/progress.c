@@ -844,6 +844,7 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
     json_int(bp, "audio_duration_us", res->audio_duration_us);
     json_int(bp, "video_frames", res->video_frames);
     json_int(bp, "video_frames_elided", res->video_frames_elided);
+    json_int(bp, "verified", res->verified);
     json_int(bp, "decode_errors", res->decode_errors);
     json_int(bp, "audio_tracks", res->audio_tracks);
     json_int(bp, "width", res->width);

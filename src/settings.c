@@ -33,6 +33,7 @@ void rx_settings_default(RxSettings *s)
     s->overwrite = 0;
     s->dedup = -1;
     s->dedup_max_diff = 10;
+    s->verify = RX_VERIFY_QUICK;
 }
 
 int rx_settings_dedup(const RxSettings *s)

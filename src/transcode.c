@@ -84,6 +84,8 @@ typedef struct VideoPath {
     int64_t last_pts;  /* of the last frame sent */
     int64_t last_end;  /* last_pts + its duration */
     int64_t last_kf;   /* pts of the last forced/first keyframe */
+    int64_t since_kf;  /* frames sent from last_kf on, it included */
+    int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
 } VideoPath;
@@ -801,6 +803,8 @@ static int send_video(RxTranscode *t, AVFrame *out)
     if (ret < 0)
         return fail(t, ret, "cannot encode video of '%s'", t->input);
     t->res->video_frames++;
+    v->since_kf = out->pts == v->last_kf ? 1 : v->since_kf + 1;
+    v->sent_pts = out->pts;
     return drain_encoder(t, v->enc, v->ost, 1);
 }
 
@@ -1333,13 +1337,41 @@ static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t *frames, int
     }
 }
 
+/* libaom 3.6 writes AV1 that no decoder accepts past the first frame at low
+ * crf with the reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion,
+ * <= 5 on 10-bit). Such an output would be published, journalled done and
+ * its original renamed or deleted: near that zone every frame is decoded. */
+static int verify_mode(const RxTranscode *t)
+{
+    if (t->s.verify == RX_VERIFY_QUICK && !strcmp(t->s.video_encoder, "libaom-av1") &&
+        t->s.crf <= 8)
+        return RX_VERIFY_FULL;
+    return t->s.verify;
+}
+
+/* The last video packet read back sits where the last frame sent was, both
+ * taken from the stream's start (the muxer shifts video for Opus' pre-skip). */
+static int ends_in_time(const RxTranscode *t, const AVStream *st, int64_t last_pts)
+{
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0, got, want;
+
+    if (last_pts == AV_NOPTS_VALUE || t->v.first_pts == AV_NOPTS_VALUE)
+        return 0;
+    got = av_rescale_q(last_pts - start, st->time_base, AV_TIME_BASE_Q);
+    want = av_rescale_q(t->v.sent_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    return llabs(got - want) <= 2000; /* WebM's 1 ms rounding, twice */
+}
+
 /*
- * Decode the finished .part, every video frame and audio packet, before it
- * may take the final name. Opening it is not enough: libaom 3.6 writes AV1
- * that no decoder accepts past the first frame at low crf with the
- * reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion, <= 5 on
- * 10-bit), and such an output would be published, journalled done and its
- * original renamed or deleted. Costs about a tenth of the encode's time.
+ * Read the finished .part back before it may take the final name. It must
+ * open and hold one video and one audio stream per input track; then
+ *   quick: seek to the last keyframe we forced and decode from there to the
+ *          end: the frames sent since must all come back, undamaged, the
+ *          last at the time it was sent (a writer that lost the tail, or an
+ *          encoder that wrote undecodable frames, fails here);
+ *   full:  decode every frame from the start, with the same checks.
+ * When the seek is not possible, quick decodes everything. Costs about a
+ * tenth of the encode's time in full, a few keyframe intervals in quick.
  */
 static int verify_output(RxTranscode *t)
 {
@@ -1347,10 +1379,17 @@ static int verify_output(RxTranscode *t)
     AVCodecContext **dec = NULL;
     AVPacket *pkt = av_packet_alloc();
     AVFrame *frame = av_frame_alloc();
-    int64_t frames = 0, damaged = 0;
+    int64_t frames = 0, damaged = 0, want = t->res->video_frames, last_pts = AV_NOPTS_VALUE;
+    int mode = verify_mode(t), vidx = -1, naudio = 0;
     unsigned n = 0;
     int ret;
 
+    t->res->verified = RX_VERIFY_OFF;
+    if (mode == RX_VERIFY_OFF) {
+        av_packet_free(&pkt);
+        av_frame_free(&frame);
+        return 0;
+    }
     if (!pkt || !frame) {
         ret = fail(t, AVERROR(ENOMEM), "cannot check '%s' for '%s'", t->part, t->input);
         goto done;
@@ -1365,7 +1404,11 @@ static int verify_output(RxTranscode *t)
     for (unsigned i = 0; ret >= 0 && i < n; i++) {
         const AVCodecParameters *par = ic->streams[i]->codecpar;
         const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-        if (par->codec_type != AVMEDIA_TYPE_VIDEO && par->codec_type != AVMEDIA_TYPE_AUDIO)
+        if (par->codec_type == AVMEDIA_TYPE_VIDEO && vidx < 0)
+            vidx = (int)i;
+        else if (par->codec_type == AVMEDIA_TYPE_AUDIO)
+            naudio++;
+        else
             continue;
         if (!codec || !(dec[i] = avcodec_alloc_context3(codec)))
             ret = codec ? AVERROR(ENOMEM) : AVERROR_DECODER_NOT_FOUND;
@@ -1373,12 +1416,31 @@ static int verify_output(RxTranscode *t)
             ret = avcodec_parameters_to_context(dec[i], par);
         if (ret >= 0) {
             dec[i]->thread_count = rx_settings_threads(&t->s);
+            dec[i]->pkt_timebase = ic->streams[i]->time_base;
             ret = avcodec_open2(dec[i], codec, NULL);
         }
     }
     if (ret < 0) {
         fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
         goto done;
+    }
+    if (vidx < 0 || naudio != t->na || (int)n != 1 + t->na) {
+        ret = fail(t, RX_ERR_BAD_OUTPUT,
+                   "output '%s' of '%s' reads back with %u streams, %d audio; want 1 video and "
+                   "%d audio",
+                   t->part, t->input, n, naudio, t->na);
+        goto done;
+    }
+    if (mode == RX_VERIFY_QUICK && t->v.last_kf != t->v.first_pts) {
+        const AVStream *st = ic->streams[vidx];
+        /* As written: from the stream's start, which the muxer shifted. */
+        int64_t ts =
+            (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) +
+            av_rescale_q(t->v.last_kf - t->v.first_pts, t->v.enc->time_base, st->time_base);
+        if (av_seek_frame(ic, vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0)
+            want = t->v.since_kf;
+        else
+            mode = RX_VERIFY_FULL; /* no index: from the start */
     }
     for (;;) {
         AVCodecContext *d;
@@ -1394,6 +1456,8 @@ static int verify_output(RxTranscode *t)
             goto done;
         }
         d = dec[pkt->stream_index];
+        if (pkt->stream_index == vidx)
+            last_pts = pkt->pts;
         if (d && avcodec_send_packet(d, pkt) < 0)
             damaged++;
         av_packet_unref(pkt);
@@ -1406,12 +1470,18 @@ static int verify_output(RxTranscode *t)
     }
     ret = 0;
     /* Every frame sent to the encoder must come back, undamaged. */
-    if (damaged || frames != t->res->video_frames)
+    if (damaged || frames != want)
         ret = fail(t, RX_ERR_BAD_OUTPUT,
                    "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
                    "damaged (an encoder fault; another --crf may avoid it)",
-                   t->part, t->input, (long long)frames, (long long)t->res->video_frames,
-                   (long long)damaged);
+                   t->part, t->input, (long long)frames, (long long)want, (long long)damaged);
+    else if (!ends_in_time(t, ic->streams[vidx], last_pts))
+        ret = fail(t, RX_ERR_BAD_OUTPUT,
+                   "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
+                   "one encoded)",
+                   t->part, t->input);
+    else
+        t->res->verified = mode;
 done:
     for (unsigned i = 0; i < n; i++)
         avcodec_free_context(&dec[i]);

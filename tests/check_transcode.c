@@ -463,6 +463,40 @@ START_TEST(dedup_off_and_moving_content_keep_every_frame)
 }
 END_TEST
 
+/* How each output was read back is recorded; near libaom's low-crf fault
+ * zone quick becomes full (every frame decoded). */
+START_TEST(verify_mode_is_recorded)
+{
+    const char *in = path_in("v.mp4"), *out = path_in("v.webm");
+    static const struct {
+        int mode, crf, want;
+    } cases[] = {
+        {RX_VERIFY_QUICK, 32, RX_VERIFY_QUICK},
+        {RX_VERIFY_FULL, 32, RX_VERIFY_FULL},
+        {RX_VERIFY_OFF, 32, RX_VERIFY_OFF},
+        {RX_VERIFY_QUICK, 8, RX_VERIFY_FULL},
+    };
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 5.0;
+    c.pattern = TM_WEBCAM;
+    make_clip(in, &c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        test_settings(&s);
+        s.keyint_seconds = 2.0; /* quick decodes from the keyframe at 4 s */
+        s.verify = cases[i].mode;
+        s.crf = cases[i].crf;
+        unlink(out);
+        encode_ok(in, out, &s, &r);
+        ck_assert_msg(r.verified == cases[i].want, "case %zu: verified %d, want %d", i, r.verified,
+                      cases[i].want);
+    }
+}
+END_TEST
+
 /* Inputs that need swresample or unusual pictures. */
 static const struct {
     const char *name;
@@ -839,6 +873,7 @@ int main(void)
     tcase_add_test(tc, dedup_keeps_every_visible_change);
     tcase_add_test(tc, dedup_keeps_keyframes_and_length);
     tcase_add_test(tc, dedup_off_and_moving_content_keep_every_frame);
+    tcase_add_test(tc, verify_mode_is_recorded);
     tcase_add_loop_test(tc, input_variants_encode, 0, sizeof(variants) / sizeof(variants[0]));
     tcase_add_test(tc, keyframes_by_time_not_by_source);
     tcase_add_test(tc, settings_reach_the_encoder);

@@ -45,6 +45,7 @@ typedef struct RxResult {
     int64_t audio_duration_us;   /* span of the first encoded audio track */
     int64_t video_frames;        /* frames sent to the video encoder */
     int64_t video_frames_elided; /* decoded frames dropped as duplicates */
+    int verified;                /* how the output was read back: RxVerify */
     int64_t decode_errors;       /* packets the decoders rejected (skipped) */
     int audio_tracks;            /* Opus tracks written */
     int width, height;           /* encoded picture size */

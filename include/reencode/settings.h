@@ -11,6 +11,13 @@
 
 #include <stdint.h>
 
+/* How an output is read back before it takes its final name (transcode.c). */
+typedef enum RxVerify {
+    RX_VERIFY_OFF = 0,   /* not at all */
+    RX_VERIFY_QUICK = 1, /* streams, and every frame from the last keyframe to the end */
+    RX_VERIFY_FULL = 2,  /* every frame */
+} RxVerify;
+
 typedef struct RxSettings {
     char video_encoder[32]; /* libavcodec encoder name, "libaom-av1" */
     int crf;                /* 0..63, 32 */
@@ -30,6 +37,7 @@ typedef struct RxSettings {
      * tuned for screen content (the default aom-params), 0 off, 1 on. */
     int dedup;
     int dedup_max_diff; /* 8-bit levels a sample may differ and still be a duplicate, 10 */
+    int verify;         /* RxVerify, RX_VERIFY_QUICK */
 } RxSettings;
 
 /* Fill s with the reference defaults. */
