@@ -49,9 +49,10 @@ make e-small.mp4 --size 1366x768 --duration "$(dur 10)" --pattern webcam
 aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
 run_a() {
     rm -rf "$work/a" && mkdir -p "$work/a"
-    # --max-size-ratio 100: keep every output, as the reference does, so
-    # both sides do and write the same work (equal output).
-    "$re" run -q --no-progress -j "$jobs" --threads "$threads" --originals keep \
+    # --max-size-ratio 100: keep every output, as the reference does, and
+    # --dedup off (the reference encodes every frame), so both sides do and
+    # write the same work (equal output).
+    "$re" run -q --no-progress -j "$jobs" --threads "$threads" --originals keep --dedup off \
         --max-size-ratio 100 --output-dir "$work/a" --journal "$work/a/journal" \
         --log /dev/null "$work/corpus"
 }

@@ -44,8 +44,10 @@ src=$work/source.mp4
 
 # The reference settings, spelled for each tool. reencode's defaults are
 # these; the keyframe cadence (10 s by time) is given to ffmpeg explicitly.
+# Same work on both sides: reencode's duplicate-frame elision is off here
+# (bench/batch-vs-reference.sh measures it).
 aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
-cmd_a=("$re" encode -q --overwrite --threads "$threads" "$src" -o "$work/a.webm")
+cmd_a=("$re" encode -q --overwrite --dedup off --threads "$threads" "$src" -o "$work/a.webm")
 cmd_b=(ffmpeg -nostdin -hide_banner -loglevel error -y -threads "$threads" -i "$src"
        -c:v libaom-av1 -usage realtime -crf 32 -cpu-used 5 -lag-in-frames 32
        -aom-params "$aom_params" -force_key_frames 'expr:gte(t,n_forced*10)'
