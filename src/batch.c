@@ -916,8 +916,8 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
             av_bprintf(&bp, " x %d thread%s", b->o.settings.threads,
                        b->o.settings.threads == 1 ? "" : "s");
         else
-            av_bprintf(&bp, " x %d thread%s (%d cores; the last file takes the idle ones)", even,
-                       even == 1 ? "" : "s", b->cores);
+            av_bprintf(&bp, " x %d thread%s (%d core%s; the last file takes the idle ones)", even,
+                       even == 1 ? "" : "s", b->cores, b->cores == 1 ? "" : "s");
         rx_reporter_note(b->rep, RX_LOG_INFO,
                          "%zu file%s to encode (%s; %zu already done, %zu failed before",
                          b->n_tasks, b->n_tasks == 1 ? "" : "s", bp.str, b->counts.already,

@@ -110,6 +110,27 @@ check "two Ctrl-C: no output" test ! -e long/l.webm
 check "two Ctrl-C: original kept" test -s long/l.mp4
 check "two Ctrl-C: journalled pending" test "$(status_count long pending)" -eq 1
 
+# ---- the pool's size follows the cores this process may use (its CPU set,
+# as Slurm gives it), the queue, and --threads; the last file takes the
+# idle cores; the run reports how busy the cores were
+mkdir sched
+for i in 0 1 2; do "$mk" --duration 1 --pattern webcam "sched/s$i.mp4" >/dev/null; done
+if command -v taskset >/dev/null && [[ $(nproc) -ge 2 ]]; then
+    taskset -c 0,1 "$re" run --no-progress --originals keep --output-dir sched/o1 \
+        --journal sched/j1 sched 2>sched/two.err
+    check "2 cores, 3 files: 2 at once x 1 thread" grep -q '2 at once x 1 thread (2 cores' sched/two.err
+    taskset -c 0 "$re" run --no-progress --originals keep --output-dir sched/o2 \
+        --journal sched/j2 sched 2>sched/one.err
+    check "1 core: 1 at once x 1 thread" grep -q '1 at once x 1 thread (1 core;' sched/one.err
+    taskset -c 0,1 "$re" run --no-progress --originals keep --output-dir sched/o3 \
+        --journal sched/j3 --threads 2 sched 2>sched/t2.err
+    check "2 cores, --threads 2: 1 at once x 2 threads" grep -q '1 at once x 2 threads' sched/t2.err
+    check "busy cores reported" grep -Eq 'cores busy [0-9]+% .* on 2 cores' sched/two.err
+    check "3 outputs each time" test "$(find sched/o1 sched/o2 sched/o3 -name '*.webm' | wc -l)" -eq 9
+else
+    echo "note: taskset missing or one core: pool sizing not checked" >&2
+fi
+
 # ---- kill -9 at several instants, then resume: each file done exactly once
 mkdir k
 for i in 0 1 2 3 4 5; do "$mk" --duration 2 --pattern webcam "k/f$i.mp4" >/dev/null; done
