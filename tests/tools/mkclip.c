@@ -3,7 +3,7 @@
  *
  * Makes Game-Bar-like clips (tm_write_clip), spoils files on purpose
  * (truncated, random, empty), prints what a file decodes to (in_inspect) and
- * compares two files' pictures (in_ssim). Used by the end-to-end tests, the
+ * compares two files' pictures (in_quality). Used by the end-to-end tests, the
  * demo and the benchmarks, and by hand to look at what the tests feed the
  * transcoder.
  *
@@ -45,7 +45,11 @@ static const char usage_text[] =
     "       mkclip --random BYTES [--seed N] OUTPUT    write pseudo-random bytes\n"
     "       mkclip --empty OUTPUT               write an empty file\n"
     "       mkclip --inspect FILE               decode FILE, print one line per stream\n"
-    "       mkclip --ssim REF TEST              print the mean luma SSIM of TEST against REF\n"
+    "       mkclip --ssim REF TEST              print TEST's luma quality against REF\n"
+    "\n"
+    "--ssim compares each frame of REF with the frame of TEST on screen at its time\n"
+    "and prints the mean SSIM, the lowest frame's SSIM and the mean PSNR in dB:\n"
+    "  0.995123 min 0.981000 psnr 45.12\n"
     "\n"
     "clip options (defaults: a 2 s 320x180 30 fps H.264 slides clip, one AAC 48 kHz\n"
     "stereo track, artist \"Microsoft Game DVR\", title \"Visual Studio Code\"):\n"
@@ -433,7 +437,7 @@ static int run(const MkOpts *o)
 {
     char err[512], reason[AV_ERROR_MAX_STRING_SIZE];
     InFile f;
-    double ssim;
+    InQuality q;
     int ret = 0;
 
     switch (o->mode) {
@@ -469,14 +473,15 @@ static int run(const MkOpts *o)
         in_free(&f);
         return 0;
     case MK_SSIM:
-        ret = in_ssim(o->ssim_ref, o->ssim_test, &ssim);
+        ret = in_quality(o->ssim_ref, o->ssim_test, &q);
         if (ret < 0) {
             av_strerror(ret, reason, sizeof(reason));
             fprintf(stderr, "mkclip: cannot compare '%s' with '%s': %s\n", o->ssim_test,
                     o->ssim_ref, reason);
             return 1;
         }
-        printf("%.6f\n", ssim);
+        /* The mean SSIM first: scripts read the first field. */
+        printf("%.6f min %.6f psnr %.2f\n", q.ssim, q.ssim_min, q.psnr);
         return 0;
     }
     if (ret < 0) {
