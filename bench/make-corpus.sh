@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Write the batch benchmark's corpus: five Game-Bar-like recordings, mostly
+# static like real lecture and desktop captures, with the cases that cost an
+# encoder most (docs/benchmarks.md says why each is there).
+#
+#   bench/make-corpus.sh DIR [--scale F] [--build DIR]
+#
+# H.264 at a 10 Mb/s target (x264 veryfast), AAC 48 kHz stereo, tagged
+# artist "Microsoft Game DVR" and the captured app's title, moov last:
+#   a-slides.mp4   1920x1080 30 s  static slides, a new one every 5 s
+#   b-webcam.mp4   1920x1080 30 s  the same with a webcam box (noise that
+#                                  changes every frame) and a moving cursor
+#   c-motion.mp4   1920x1080 30 s  slides with 6 s of full-screen motion
+#                                  from 12 s (a video played during a talk)
+#   d-vfr.mp4      1920x1080 30 s  slides, variable frame rate (a desktop
+#                                  capture: irregular frame durations)
+#   e-small.mp4    1366x768  10 s  one slide, someone typing, cursor blinking
+# --scale F multiplies every time in that list (durations, slide period,
+# motion segment) so a small corpus keeps the same composition. Files
+# already in DIR are kept; DIR/.corpus records the scale and a second call
+# with another scale is refused.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir='' scale=1 build=$root/build
+while (($#)); do
+    case $1 in
+    --scale) (($# >= 2)) || { echo "make-corpus: missing value after '$1'" >&2; exit 2; }
+             scale=$2; shift ;;
+    --build) (($# >= 2)) || { echo "make-corpus: missing value after '$1'" >&2; exit 2; }
+             build=$2; shift ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "make-corpus: unknown option '$1'" >&2; exit 2 ;;
+    *) [[ -z $dir ]] || { echo "make-corpus: extra argument '$1'" >&2; exit 2; }
+       dir=$1 ;;
+    esac
+    shift
+done
+[[ -n $dir ]] || { echo "make-corpus: usage: make-corpus.sh DIR [--scale F] [--build DIR]" >&2; exit 2; }
+awk -v s="$scale" 'BEGIN { exit !(s + 0 > 0 && s + 0 <= 10) }' ||
+    { echo "make-corpus: bad --scale '$scale' (want 0 < F <= 10)" >&2; exit 2; }
+mk=$build/tests/mkclip
+[[ -x $mk ]] || { echo "make-corpus: build first (scripts/build $build)" >&2; exit 2; }
+
+mkdir -p "$dir"
+stamp="scale $scale"
+if [[ -e $dir/.corpus ]]; then
+    [[ $(cat "$dir/.corpus") == "$stamp" ]] ||
+        { echo "make-corpus: '$dir' holds a corpus with $(cat "$dir/.corpus"), not $stamp" >&2; exit 2; }
+else
+    echo "$stamp" >"$dir/.corpus"
+fi
+
+# Each clip is written in DIR/.tmp and renamed: an interrupted call leaves no
+# half-written recording for the next one to take as done.
+tmp=$dir/.tmp
+rm -rf "$tmp" && mkdir "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+t() { awk -v d="$1" -v s="$scale" 'BEGIN { printf "%g", d * s }'; }
+clip() { # clip NAME MKCLIP-ARGS...: write DIR/NAME unless it is there
+    local name=$1; shift
+    [[ -s $dir/$name ]] && return 0
+    "$mk" --bitrate 10000000 --preset veryfast "$@" "$tmp/$name"
+    mv "$tmp/$name" "$dir/$name"
+}
+clip a-slides.mp4 --size 1920x1080 --duration "$(t 30)" --pattern slides \
+    --slide-seconds "$(t 5)" --title "PowerPoint"
+clip b-webcam.mp4 --size 1920x1080 --duration "$(t 30)" --pattern webcam \
+    --slide-seconds "$(t 5)" --title "Microsoft Teams"
+clip c-motion.mp4 --size 1920x1080 --duration "$(t 30)" --pattern slides \
+    --slide-seconds "$(t 5)" --motion "$(t 12):$(t 6)" --title "Google Chrome"
+clip d-vfr.mp4 --size 1920x1080 --duration "$(t 30)" --pattern slides \
+    --slide-seconds "$(t 5)" --vfr --title "Desktop"
+clip e-small.mp4 --size 1366x768 --duration "$(t 10)" --pattern typing --title "Notepad"
+
+for f in "$dir"/*.mp4; do
+    printf '%-14s %10d bytes\n' "$(basename "$f")" "$(stat -c %s "$f")"
+done
