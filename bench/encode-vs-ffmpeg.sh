@@ -5,17 +5,19 @@
 #
 #   bench/encode-vs-ffmpeg.sh [--runs N] [--threads T] [--duration S]
 #                             [--pattern slides|webcam|motion|noise] [--size WxH]
-#                             [--build DIR] [--keep DIR]
+#                             [--verify off|quick|full] [--build DIR] [--keep DIR]
 #
 # Prints per run and as medians: wall and CPU seconds, output sizes, SSIM of
 # each output against the source, and the ratios A/B. Targets (issue "core"):
-# time ratio <= 1.00, size within 3 %, SSIM within 0.002.
+# time ratio <= 1.00, size within 3 %, SSIM within 0.002. The ffmpeg CLI
+# reads nothing back, so for the same work reencode's --verify is off unless
+# asked (--verify quick|full shows what reading the output back costs).
 # Needs the ffmpeg command line (scripts/setup --bench); it is a benchmark-only
 # dependency.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=5 threads=$(nproc) duration=20 pattern=webcam size=1920x1080
-build=$root/build keep=
+build=$root/build keep= verify=off
 while (($#)); do
     case $1 in
     --runs) runs=$2; shift ;;
@@ -23,9 +25,10 @@ while (($#)); do
     --duration) duration=$2; shift ;;
     --pattern) pattern=$2; shift ;;
     --size) size=$2; shift ;;
+    --verify) verify=$2; shift ;;
     --build) build=$2; shift ;;
     --keep) keep=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "encode-vs-ffmpeg: unknown option '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -47,7 +50,7 @@ src=$work/source.mp4
 # Same work on both sides: reencode's duplicate-frame elision is off here
 # (bench/batch-vs-reference.sh measures it).
 aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
-cmd_a=("$re" encode -q --overwrite --dedup off --threads "$threads" "$src" -o "$work/a.webm")
+cmd_a=("$re" encode -q --overwrite --dedup off --verify "$verify" --threads "$threads" "$src" -o "$work/a.webm")
 cmd_b=(ffmpeg -nostdin -hide_banner -loglevel error -y -threads "$threads" -i "$src"
        -c:v libaom-av1 -usage realtime -crf 32 -cpu-used 5 -lag-in-frames 32
        -aom-params "$aom_params" -force_key_frames 'expr:gte(t,n_forced*10)'
