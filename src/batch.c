@@ -42,7 +42,7 @@ typedef struct Task {
     const RxFound *found;
     RxFileId id;
     char *output;       /* final output path */
-    int64_t work;       /* estimated cost: the queue's order (see plan()) */
+    int64_t work;       /* estimated CPU ms (estimate_work): the queue's order */
     int64_t media_us;   /* declared duration */
     int only_original;  /* committed by a run that died: only the original is left */
     char *reject;       /* why a selected file cannot be encoded at all, or NULL */
@@ -250,6 +250,26 @@ static int64_t probe_int(const RxFound *f, RxStreamKind kind, const char *name)
     return v;
 }
 
+/*
+ * Single-thread CPU milliseconds a file will take, to order the queue. A
+ * libaom realtime encode costs a part that grows with pixels x time (the
+ * decode, and an encode of a still screen: 1080p slides ran at 83 fps here)
+ * and a part that grows with how much the picture changes, which the
+ * recorder's H.264 already measured in bytes (10 Mb/s fractal zoom: 21 fps).
+ * Fitted to those figures (shared/bench/REFERENCE.md): 0.17 s per megapixel-
+ * second plus 0.86 s per MB of input. With duplicate elision the first part
+ * is mostly decoding: a fifth of it.
+ */
+static int64_t estimate_work(const RxFound *f, int dedup)
+{
+    double ms = (double)probe_int(f, RX_STREAM_GENERAL, "Duration");
+    double px = (double)probe_int(f, RX_STREAM_VIDEO, "Width") *
+                (double)probe_int(f, RX_STREAM_VIDEO, "Height");
+    double cpu_ms = 0.17e-6 * px * ms * (dedup ? 0.2 : 1.0) + 0.86e-3 * (double)f->entry->size;
+
+    return (int64_t)cpu_ms;
+}
+
 static int by_work(const void *pa, const void *pb)
 {
     const Task *a = pa, *b = pb;
@@ -375,16 +395,7 @@ static int plan(RxBatch *b)
         else if (je)
             unlink_stale_part(t->output);
         t->media_us = t->reject ? 0 : probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
-        /* Encoding cost grows with pixels x time; with duplicate elision
-         * it follows how much the picture changes instead, which the
-         * recorder's own H.264 already measured: a still screen is a
-         * small file and nearly free to re-encode. */
-        if (rx_settings_dedup(&b->o.settings))
-            t->work = f->entry->size;
-        else
-            t->work =
-                probe_int(f, RX_STREAM_GENERAL, "Duration") *
-                (probe_int(f, RX_STREAM_VIDEO, "Width") * probe_int(f, RX_STREAM_VIDEO, "Height"));
+        t->work = estimate_work(f, rx_settings_dedup(&b->o.settings));
         b->n_tasks++;
     }
     /* Longest work first, so the batch does not end with one long file
