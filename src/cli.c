@@ -46,8 +46,8 @@ static const char *const help_main[] = {
     "      --video-encoder E      libaom-av1 | libsvtav1 [libaom-av1]\n"                  \
     "                             libaom-av1: the reference settings, the best on\n"      \
     "                             static slides; ~200 MB per 1080p encode.\n"             \
-    "                             libsvtav1: ~1.5x faster per core at about the same\n"   \
-    "                             size and SSIM overall (better on motion, a little\n"    \
+    "                             libsvtav1: 1.3-2x faster at about the same size\n"      \
+    "                             and SSIM overall (better on motion, a little\n"         \
     "                             worse on static slides); ~430-540 MB per 1080p\n"       \
     "                             encode (mind -j); even sizes of 64x64 and up only\n"    \
     "      --crf N                constant quality, lower is better: libaom-av1 0-63\n"   \

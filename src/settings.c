@@ -21,8 +21,8 @@ static const char reference_aom_params[] =
 /* libsvtav1's defaults, calibrated on the bench corpus (docs/benchmarks.md,
  * "libsvtav1 calibration": five Game-Bar-like clips, 45 s; presets 8-13 x
  * crf 34-43 against these libaom defaults). Preset 12 / crf 40: corpus-mean
- * SSIM 0.99838 against libaom's 0.99860, 102.5 % of its bytes, 1.5x its
- * speed per core (2.2x in wall time with 2 threads). Preset 13 / crf 40
+ * SSIM 0.99838 against libaom's 0.99860, 102.5 % of its bytes, 1.3-1.5x
+ * its speed with one thread per job, 2.1x with two. Preset 13 / crf 40
  * passes too, but narrowly (104.5 %, webcam SSIM -0.0019) for 16 % less
  * CPU; presets 8 and 10 match quality at more CPU than libaom. */
 static const int svtav1_default_preset = 12;
