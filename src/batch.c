@@ -825,8 +825,12 @@ static int find_files(RxBatch *b)
 }
 
 /* Per-encode memory to plan with: a 1080p libaom realtime encode peaks
- * below 200 MB (measured), plus its decoder and queues. */
-#define JOB_MEMORY ((int64_t)300 << 20)
+ * below 200 MB, libsvtav1's at 420-530 MB (measured; docs/benchmarks.md),
+ * plus the decoder and queues. */
+static int64_t job_memory(const RxSettings *s)
+{
+    return (int64_t)(strcmp(s->video_encoder, "libsvtav1") ? 300 : 650) << 20;
+}
 
 /* -j not given: as many encodes as cores (each with one thread: libaom's
  * threads scale worse than separate encodes), or as --threads allows, no
@@ -841,8 +845,8 @@ static int auto_jobs(const RxBatch *b)
         encodes += !b->tasks[i].reject && !b->tasks[i].only_original;
     if ((size_t)j > encodes)
         j = (int)encodes;
-    if (mem > 0 && j > mem / JOB_MEMORY)
-        j = (int)(mem / JOB_MEMORY);
+    if (mem > 0 && j > mem / job_memory(&b->o.settings))
+        j = (int)(mem / job_memory(&b->o.settings));
     return av_clip(j, 1, MAX_JOBS);
 }
 

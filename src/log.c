@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -79,6 +80,13 @@ void rx_log_init(RxLogLevel level)
         break;
     }
     av_log_set_callback(libav_callback);
+    /* SVT-AV1 (libsvtav1) writes its banner, warnings and errors straight
+     * to stderr, not through av_log; SVT_LOG (0 fatal .. 4 debug), read once
+     * at the first encoder, is its only switch. Treated like libav's chatter:
+     * our own line names the file and the cause (even a cancel makes SVT
+     * print "deinit called without sending EOS!"). A level the user set in
+     * the environment is kept. */
+    setenv("SVT_LOG", level >= RX_LOG_DEBUG ? "3" : "0", 0);
 }
 
 RxLogLevel rx_log_level(void)

@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
 
 #include "reencode/settings.h"
@@ -17,15 +18,27 @@ static const char reference_aom_params[] =
     "enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:"
     "disable-trellis-quant=0";
 
+/* libsvtav1's defaults, calibrated on the bench corpus (docs/benchmarks.md,
+ * "libsvtav1 calibration": five Game-Bar-like clips, 45 s; presets 8-13 x
+ * crf 34-43 against these libaom defaults). Preset 12 / crf 40: corpus-mean
+ * SSIM 0.99838 against libaom's 0.99860, 102.5 % of its bytes, 1.3-1.5x
+ * its speed with one thread per job, 2.1x with two. Preset 13 / crf 40
+ * passes too, but narrowly (104.5 %, webcam SSIM -0.0019) for 16 % less
+ * CPU; presets 8 and 10 match quality at more CPU than libaom. */
+static const int svtav1_default_preset = 12;
+static const int svtav1_default_crf = 40;
+static const int libaom_default_crf = 32;
+
 void rx_settings_default(RxSettings *s)
 {
     memset(s, 0, sizeof(*s));
     rx_settings_set_str(s->video_encoder, sizeof(s->video_encoder), "libaom-av1");
-    s->crf = 32;
+    s->crf = libaom_default_crf;
     s->cpu_used = 5;
     rx_settings_set_str(s->usage, sizeof(s->usage), "realtime");
     s->lag_in_frames = 32;
     rx_settings_set_str(s->aom_params, sizeof(s->aom_params), reference_aom_params);
+    s->preset = svtav1_default_preset;
     s->threads = 0;
     s->keyint_seconds = 10.0;
     s->audio_bitrate = 32000;
@@ -43,6 +56,22 @@ int rx_settings_dedup(const RxSettings *s)
     /* Screen content is where frames repeat for minutes; elsewhere (camera
      * footage, games) a dropped frame would be rare and is not asked for. */
     return !strcmp(s->video_encoder, "libaom-av1") && strstr(s->aom_params, "tune-content=screen");
+}
+
+int rx_settings_set_encoder(RxSettings *s, const char *name)
+{
+    int svt = !strcmp(name, "libsvtav1");
+
+    if (!svt && strcmp(name, "libaom-av1"))
+        return AVERROR(EINVAL);
+    /* Debian's FFmpeg has both, but a libavcodec built without one must be
+     * refused before any work starts, not fail once per file. */
+    if (!avcodec_find_encoder_by_name(name))
+        return AVERROR_ENCODER_NOT_FOUND;
+    rx_settings_set_str(s->video_encoder, sizeof(s->video_encoder), name);
+    s->crf = svt ? svtav1_default_crf : libaom_default_crf;
+    s->preset = svtav1_default_preset;
+    return 0;
 }
 
 int rx_settings_set_str(char *dst, size_t size, const char *src)

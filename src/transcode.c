@@ -415,6 +415,53 @@ static int check_lossless(RxTranscode *t, const AVCodec *codec)
     return 0;
 }
 
+/* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
+#define SVT_KEYINT_NEVER (1 << 30)
+
+/* libsvtav1 through FFmpeg 5.1 with SVT-AV1 1.4 (checked by measuring, see
+ * docs/benchmarks.md):
+ * - threads: the wrapper ignores thread_count; SVT's own "lp" (logical
+ *   processors) caps it: lp=1 holds a 1080p encode to one core, unset it
+ *   takes them all. SVT does not pin its threads unless asked (pin=0).
+ * - keyframes: the wrapper turns pict_type I into a key-picture request,
+ *   which SVT ignores unless enable-force-key-frames=1, and ignores anyway
+ *   with keyint -1 or 0 ("infinite"); its default keyint (~5 s, in frames)
+ *   would add keyframes of its own. So its period is set beyond reach and our
+ *   by-time cadence is the only one.
+ * Ours go first in svtav1-params; the user's follow and win. */
+static int svtav1_options(RxTranscode *t, AVCodecContext *enc, AVDictionary **opts)
+{
+    char params[sizeof(t->s.svt_params) + 96];
+    int n;
+
+    n = snprintf(params, sizeof(params), "lp=%d", rx_settings_threads(&t->s));
+    if (t->s.keyint_seconds > 0)
+        n += snprintf(params + n, sizeof(params) - (size_t)n,
+                      ":enable-force-key-frames=1:keyint=%d", SVT_KEYINT_NEVER);
+    if (t->s.svt_params[0])
+        n += snprintf(params + n, sizeof(params) - (size_t)n, ":%s", t->s.svt_params);
+    if (n < 0 || (size_t)n >= sizeof(params))
+        return AVERROR(EINVAL);
+    /* An unknown svtav1-params key is only a warning in the wrapper, and the
+     * user's intent silently lost: make it fail the open. */
+    enc->err_recognition |= AV_EF_EXPLODE;
+    set_opt_int(opts, "preset", t->s.preset);
+    return av_dict_set(opts, "svtav1-params", params, 0);
+}
+
+/* SVT-AV1 1.4 refuses odd picture sizes in 4:2:0 and sizes under 64x64
+ * (only on its own stderr; avcodec_open2 says "Invalid argument"). Say why,
+ * and what works: libaom takes any size. */
+static int check_svt_size(RxTranscode *t, const AVCodec *codec, int w, int h)
+{
+    if (strcmp(codec->name, "libsvtav1") || (w % 2 == 0 && h % 2 == 0 && w >= 64 && h >= 64))
+        return 0;
+    return fail(t, AVERROR(ENOTSUP),
+                "cannot encode '%s' with libsvtav1: its picture is %dx%d, SVT-AV1 needs even "
+                "sizes of at least 64x64 (libaom-av1 takes any)",
+                t->input, w, h);
+}
+
 static int open_video(RxTranscode *t, AVStream *ist)
 {
     VideoPath *v = &t->v;
@@ -440,6 +487,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         return fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
                     t->s.video_encoder);
     ret = check_lossless(t, codec);
+    if (ret >= 0)
+        ret = check_svt_size(t, codec, v->dec->width, v->dec->height);
     if (ret < 0)
         return ret;
     /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
@@ -472,6 +521,19 @@ static int open_video(RxTranscode *t, AVStream *ist)
         set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
         if (t->s.aom_params[0])
             av_dict_set(&opts, "aom-params", t->s.aom_params, 0);
+    } else if (!strcmp(codec->name, "libsvtav1")) {
+        /* SVT plans its prediction structure and default keyint with a
+         * frame rate; without one the wrapper passes the time base's
+         * reciprocal (15360 fps for 1/15360). Timestamps stay ours. */
+        if (!enc->framerate.num)
+            enc->framerate = ist->r_frame_rate.num > 0 && ist->r_frame_rate.den > 0
+                                 ? ist->r_frame_rate
+                                 : (AVRational){30, 1};
+        ret = svtav1_options(t, enc, &opts);
+        if (ret < 0) {
+            av_dict_free(&opts);
+            return fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name, t->input);
+        }
     }
     ret = avcodec_open2(enc, codec, &opts);
     e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
@@ -479,6 +541,9 @@ static int open_video(RxTranscode *t, AVStream *ist)
         ret = fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
                    codec->name, e->key);
     av_dict_free(&opts);
+    if (ret < 0 && t->s.svt_params[0] && !strcmp(codec->name, "libsvtav1"))
+        return fail(t, ret, "cannot open video encoder '%s' for '%s' (check --svtav1-params '%s')",
+                    codec->name, t->input, t->s.svt_params);
     if (ret < 0)
         return fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
 

@@ -9,6 +9,10 @@
 #include "checkrun.h"
 #include "reencode/cli.h"
 
+/* libsvtav1's calibrated defaults, as docs/benchmarks.md records them. */
+#define SVT_CRF    40
+#define SVT_PRESET 12
+
 #define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static char err[512];
@@ -71,6 +75,61 @@ START_TEST(defaults_without_options)
 }
 END_TEST
 
+/* --video-encoder libsvtav1 brings the calibrated crf/preset unless they
+ * were given, before or after it. */
+START_TEST(svtav1_options)
+{
+    char *dflt[] = {"reencode", "encode", "--video-encoder", "libsvtav1", "in.mp4"};
+    char *before[] = {"reencode",
+                      "run",
+                      "--crf",
+                      "30",
+                      "--preset",
+                      "12",
+                      "--video-encoder",
+                      "libsvtav1",
+                      "--svtav1-params",
+                      "tune=0:enable-overlays=1",
+                      "--threads",
+                      "1",
+                      "d"};
+    char *after[] = {"reencode", "encode", "--video-encoder=libsvtav1", "--crf=45", "in.mp4"};
+    char *back[] = {"reencode",
+                    "encode",
+                    "--video-encoder=libsvtav1",
+                    "--cpu-used=7",
+                    "--video-encoder=libaom-av1",
+                    "in.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(dflt), dflt, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.settings.video_encoder, "libsvtav1");
+    ck_assert_int_eq(cli.settings.crf, SVT_CRF);
+    ck_assert_int_eq(cli.settings.preset, SVT_PRESET);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(before), before, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.settings.video_encoder, "libsvtav1");
+    ck_assert_int_eq(cli.settings.crf, 30);
+    ck_assert_int_eq(cli.settings.preset, 12);
+    ck_assert_str_eq(cli.settings.svt_params, "tune=0:enable-overlays=1");
+    ck_assert_int_eq(cli.settings.threads, 1);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(after), after, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.settings.crf, 45);
+    ck_assert_int_eq(cli.settings.preset, SVT_PRESET);
+    rx_cli_free(&cli);
+
+    /* The last --video-encoder counts, as for every option. */
+    ck_assert_int_eq(rx_cli_parse(ARGC(back), back, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.settings.video_encoder, "libaom-av1");
+    ck_assert_int_eq(cli.settings.cpu_used, 7);
+    ck_assert_int_eq(cli.settings.crf, 32);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(double_dash_allows_leading_dash_names)
 {
     char *argv[] = {"reencode", "encode", "--", "-weird.mp4"};
@@ -117,6 +176,20 @@ static const struct {
     {{"status", "a", "b"}, "one DIR"},
     {{"journal"}, "repair"},
     {{"status", "--crf", "3", "d"}, "--crf"},
+    /* Encoder choice: unknown names, and options of the other encoder in
+     * either order (they would be silently ignored). */
+    {{"encode", "--video-encoder", "libx265", "a.mp4"}, "libx265"},
+    {{"encode", "--video-encoder", "", "a.mp4"}, "--video-encoder"},
+    {{"encode", "--preset", "8", "a.mp4"}, "--preset is a libsvtav1 option"},
+    {{"run", "--preset=8", "--video-encoder=libaom-av1", "d"}, "--preset"},
+    {{"encode", "--svtav1-params", "tune=0", "a.mp4"}, "--svtav1-params"},
+    {{"encode", "--video-encoder=libsvtav1", "--cpu-used=3", "a.mp4"}, "--cpu-used"},
+    {{"encode", "--aom-params=x=1", "--video-encoder=libsvtav1", "a.mp4"}, "--aom-params"},
+    {{"encode", "--video-encoder=libsvtav1", "--usage=good", "a.mp4"}, "--usage"},
+    {{"encode", "--video-encoder=libsvtav1", "--crf=0", "a.mp4"}, "--crf 0"},
+    {{"encode", "--video-encoder=libsvtav1", "--preset=14", "a.mp4"}, "--preset"},
+    {{"encode", "--video-encoder=libsvtav1", "--preset=-1", "a.mp4"}, "--preset"},
+    {{"list", "--video-encoder=libsvtav1", "d"}, "--video-encoder"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -299,6 +372,15 @@ START_TEST(help_and_version)
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_ENCODE), "--keyint"));
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_ENCODE), "--opus-application"));
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_NONE), "Exit codes"));
+    /* Both encoders, what each is for, and their own options, in encode and run. */
+    for (int k = 0; k < 2; k++) {
+        RxCommand c = k ? RX_CMD_RUN : RX_CMD_ENCODE;
+        ck_assert_ptr_nonnull(strstr(help(c), "--video-encoder E      libaom-av1 | libsvtav1"));
+        ck_assert_ptr_nonnull(strstr(help(c), "faster"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--preset N"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--svtav1-params"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--cpu-used"));
+    }
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "--match"));
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "Title~=Chrome"));
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "200 kb/s")); /* estimate basis */
@@ -329,6 +411,7 @@ int main(void)
 
     tcase_add_test(tc, encode_with_every_option);
     tcase_add_test(tc, defaults_without_options);
+    tcase_add_test(tc, svtav1_options);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, list_options);

@@ -11,6 +11,10 @@
 #include "reencode/result.h"
 #include "reencode/settings.h"
 
+/* libsvtav1's calibrated defaults, as docs/benchmarks.md records them. */
+#define SVT_CRF    40
+#define SVT_PRESET 12
+
 START_TEST(defaults_are_the_reference)
 {
     RxSettings s;
@@ -31,6 +35,28 @@ START_TEST(defaults_are_the_reference)
     ck_assert_ptr_nonnull(strstr(s.aom_params, "sharpness=3"));
     ck_assert_ptr_nonnull(strstr(s.aom_params, "disable-trellis-quant=0"));
     ck_assert_ptr_null(strstr(s.aom_params, "cpu-used"));
+}
+END_TEST
+
+/* libsvtav1 comes with its own calibrated crf/preset (docs/benchmarks.md);
+ * switching back restores libaom's. A name we do not drive changes nothing. */
+START_TEST(set_encoder_brings_its_defaults)
+{
+    RxSettings s, before;
+
+    rx_settings_default(&s);
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libsvtav1"), 0);
+    ck_assert_str_eq(s.video_encoder, "libsvtav1");
+    ck_assert_int_eq(s.crf, SVT_CRF);
+    ck_assert_int_eq(s.preset, SVT_PRESET);
+    ck_assert_str_eq(s.svt_params, "");
+    before = s;
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libx265"), AVERROR(EINVAL));
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libaom"), AVERROR(EINVAL));
+    ck_assert_mem_eq(&s, &before, sizeof(s));
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libaom-av1"), 0);
+    ck_assert_str_eq(s.video_encoder, "libaom-av1");
+    ck_assert_int_eq(s.crf, 32);
 }
 END_TEST
 
@@ -75,6 +101,7 @@ int main(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, defaults_are_the_reference);
+    tcase_add_test(tc, set_encoder_brings_its_defaults);
     tcase_add_test(tc, set_str_refuses_to_truncate);
     tcase_add_test(tc, threads_zero_means_cores);
     tcase_add_test(tc, state_names_and_errors);

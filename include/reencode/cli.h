@@ -39,6 +39,12 @@ typedef struct RxCli {
     const char *input;
     const char *output;
     RxSettings settings; /* encode and run */
+    /* Encoder options seen, checked once the whole line is read (the
+     * encoder may be named last): explicit values survive the encoder's
+     * defaults, and options of the other encoder are refused. */
+    int crf_given, preset_given;
+    const char *aom_only; /* first libaom-av1-only option given, e.g. "cpu-used" */
+    const char *svt_only; /* first libsvtav1-only option given */
 
     /* list and run */
     const char **roots; /* DIR operands, in order */

@@ -3,8 +3,10 @@
  *
  * Defaults are the reference settings of the original tool (libaom realtime,
  * crf 32, screen-content aom-params, Opus voip 32 kb/s) plus a keyframe every
- * 10 s. Strings are held in fixed arrays so a settings struct can be copied by
- * value into each job with no ownership questions.
+ * 10 s. libsvtav1 is offered too, with a crf and preset calibrated to match
+ * the reference's quality and size (rx_settings_set_encoder()). Strings are
+ * held in fixed arrays so a settings struct can be copied by value into each
+ * job with no ownership questions.
  */
 #ifndef RX_SETTINGS_H
 #define RX_SETTINGS_H
@@ -19,12 +21,14 @@ typedef enum RxVerify {
 } RxVerify;
 
 typedef struct RxSettings {
-    char video_encoder[32]; /* libavcodec encoder name, "libaom-av1" */
-    int crf;                /* 0..63, 32 */
+    char video_encoder[32]; /* libavcodec encoder name, "libaom-av1" | "libsvtav1" */
+    int crf;                /* 0..63, 32 (libsvtav1: 1..63) */
     int cpu_used;           /* libaom speed 0..10, 5 */
     char usage[16];         /* "realtime" | "good" | "allintra" */
     int lag_in_frames;      /* 32 (no effect with usage=realtime) */
     char aom_params[512];   /* key=value:key=value, libaom spelling */
+    int preset;             /* libsvtav1 speed 0..13, higher is faster */
+    char svt_params[512];   /* --svtav1-params: key=value:..., SVT-AV1 spelling */
     int threads;            /* thread budget of the job; 0 = all cores */
     double keyint_seconds;  /* force a keyframe at least this often; 0 = never */
 
@@ -42,6 +46,13 @@ typedef struct RxSettings {
 
 /* Fill s with the reference defaults. */
 void rx_settings_default(RxSettings *s);
+
+/* Choose the video encoder, "libaom-av1" or "libsvtav1", and reset crf and
+ * preset to that encoder's defaults (set explicit values afterwards). Returns
+ * 0, AVERROR(EINVAL) for a name reencode does not drive, or
+ * AVERROR_ENCODER_NOT_FOUND when this libavcodec was built without it; s is
+ * unchanged on error. */
+int rx_settings_set_encoder(RxSettings *s, const char *name);
 
 /* Copy src into a fixed settings field; returns 0 or AVERROR(EINVAL) when it
  * does not fit (so a too-long value is an error, never silently cut). */

@@ -34,6 +34,17 @@ check "existing output unchanged" cmp -s keep.webm "talk 1.webm"
 "$re" encode -q --overwrite --crf 50 "talk 1.mp4"
 check "--overwrite replaces" test "$(stat -c %s "talk 1.webm")" -ne "$(stat -c %s keep.webm)"
 
+# The other encoder. SVT-AV1 writes to stderr by itself (banner, warnings):
+# with -q, nothing but our own lines may appear.
+"$re" encode -q --video-encoder libsvtav1 "talk 1.mp4" -o svt.webm 2>err.txt
+check "libsvtav1: output written" test -s svt.webm
+check "libsvtav1: quiet stderr" test ! -s err.txt
+exits "$re" encode --preset 8 "talk 1.mp4" -o x.webm 2>err.txt
+check "--preset with libaom: exit 2" test $rc -eq 2
+check "--preset with libaom: one line" one_line err.txt
+check "--preset with libaom: named" grep -q -- '--preset' err.txt
+check "--preset with libaom: nothing written" test ! -e x.webm -a ! -e x.webm.part
+
 # A leading dash, after --.
 "$mk" --duration 1 --audio-tracks 0 -- -dash.mp4 >/dev/null 2>&1 || cp "talk 1.mp4" ./-dash.mp4
 "$re" encode -q -- -dash.mp4
@@ -57,5 +68,13 @@ kill -INT $pid
 exits wait $pid
 check "SIGINT exits 130" test $rc -eq 130
 check "SIGINT: no output" test ! -e long.webm -a ! -e long.webm.part
+"$re" encode -q --video-encoder libsvtav1 long.mp4 2>err.txt &
+pid=$!
+for _ in $(seq 200); do [[ -e long.webm.part ]] && break; sleep 0.05; done
+kill -INT $pid
+exits wait $pid
+check "libsvtav1 SIGINT exits 130" test $rc -eq 130
+check "libsvtav1 SIGINT: no output" test ! -e long.webm -a ! -e long.webm.part
+check "libsvtav1 SIGINT: only our line" test "$(grep -c -v '^reencode: ' err.txt)" -eq 0
 
 finish
