@@ -6,7 +6,8 @@
 # (b) `reencode run` with its defaults, once per variant (extra arguments).
 # Runs alternate on the same corpus: a b1 b2 ... a b1 b2 ...
 #
-#   bench/batch-vs-reference.sh [--runs N] [--scale F] [--keep DIR] [--build DIR]
+#   bench/batch-vs-reference.sh [--runs N] [--scale F] [--webcam camera|noise]
+#                               [--keep DIR] [--build DIR]
 #                               [--reencode-args ARGS] [--variant NAME:ARGS]...
 #
 # Corpus: bench/make-corpus.sh (5 recordings, 130 s; --scale F shrinks it).
@@ -29,7 +30,7 @@
 set -euo pipefail
 export LC_ALL=C
 root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3 scale=1 build=$root/build keep='' common_args=''
+runs=3 scale=1 build=$root/build keep='' common_args='' webcam=camera
 names=() args=()
 usage() { echo "batch-vs-reference: $1 (see --help)" >&2; exit 2; }
 need() { (($# >= 2)) || usage "missing value after '$1'"; } # need "$@": OPTION has a value
@@ -37,6 +38,7 @@ while (($#)); do
     case $1 in
     --runs) need "$@"; runs=$2; shift ;;
     --scale) need "$@"; scale=$2; shift ;;
+    --webcam) need "$@"; webcam=$2; shift ;;
     --build) need "$@"; build=$2; shift ;;
     --keep) need "$@"; keep=$2; shift ;;
     --reencode-args) need "$@"; common_args=$2; shift ;;
@@ -44,7 +46,7 @@ while (($#)); do
         need "$@"
         [[ $2 == *:* ]] || usage "bad --variant '$2' (want NAME:ARGS)"
         names+=("${2%%:*}") args+=("${2#*:}"); shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage "unknown option '$1'" ;;
     esac
     shift
@@ -70,7 +72,7 @@ re=$build/reencode mk=$build/tests/mkclip
 work=${keep:-$(mktemp -d "${TMPDIR:-/tmp}/rx-batch.XXXXXX")}
 mkdir -p "$work"
 [[ -n $keep ]] || trap 'rm -rf "$work"' EXIT
-"$root/bench/make-corpus.sh" "$work/corpus" --scale "$scale" --build "$build" >/dev/null
+"$root/bench/make-corpus.sh" "$work/corpus" --scale "$scale" --webcam "$webcam" --build "$build" >/dev/null
 files=("$work/corpus"/*.mp4) # directory order: sorted by name
 cores=$(nproc)
 jobs=$(((cores + 2) / 3))

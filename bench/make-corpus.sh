@@ -3,13 +3,16 @@
 # static like real lecture and desktop captures, with the cases that cost an
 # encoder most (docs/benchmarks.md says why each is there).
 #
-#   bench/make-corpus.sh DIR [--scale F] [--build DIR]
+#   bench/make-corpus.sh DIR [--scale F] [--webcam camera|noise] [--build DIR]
 #
 # H.264 at a 10 Mb/s target (x264 veryfast), AAC 48 kHz stereo, tagged
 # artist "Microsoft Game DVR" and the captured app's title, moov last:
 #   a-slides.mp4   1920x1080 30 s  static slides, a new one every 5 s
-#   b-webcam.mp4   1920x1080 30 s  the same with a webcam box (noise that
-#                                  changes every frame) and a moving cursor
+#   b-webcam.mp4   1920x1080 30 s  the same with a small webcam box that
+#                                  drifts: a swaying head, sensor noise; it
+#                                  changes every frame (--webcam noise: a box
+#                                  of full-range noise instead, a stress case
+#                                  no encoder compresses: 8 Mb/s of AV1)
 #   c-motion.mp4   1920x1080 30 s  slides with 6 s of full-screen motion
 #                                  from 12 s (a video played during a talk)
 #   d-vfr.mp4      1920x1080 30 s  slides, variable frame rate (a desktop
@@ -17,18 +20,21 @@
 #   e-small.mp4    1366x768  10 s  one slide, someone typing, cursor blinking
 # --scale F multiplies every time in that list (durations, slide period,
 # motion segment) so a small corpus keeps the same composition. Files
-# already in DIR are kept; DIR/.corpus records the scale and a second call
-# with another scale is refused.
+# already in DIR are kept; DIR/.corpus records the scale and webcam kind, and
+# a second call with others is refused.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dir='' scale=1 build=$root/build
+dir='' scale=1 build=$root/build webcam=camera
 while (($#)); do
     case $1 in
     --scale) (($# >= 2)) || { echo "make-corpus: missing value after '$1'" >&2; exit 2; }
              scale=$2; shift ;;
     --build) (($# >= 2)) || { echo "make-corpus: missing value after '$1'" >&2; exit 2; }
              build=$2; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --webcam) [[ ${2:-} == camera || ${2:-} == noise ]] ||
+                  { echo "make-corpus: --webcam takes camera or noise" >&2; exit 2; }
+              webcam=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "make-corpus: unknown option '$1'" >&2; exit 2 ;;
     *) [[ -z $dir ]] || { echo "make-corpus: extra argument '$1'" >&2; exit 2; }
        dir=$1 ;;
@@ -43,6 +49,7 @@ mk=$build/tests/mkclip
 
 mkdir -p "$dir"
 stamp="scale $scale"
+[[ $webcam == camera ]] || stamp="$stamp, webcam $webcam"
 if [[ -e $dir/.corpus ]]; then
     [[ $(cat "$dir/.corpus") == "$stamp" ]] ||
         { echo "make-corpus: '$dir' holds a corpus with $(cat "$dir/.corpus"), not $stamp" >&2; exit 2; }
@@ -64,7 +71,9 @@ clip() { # clip NAME MKCLIP-ARGS...: write DIR/NAME unless it is there
 }
 clip a-slides.mp4 --size 1920x1080 --duration "$(t 30)" --pattern slides \
     --slide-seconds "$(t 5)" --title "PowerPoint"
-clip b-webcam.mp4 --size 1920x1080 --duration "$(t 30)" --pattern webcam \
+pat=$webcam
+[[ $pat == noise ]] && pat=webcam
+clip b-webcam.mp4 --size 1920x1080 --duration "$(t 30)" --pattern "$pat" \
     --slide-seconds "$(t 5)" --title "Microsoft Teams"
 clip c-motion.mp4 --size 1920x1080 --duration "$(t 30)" --pattern slides \
     --slide-seconds "$(t 5)" --motion "$(t 12):$(t 6)" --title "Google Chrome"

@@ -507,6 +507,36 @@ START_TEST(verify_mode_is_recorded)
 }
 END_TEST
 
+/* The quality measure the benchmarks quote judges what a viewer sees: every
+ * source frame against the output frame on screen at its time. */
+START_TEST(quality_is_judged_by_display_time)
+{
+    const char *full = path_in("q30.mp4"), *half = path_in("q15.mp4");
+    InQuality q;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.pattern = TM_MOTION;
+    c.audio_tracks = 0;
+    c.crf = 0; /* lossless: only timing differs between the two */
+    make_clip(full, &c);
+    c.fps = 15.0;
+    make_clip(half, &c);
+
+    ck_assert_int_eq(in_quality(full, full, &q), 0);
+    ck_assert_int_eq(q.frames, 60);
+    ck_assert(q.ssim > 0.999999 && q.ssim_min > 0.999999);
+    ck_assert(q.psnr >= IN_PSNR_MAX);
+
+    /* Half the frames: judged over the source's 60, every other one is the
+     * previous picture held, which the measure must see. */
+    ck_assert_int_eq(in_quality(full, half, &q), 0);
+    ck_assert_int_eq(q.frames, 60);
+    ck_assert_msg(q.ssim < 0.99 && q.ssim_min < q.ssim, "ssim %f min %f", q.ssim, q.ssim_min);
+    ck_assert(q.psnr < 40.0);
+}
+END_TEST
+
 /* Inputs that need swresample or unusual pictures. */
 static const struct {
     const char *name;
@@ -1007,6 +1037,7 @@ int main(void)
     tcase_add_test(tc, dedup_keeps_keyframes_and_length);
     tcase_add_test(tc, dedup_off_and_moving_content_keep_every_frame);
     tcase_add_test(tc, verify_mode_is_recorded);
+    tcase_add_test(tc, quality_is_judged_by_display_time);
     tcase_add_loop_test(tc, input_variants_encode, 0, sizeof(variants) / sizeof(variants[0]));
     tcase_add_test(tc, keyframes_by_time_not_by_source);
     tcase_add_loop_test(tc, settings_reach_the_encoder, 0, N_ENCODERS);

@@ -306,6 +306,44 @@ static void draw_noise(Canvas *cv, uint32_t frame_no)
     }
 }
 
+/* A slide with a camera picture-in-picture: see TM_CAMERA. t in seconds. */
+static void draw_camera(Canvas *cv, uint32_t slide, double t, uint32_t frame_no)
+{
+    int W = cv->w[0], H = cv->h[0];
+    int bw = (W / 6) & ~1, bh = (bw * 3 / 4) & ~1;
+    int bx = (W - bw - W / 24 + (int)lrint(sin(t * 0.35) * W / 48)) & ~1;
+    int by = (H - bh - H / 18 + (int)lrint(cos(t * 0.23) * H / 48)) & ~1;
+    double hx = bw * (0.5 + 0.08 * sin(t * 1.3)), hy = bh * (0.45 + 0.04 * sin(t * 0.9 + 1.0));
+    double rx = bw * 0.18, ry = bh * 0.30;
+    uint32_t rng = tm_hash3(frame_no, 0xca, 0xfe) | 1U;
+
+    draw_slide(cv, slide);
+    bx = clampi(bx, 0, W - bw);
+    by = clampi(by, 0, H - bh);
+    for (int y = 0; y < bh; y++) {
+        uint8_t *row = cv->plane[0] + (size_t)(by + y) * (size_t)cv->w[0] + bx;
+        for (int x = 0; x < bw; x++) {
+            double dx = (x - hx) / rx, dy = (y - hy) / ry, d = dx * dx + dy * dy;
+            int v = d < 1.0 ? 150 + (int)(40 * (1.0 - d)) - (int)(30 * dx) /* lit from the left */
+                            : 70 + y * 60 / bh + x * 20 / bw;              /* the wall behind */
+            v += (int)(tm_rand(&rng) % 5) - 2;                             /* sensor noise */
+            row[x] = (uint8_t)clampi(v, 16, 235);
+        }
+    }
+    for (int p = 1; p < 3; p++) {
+        int cx0 = bx >> cv->sx, cy0 = by >> cv->sy;
+        int cw = bw >> cv->sx, ch = bh >> cv->sy;
+        for (int y = 0; y < ch; y++) {
+            uint8_t *row = cv->plane[p] + (size_t)(cy0 + y) * (size_t)cv->w[p] + cx0;
+            for (int x = 0; x < cw; x++) {
+                double dx = ((x << cv->sx) - hx) / rx, dy = ((y << cv->sy) - hy) / ry;
+                int skin = dx * dx + dy * dy < 1.0;
+                row[x] = (uint8_t)(p == 1 ? (skin ? 110 : 135) : (skin ? 150 : 122));
+            }
+        }
+    }
+}
+
 /* Slide 0 with a line being typed: glyph k appears at (k + 1) * TM_TYPE_PERIOD
  * s, the cursor after the last glyph blinks every TM_BLINK_PERIOD s. Glyphs
  * are two small dark strokes whose shape depends on k, so no two are alike. */
@@ -357,6 +395,9 @@ static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
         break;
     case TM_TYPING:
         draw_typing(cv, t);
+        break;
+    case TM_CAMERA:
+        draw_camera(cv, slide, t, (uint32_t)frame_no);
         break;
     }
 }

@@ -40,6 +40,11 @@ typedef enum TmPattern {
     TM_WEBCAM, /* a slide plus a noisy "webcam" box (1/6 of the width) in the
                   bottom-right corner and a 2x2 "cursor" that moves every 4 frames */
     TM_NOISE,  /* every frame new multi-scale pseudo-random content (worst case) */
+    TM_CAMERA, /* slides (a new one every slide_seconds) with a webcam picture-in-picture
+                  (1/6 of the width) that drifts around the bottom-right corner: a wall
+                  gradient and a swaying, shaded head, plus +-2 levels of sensor noise.
+                  Changes every frame, like a real camera; unlike TM_WEBCAM's box of
+                  full-range noise, which no encoder can compress (a stress case). */
     TM_TYPING, /* one slide, someone typing: a new "character" (a small dark glyph) every
                   TM_TYPE_PERIOD s on the last text line and a 2-pixel-wide text cursor
                   after it, shown for TM_BLINK_PERIOD s, hidden for the next, and so on.
