@@ -156,53 +156,60 @@ void rx_vstage_free(RxVStage **pvs)
 /*
  * One plane, in stripes of 8 rows. Rows that are byte-identical (a static
  * screen decodes to identical rows almost everywhere) are skipped with
- * memcmp; the rest is checked block by block. Returns 1 when alike.
+ * memcmp. Elsewhere each row's absolute differences are added into per-column
+ * sums and a running peak, loops the compiler vectorises (this file is built
+ * at -O3), then the sums are folded into 8x8 block means. Returns 1 when
+ * alike. T is the sample type, ACC wide enough for 8 of its differences.
  */
-static int plane_alike(const uint8_t *pa, ptrdiff_t la, const uint8_t *pb, ptrdiff_t lb, int w,
-                       int h, int wide, unsigned maxd)
-{
-    size_t rowbytes = (size_t)w << wide;
+#define CHUNK 1024 /* columns per pass: a multiple of 8, so blocks stay aligned */
 
-    for (int y0 = 0; y0 < h; y0 += 8) {
-        int rows = FFMIN(8, h - y0);
-        int r;
-
-        for (r = 0; r < rows; r++)
-            if (memcmp(pa + (y0 + r) * la, pb + (y0 + r) * lb, rowbytes))
-                break;
-        if (r == rows)
-            continue;
-        for (int x0 = 0; x0 < w; x0 += 8) {
-            int cols = FFMIN(8, w - x0);
-            unsigned sum = 0, peak = 0;
-
-            for (r = 0; r < rows; r++) {
-                const uint8_t *ra = pa + (y0 + r) * la, *rb = pb + (y0 + r) * lb;
-                for (int c = 0; c < cols; c++) {
-                    int va, vb;
-                    unsigned d;
-                    if (wide) {
-                        uint16_t sa, sb;
-                        memcpy(&sa, ra + 2 * (x0 + c), 2);
-                        memcpy(&sb, rb + 2 * (x0 + c), 2);
-                        va = sa;
-                        vb = sb;
-                    } else {
-                        va = ra[x0 + c];
-                        vb = rb[x0 + c];
-                    }
-                    d = (unsigned)abs(va - vb);
-                    sum += d;
-                    peak = FFMAX(peak, d);
-                }
-            }
-            /* mean over the block > maxd / 5  <=>  5 * sum > maxd * n */
-            if (peak > maxd || 5 * sum > maxd * (unsigned)(rows * cols))
-                return 0;
-        }
+#define DEFINE_PLANE_ALIKE(name, T, ACC)                                                     \
+    static int name(const uint8_t *pa, ptrdiff_t la, const uint8_t *pb, ptrdiff_t lb, int w, \
+                    int h, unsigned maxd)                                                    \
+    {                                                                                        \
+        ACC acc[CHUNK];                                                                      \
+        size_t rowbytes = (size_t)w * sizeof(T);                                             \
+                                                                                             \
+        for (int y0 = 0; y0 < h; y0 += 8) {                                                  \
+            int rows = FFMIN(8, h - y0), r;                                                  \
+                                                                                             \
+            for (r = 0; r < rows; r++)                                                       \
+                if (memcmp(pa + (y0 + r) * la, pb + (y0 + r) * lb, rowbytes))                \
+                    break;                                                                   \
+            if (r == rows)                                                                   \
+                continue;                                                                    \
+            for (int x0 = 0; x0 < w; x0 += CHUNK) {                                          \
+                int n = FFMIN(CHUNK, w - x0);                                                \
+                T peak = 0;                                                                  \
+                                                                                             \
+                memset(acc, 0, sizeof(acc[0]) * (size_t)n);                                  \
+                for (r = 0; r < rows; r++) {                                                 \
+                    const T *ra = (const T *)(const void *)(pa + (y0 + r) * la) + x0;        \
+                    const T *rb = (const T *)(const void *)(pb + (y0 + r) * lb) + x0;        \
+                    for (int x = 0; x < n; x++) {                                            \
+                        T d = (T)(ra[x] > rb[x] ? ra[x] - rb[x] : rb[x] - ra[x]);            \
+                        acc[x] = (ACC)(acc[x] + d);                                          \
+                        peak = d > peak ? d : peak;                                          \
+                    }                                                                        \
+                }                                                                            \
+                if (peak > maxd)                                                             \
+                    return 0;                                                                \
+                /* mean over a block > maxd / 5  <=>  5 * sum > maxd * samples */            \
+                for (int k = 0; k < n; k += 8) {                                             \
+                    int cols = FFMIN(8, n - k);                                              \
+                    uint64_t sum = 0;                                                        \
+                    for (int c = 0; c < cols; c++)                                           \
+                        sum += acc[k + c];                                                   \
+                    if (5 * sum > (uint64_t)maxd * (uint64_t)(rows * cols))                  \
+                        return 0;                                                            \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        return 1;                                                                            \
     }
-    return 1;
-}
+
+DEFINE_PLANE_ALIKE(plane_alike8, uint8_t, uint16_t)
+DEFINE_PLANE_ALIKE(plane_alike16, uint16_t, uint32_t)
 
 int rx_frames_alike(const AVFrame *a, const AVFrame *b, int max_diff)
 {
@@ -228,8 +235,11 @@ int rx_frames_alike(const AVFrame *a, const AVFrame *b, int max_diff)
     for (int p = 0; p < planes; p++) {
         int cw = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->width, d->log2_chroma_w) : a->width;
         int ch = p == 1 || p == 2 ? AV_CEIL_RSHIFT(a->height, d->log2_chroma_h) : a->height;
-        if (!plane_alike(a->data[p], a->linesize[p], b->data[p], b->linesize[p], cw, ch, wide,
-                         maxd))
+        int same = wide ? plane_alike16(a->data[p], a->linesize[p], b->data[p], b->linesize[p], cw,
+                                        ch, maxd)
+                        : plane_alike8(a->data[p], a->linesize[p], b->data[p], b->linesize[p], cw,
+                                       ch, maxd);
+        if (!same)
             return 0;
     }
     return 1;
