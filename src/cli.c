@@ -74,10 +74,14 @@ static const char *const help_main[] = {
     "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \
     "                             look the same as the last one encoded (a slide\n"       \
     "                             that stays up); it is shown longer instead.\n"          \
-    "                             auto: on with tune-content=screen (the default)\n"      \
+    "                             auto: on for libaom-av1 with tune-content=screen\n"     \
     "      --dedup-threshold N    a frame is a duplicate when no sample differs by\n"     \
     "                             more than N levels (8-bit scale) and no 8x8 block\n"    \
     "                             by more than N/5 on average; 0 = identical [10]\n"      \
+    "      --verify MODE          read each output back before it takes its name:\n"      \
+    "                             quick = its streams, and every frame from the last\n"   \
+    "                             keyframe on; full = every frame (used anyway at\n"      \
+    "                             libaom crf <= 8); off [quick]\n"                        \
     "\n"                                                                                  \
     "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \

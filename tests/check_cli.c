@@ -380,6 +380,9 @@ START_TEST(help_and_version)
         ck_assert_ptr_nonnull(strstr(help(c), "--preset N"));
         ck_assert_ptr_nonnull(strstr(help(c), "--svtav1-params"));
         ck_assert_ptr_nonnull(strstr(help(c), "--cpu-used"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--dedup MODE"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--dedup-threshold N"));
+        ck_assert_ptr_nonnull(strstr(help(c), "--verify MODE"));
     }
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "--match"));
     ck_assert_ptr_nonnull(strstr(help(RX_CMD_LIST), "Title~=Chrome"));
