@@ -1384,8 +1384,10 @@ static int publish(RxTranscode *t)
     return 0;
 }
 
-/* Receive what d has decoded; count frames and damage. */
-static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t *frames, int64_t *damaged)
+/* Receive what d has decoded; count damage, and video frames at or after
+ * from (AV_NOPTS_VALUE: all). */
+static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t from, int64_t *frames,
+                         int64_t *damaged)
 {
     int ret;
 
@@ -1396,7 +1398,8 @@ static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t *frames, int
         }
         if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
             (*damaged)++;
-        if (d->codec_type == AVMEDIA_TYPE_VIDEO)
+        if (d->codec_type == AVMEDIA_TYPE_VIDEO &&
+            (from == AV_NOPTS_VALUE || frame->best_effort_timestamp >= from))
             (*frames)++;
         av_frame_unref(frame);
     }
@@ -1445,6 +1448,7 @@ static int verify_output(RxTranscode *t)
     AVPacket *pkt = av_packet_alloc();
     AVFrame *frame = av_frame_alloc();
     int64_t frames = 0, damaged = 0, want = t->res->video_frames, last_pts = AV_NOPTS_VALUE;
+    int64_t from = AV_NOPTS_VALUE; /* quick: count frames from the keyframe sought */
     int mode = verify_mode(t), vidx = -1, naudio = 0;
     unsigned n = 0;
     int ret;
@@ -1502,9 +1506,12 @@ static int verify_output(RxTranscode *t)
         int64_t ts =
             (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) +
             av_rescale_q(t->v.last_kf - t->v.first_pts, t->v.enc->time_base, st->time_base);
-        if (av_seek_frame(ic, vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0)
+        /* The index may take us to an earlier keyframe: frames before ts
+         * are decoded (their damage counts) but not counted. */
+        if (av_seek_frame(ic, vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
             want = t->v.since_kf;
-        else
+            from = ts;
+        } else
             mode = RX_VERIFY_FULL; /* no index: from the start */
     }
     for (;;) {
@@ -1527,11 +1534,11 @@ static int verify_output(RxTranscode *t)
             damaged++;
         av_packet_unref(pkt);
         if (d)
-            verify_drain(d, frame, &frames, &damaged);
+            verify_drain(d, frame, from, &frames, &damaged);
     }
     for (unsigned i = 0; i < n; i++) {
         if (dec[i] && avcodec_send_packet(dec[i], NULL) >= 0)
-            verify_drain(dec[i], frame, &frames, &damaged);
+            verify_drain(dec[i], frame, from, &frames, &damaged);
     }
     ret = 0;
     /* Every frame sent to the encoder must come back, undamaged. */
