@@ -458,12 +458,13 @@ static const struct {
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
-static int one_of(const char *v, const char *const *list)
+/* Position of v in a NULL-terminated list of keywords, or -1. */
+static int index_of(const char *v, const char *const *list)
 {
-    for (; *list; list++)
-        if (!strcmp(v, *list))
-            return 1;
-    return 0;
+    for (int i = 0; list[i]; i++)
+        if (!strcmp(v, list[i]))
+            return i;
+    return -1;
 }
 
 static void first_of(const char **slot, const char *name)
@@ -475,11 +476,16 @@ static void first_of(const char **slot, const char *name)
 static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t errsize)
 {
     static const char *const usages[] = {"realtime", "good", "allintra", NULL};
+    static const char *const dedups[] = {"auto", "off", "on", NULL};
+    static const char *const verifies[] = {"off", "quick", "full", NULL};
     static const char *const apps[] = {"voip", "audio", "lowdelay", NULL};
     RxSettings *s = &cli->settings;
     long n;
     double d;
+    int kw;
 
+    _Static_assert(RX_VERIFY_OFF == 0 && RX_VERIFY_QUICK == 1 && RX_VERIFY_FULL == 2,
+                   "verifies[] follows RxVerify");
     switch (id) {
     case OPT_HELP:
         cli->help_for = cli->cmd;
@@ -522,7 +528,7 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         first_of(&cli->aom_only, "cpu-used");
         break;
     case OPT_USAGE:
-        if (!one_of(v, usages))
+        if (index_of(v, usages) < 0)
             return usage_error(err, errsize, "--usage takes realtime, good or allintra, not '%s'",
                                v);
         rx_settings_set_str(s->usage, sizeof(s->usage), v);
@@ -571,25 +577,15 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                sizeof(s->svt_params) - 1);
         first_of(&cli->svt_only, "svtav1-params");
         break;
-    case OPT_DEDUP:
-        if (!strcmp(v, "auto"))
-            s->dedup = -1;
-        else if (!strcmp(v, "on"))
-            s->dedup = 1;
-        else if (!strcmp(v, "off"))
-            s->dedup = 0;
-        else
+    case OPT_DEDUP: /* auto = -1, off = 0, on = 1 (RxSettings.dedup) */
+        if ((kw = index_of(v, dedups)) < 0)
             return usage_error(err, errsize, "--dedup takes auto, on or off, not '%s'", v);
+        s->dedup = kw - 1;
         break;
-    case OPT_VERIFY:
-        if (!strcmp(v, "quick"))
-            s->verify = RX_VERIFY_QUICK;
-        else if (!strcmp(v, "full"))
-            s->verify = RX_VERIFY_FULL;
-        else if (!strcmp(v, "off"))
-            s->verify = RX_VERIFY_OFF;
-        else
+    case OPT_VERIFY: /* in RxVerify's order */
+        if ((kw = index_of(v, verifies)) < 0)
             return usage_error(err, errsize, "--verify takes quick, full or off, not '%s'", v);
+        s->verify = kw;
         break;
     case OPT_DEDUP_THRESHOLD:
         if (parse_int(v, 0, 64, &n))
@@ -614,7 +610,7 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                "--audio-bitrate takes a rate such as 32k or 64000, not '%s'", v);
         break;
     case OPT_OPUS_APP:
-        if (!one_of(v, apps))
+        if (index_of(v, apps) < 0)
             return usage_error(err, errsize,
                                "--opus-application takes voip, audio or lowdelay, not '%s'", v);
         rx_settings_set_str(s->opus_application, sizeof(s->opus_application), v);

@@ -1445,8 +1445,8 @@ static int verify_output(RxTranscode *t)
 {
     AVFormatContext *ic = NULL;
     AVCodecContext **dec = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    AVFrame *frame = av_frame_alloc();
+    AVPacket *pkt = NULL;
+    AVFrame *frame = NULL;
     int64_t frames = 0, damaged = 0, want = t->res->video_frames, last_pts = AV_NOPTS_VALUE;
     int64_t from = AV_NOPTS_VALUE; /* quick: count frames from the keyframe sought */
     int mode = verify_mode(t), vidx = -1, naudio = 0;
@@ -1454,11 +1454,10 @@ static int verify_output(RxTranscode *t)
     int ret;
 
     t->res->verified = RX_VERIFY_OFF;
-    if (mode == RX_VERIFY_OFF) {
-        av_packet_free(&pkt);
-        av_frame_free(&frame);
+    if (mode == RX_VERIFY_OFF)
         return 0;
-    }
+    pkt = av_packet_alloc();
+    frame = av_frame_alloc();
     if (!pkt || !frame) {
         ret = fail(t, AVERROR(ENOMEM), "cannot check '%s' for '%s'", t->part, t->input);
         goto done;

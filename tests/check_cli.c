@@ -77,6 +77,33 @@ END_TEST
 
 /* --video-encoder libsvtav1 brings the calibrated crf/preset unless they
  * were given, before or after it. */
+/* Keyword options land on the settings' values. */
+START_TEST(dedup_and_verify_keywords)
+{
+    static const struct {
+        char *opt, *word; /* argv is char *[] */
+        int dedup, verify;
+    } cases[] = {
+        {"--dedup", "auto", -1, RX_VERIFY_QUICK},   {"--dedup", "on", 1, RX_VERIFY_QUICK},
+        {"--dedup", "off", 0, RX_VERIFY_QUICK},     {"--verify", "off", -1, RX_VERIFY_OFF},
+        {"--verify", "quick", -1, RX_VERIFY_QUICK}, {"--verify", "full", -1, RX_VERIFY_FULL},
+    };
+    RxCli cli;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *argv[] = {"reencode", "encode", cases[i].opt, cases[i].word, "in.mp4"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        ck_assert_int_eq(cli.settings.dedup, cases[i].dedup);
+        ck_assert_int_eq(cli.settings.verify, cases[i].verify);
+    }
+    {
+        char *bad[] = {"reencode", "run", "--verify", "partial", "d"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(bad), bad, &cli, err, sizeof(err)), RX_CLI_USAGE);
+        ck_assert_ptr_nonnull(strstr(err, "'partial'"));
+    }
+}
+END_TEST
+
 START_TEST(svtav1_options)
 {
     char *dflt[] = {"reencode", "encode", "--video-encoder", "libsvtav1", "in.mp4"};
@@ -415,6 +442,7 @@ int main(void)
     tcase_add_test(tc, encode_with_every_option);
     tcase_add_test(tc, defaults_without_options);
     tcase_add_test(tc, svtav1_options);
+    tcase_add_test(tc, dedup_and_verify_keywords);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, list_options);
