@@ -95,11 +95,13 @@ START_TEST(dedup_and_verify_keywords)
         ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
         ck_assert_int_eq(cli.settings.dedup, cases[i].dedup);
         ck_assert_int_eq(cli.settings.verify, cases[i].verify);
+        rx_cli_free(&cli);
     }
     {
         char *bad[] = {"reencode", "run", "--verify", "partial", "d"};
         ck_assert_int_eq(rx_cli_parse(ARGC(bad), bad, &cli, err, sizeof(err)), RX_CLI_USAGE);
         ck_assert_ptr_nonnull(strstr(err, "'partial'"));
+        rx_cli_free(&cli);
     }
 }
 END_TEST
