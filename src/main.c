@@ -28,6 +28,7 @@
 #include "reencode/plan.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
+#include "reencode/versions.h"
 #include "version.h"
 
 #define EXIT_FAILED 1
@@ -593,12 +594,12 @@ static int cmd_journal_repair(const RxCli *cli)
 
 static void print_version(void)
 {
-    unsigned c = avcodec_version(), f = avformat_version(), u = avutil_version();
+    AVBPrint bp;
 
-    printf("reencode %s\n", RX_VERSION);
-    printf("libavcodec %u.%u.%u, libavformat %u.%u.%u, libavutil %u.%u.%u\n", c >> 16,
-           (c >> 8) & 0xff, c & 0xff, f >> 16, (f >> 8) & 0xff, f & 0xff, u >> 16, (u >> 8) & 0xff,
-           u & 0xff);
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_versions_describe(&bp);
+    fputs(bp.str, stdout);
+    av_bprint_finalize(&bp, NULL);
     printf("Dual-licensed under MIT or Apache-2.0.\n");
 }
 
