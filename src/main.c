@@ -22,6 +22,7 @@
 #include "reencode/cli.h"
 #include "reencode/journal.h"
 #include "reencode/filter.h"
+#include "reencode/helpdoc.h"
 #include "reencode/find.h"
 #include "reencode/listing.h"
 #include "reencode/log.h"
@@ -603,6 +604,22 @@ static void print_version(void)
     printf("Dual-licensed under MIT or Apache-2.0.\n");
 }
 
+/* The man page or a completion script (hidden: for packaging, see helpdoc.h). */
+static int print_helpdoc(const char *format)
+{
+    AVBPrint bp;
+    int ok;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_helpdoc_write(&bp, (RxHelpdocFormat)rx_helpdoc_format(format));
+    ok = av_bprint_is_complete(&bp) && fputs(bp.str, stdout) >= 0 && fflush(stdout) == 0;
+    if (!ok)
+        rx_error("cannot write the %s document: %s", format,
+                 av_bprint_is_complete(&bp) ? strerror(errno) : "out of memory");
+    av_bprint_finalize(&bp, NULL);
+    return ok ? 0 : EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
     RxCli cli;
@@ -624,6 +641,10 @@ int main(int argc, char **argv)
 
     switch (cli.cmd) {
     case RX_CMD_HELP:
+        if (cli.help_format) {
+            rc = print_helpdoc(cli.help_format);
+            break;
+        }
         for (const char *const *h = rx_cli_help(cli.help_for); *h; h++)
             fputs(*h, stdout);
         rc = 0;
