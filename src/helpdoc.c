@@ -369,7 +369,7 @@ static void write_man(AVBPrint *bp)
                ".nh\n.ad l\n"
                ".SH NAME\nreencode \\- %c",
                RX_VERSION, tolower((unsigned char)RX_DESCRIPTION[0]));
-    roff_text(bp, RX_DESCRIPTION + 1, (int)strlen(RX_DESCRIPTION + 1), 0);
+    roff_text(bp, &RX_DESCRIPTION[1], (int)strlen(&RX_DESCRIPTION[1]), 0);
     av_bprintf(bp, "\n");
     man_synopsis(bp, overview.str);
     av_bprintf(bp, ".SH DESCRIPTION\n");
