@@ -521,7 +521,6 @@ static int check_output(void *opaque, const char *part, RxResult *res)
     Task *t = opaque;
     RxBatch *b = t->batch;
     const char *in = t->found->entry->path;
-    struct timespec times[2];
     int64_t declared = res->in_duration_us, tol;
     char how[160];
     int ret;
@@ -559,10 +558,6 @@ static int check_output(void *opaque, const char *part, RxResult *res)
                  100.0 * b->o.max_size_ratio);
         return RX_ERR_NOT_SMALLER;
     }
-    /* The output keeps the recording's time, for people who sort by it. */
-    times[0] = t->before.st_atim;
-    times[1] = t->before.st_mtim;
-    utimensat(AT_FDCWD, part, times, 0);
     return 0;
 }
 

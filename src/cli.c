@@ -130,7 +130,9 @@ static const char *const help_encode[] = {
     "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
     "artist tag 'Microsoft Game DVR' is dropped; the recorder's own title (the\n"
-    "captured application) is kept as RECORDED_TITLE; creation time is kept.\n"
+    "captured application) is kept as RECORDED_TITLE; creation time, chapters\n"
+    "and audio languages are kept; OUTPUT gets INPUT's modification and access\n"
+    "times. A rotated video (display matrix) is turned upright in the pixels.\n"
     "\n",
     HELP_MESSAGES,
     "\n"

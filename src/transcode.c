@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,7 +37,6 @@
 #include <libavutil/audio_fifo.h>
 #include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
-#include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
@@ -47,6 +45,7 @@
 #include "reencode/log.h"
 #include "reencode/transcode.h"
 #include "fqueue.h"
+#include "orient.h"
 #include "version.h"
 #include "vstage.h"
 
@@ -101,7 +100,8 @@ struct RxTranscode {
     void *check_opaque;
     atomic_int cancel;
     int ran;
-    pthread_mutex_t err_lock; /* res->error is written from both threads */
+    struct timespec in_times[2]; /* the input's atime and mtime, for the output */
+    pthread_mutex_t err_lock;    /* res->error is written from both threads */
 
     /* Run state, all released by job_close(). */
     RxResult *res;
@@ -355,37 +355,24 @@ static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
 }
 
 /* A display matrix (phone recordings: "show this picture turned 90°") is
- * dropped by FFmpeg 5.1's WebM muxer, and the frame stage does not turn
- * pixels yet: the output would play sideways or mirrored. Refuse, so the
- * original stays the only copy rather than a wrong one replacing it. */
-static int check_display_matrix(RxTranscode *t, const AVStream *ist)
+ * dropped by FFmpeg 5.1's WebM muxer: the frame stage turns the pixels
+ * instead (orient.h). A turn it cannot make is refused, so the original
+ * stays the only copy rather than a sideways one replacing it. */
+static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
 {
     const int32_t *m =
         (const int32_t *)av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    double ccw;
     int cw;
 
-    if (!m)
+    if (rx_orient_from_matrix(m, o, &cw) == 0)
         return 0;
-    ccw = av_display_rotation_get(m);
-    /* A negative determinant is a mirror image, whatever the angle. */
-    if ((double)m[0] * m[4] - (double)m[1] * m[3] < 0)
+    if (cw < 0)
         return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video is shown mirrored (display matrix), which "
-                    "WebM output cannot carry",
-                    t->input);
-    if (isnan(ccw))
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video has a display matrix WebM output cannot "
-                    "carry",
-                    t->input);
-    cw = ((int)lrint(-ccw) % 360 + 360) % 360;
-    if (cw != 0)
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video is shown rotated %d degrees (display "
-                    "matrix), which WebM output cannot carry",
-                    t->input, cw);
-    return 0;
+                    "cannot re-encode '%s': its display matrix is not a rotation", t->input);
+    return fail(t, AVERROR(ENOTSUP),
+                "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
+                "only quarter turns and mirrors can be applied",
+                t->input, cw);
 }
 
 /* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
@@ -469,6 +456,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     AVCodecContext *enc;
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
+    RxOrient orient;
     int ret;
 
     v->in_index = ist->index;
@@ -478,7 +466,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
         return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
                     ist->index, t->input);
-    ret = check_display_matrix(t, ist);
+    ret = read_orientation(t, ist, &orient);
     if (ret < 0)
         return ret;
 
@@ -497,10 +485,19 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (!enc)
         return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
     v->enc = enc;
-    enc->width = v->dec->width;
-    enc->height = v->dec->height;
+    /* The picture as it is shown: a quarter turn swaps its sides. */
+    enc->width = orient.transpose ? v->dec->height : v->dec->width;
+    enc->height = orient.transpose ? v->dec->width : v->dec->height;
     enc->pix_fmt = pick_pix_fmt(codec, v->dec->pix_fmt);
     enc->sample_aspect_ratio = v->dec->sample_aspect_ratio;
+    if (orient.transpose && enc->sample_aspect_ratio.num > 0)
+        enc->sample_aspect_ratio =
+            (AVRational){enc->sample_aspect_ratio.den, enc->sample_aspect_ratio.num};
+    if (!rx_orient_supported(enc->pix_fmt, &orient))
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video is shown turned (display matrix), which "
+                    "is not built for %s pictures",
+                    t->input, av_get_pix_fmt_name(enc->pix_fmt));
     enc->color_range = v->dec->color_range;
     enc->color_primaries = v->dec->color_primaries;
     enc->color_trc = v->dec->color_trc;
@@ -562,6 +559,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     ret = rx_vstage_new(&v->stage, &(RxVStageConfig){.width = enc->width,
                                                      .height = enc->height,
                                                      .fmt = enc->pix_fmt,
+                                                     .orient = orient,
                                                      .dedup = rx_settings_dedup(&t->s),
                                                      .max_diff = t->s.dedup_max_diff});
     if (ret < 0)
@@ -774,10 +772,46 @@ static int open_output(RxTranscode *t)
     return 0;
 }
 
+/* Chapters (MP4's chapter track or Nero chpl) go over with their titles; the
+ * muxer converts their time base. The output keeps the input's timestamps,
+ * so their times need no shift. One Matroska refuses (it fails the header)
+ * is mended rather than lost: no end, or an end before the start, becomes
+ * an instant; one starting before zero is left out. */
+static int copy_chapters(RxTranscode *t)
+{
+    unsigned n = t->ic->nb_chapters;
+
+    if (!n)
+        return 0;
+    t->oc->chapters = av_calloc(n, sizeof(*t->oc->chapters));
+    if (!t->oc->chapters)
+        return AVERROR(ENOMEM);
+    for (unsigned i = 0; i < n; i++) {
+        const AVChapter *in = t->ic->chapters[i];
+        AVChapter *out;
+
+        if (in->start < 0 || in->time_base.num <= 0 || in->time_base.den <= 0)
+            continue;
+        out = av_mallocz(sizeof(*out));
+        if (!out)
+            return AVERROR(ENOMEM);
+        t->oc->chapters[t->oc->nb_chapters++] = out;
+        out->id = in->id;
+        out->time_base = in->time_base;
+        out->start = in->start;
+        out->end = in->end == AV_NOPTS_VALUE || in->end < in->start ? in->start : in->end;
+        if (av_dict_copy(&out->metadata, in->metadata, 0) < 0)
+            return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
 static int write_header(RxTranscode *t)
 {
     int ret = set_metadata(t);
 
+    if (ret >= 0)
+        ret = copy_chapters(t);
     if (ret < 0)
         return fail(t, ret, "cannot set metadata of '%s'", t->output);
     ret = avformat_write_header(t->oc, NULL);
@@ -1593,6 +1627,11 @@ static int commit(RxTranscode *t)
             return ret;
         }
     }
+    /* The output keeps the recording's times, for people who sort by them
+     * (and resume knows a committed output by its original's mtime). Set on
+     * the locked .part, never the final name: the output appears with them
+     * or not at all. A file system that refuses costs only the times. */
+    futimens(t->lock_fd, t->in_times);
     ret = check_output_name(t);
     if (ret < 0)
         return ret;
@@ -1679,6 +1718,8 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         goto done;
     }
     res->in_bytes = st.st_size;
+    t->in_times[0] = st.st_atim; /* before this job reads it */
+    t->in_times[1] = st.st_mtim;
     /* Checked before hours of work, and again before (and, without
      * --overwrite, atomically at) publish. */
     ret = check_output_name(t);

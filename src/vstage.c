@@ -15,6 +15,7 @@ struct RxVStage {
     RxVStageConfig cfg;
     struct SwsContext *sws; /* created on the first frame that needs it */
     AVFrame *conv;          /* swscale's output */
+    AVFrame *turned;        /* rx_orient_frame()'s output */
     AVFrame *anchor;        /* the last frame kept (dedup only) */
     AVFrame *pending;       /* the last frame dropped since then, if any */
     AVFrame *before;        /* the dropped frame just before pending, if any */
@@ -31,10 +32,11 @@ int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
         return AVERROR(ENOMEM);
     vs->cfg = *cfg;
     vs->conv = av_frame_alloc();
+    vs->turned = av_frame_alloc();
     vs->anchor = av_frame_alloc();
     vs->pending = av_frame_alloc();
     vs->before = av_frame_alloc();
-    if (!vs->conv || !vs->anchor || !vs->pending || !vs->before) {
+    if (!vs->conv || !vs->turned || !vs->anchor || !vs->pending || !vs->before) {
         rx_vstage_free(&vs);
         return AVERROR(ENOMEM);
     }
@@ -42,18 +44,22 @@ int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
     return 0;
 }
 
-/* *out = in when it fits the encoder, else in converted into vs->conv. */
+/* *out = in when it fits the encoder, else in converted into vs->conv (and
+ * then turned into vs->turned). */
 static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
 {
+    /* The size before the turn. */
+    int w = vs->cfg.orient.transpose ? vs->cfg.height : vs->cfg.width;
+    int h = vs->cfg.orient.transpose ? vs->cfg.width : vs->cfg.height;
     int ret;
 
-    if (in->width == vs->cfg.width && in->height == vs->cfg.height && in->format == vs->cfg.fmt) {
+    if (in->width == w && in->height == h && in->format == vs->cfg.fmt) {
         *out = in;
         return 0;
     }
     /* Cached: only rebuilt when the input's geometry or format changes. */
-    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, vs->cfg.width,
-                                   vs->cfg.height, vs->cfg.fmt, SWS_BICUBIC, NULL, NULL, NULL);
+    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, w, h, vs->cfg.fmt,
+                                   SWS_BICUBIC, NULL, NULL, NULL);
     if (!vs->sws)
         return AVERROR(EINVAL);
 
@@ -62,8 +68,8 @@ static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
      * overwritten. */
     if (!vs->conv->buf[0] || !av_frame_is_writable(vs->conv)) {
         av_frame_unref(vs->conv);
-        vs->conv->width = vs->cfg.width;
-        vs->conv->height = vs->cfg.height;
+        vs->conv->width = w;
+        vs->conv->height = h;
         vs->conv->format = vs->cfg.fmt;
         ret = av_frame_get_buffer(vs->conv, 0);
         if (ret < 0)
@@ -90,6 +96,12 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
     ret = adapt(vs, in, &cand);
     if (ret < 0)
         return ret;
+    if (!rx_orient_is_identity(&vs->cfg.orient)) {
+        ret = rx_orient_frame(&vs->cfg.orient, cand, vs->turned);
+        if (ret < 0)
+            return ret;
+        cand = vs->turned;
+    }
     if (!vs->cfg.dedup) {
         *out = cand;
         return 1;
@@ -145,6 +157,7 @@ void rx_vstage_free(RxVStage **pvs)
     vs = *pvs;
     sws_freeContext(vs->sws);
     av_frame_free(&vs->conv);
+    av_frame_free(&vs->turned);
     av_frame_free(&vs->anchor);
     av_frame_free(&vs->pending);
     av_frame_free(&vs->before);

@@ -5,7 +5,9 @@
  *  1. adapts it to what the encoder was opened with (pixel format and size,
  *     through libswscale, only when they differ: a mid-stream resolution
  *     change in a damaged recording must not reach the encoder);
- *  2. when duplicate elision is on, drops it if it looks the same as the last
+ *  2. turns it upright when the input's display matrix says so (orient.h:
+ *     WebM output cannot carry the matrix);
+ *  3. when duplicate elision is on, drops it if it looks the same as the last
  *     frame that went to the encoder. The dropped frame costs nothing: in
  *     variable-frame-rate WebM the previous frame simply stays up longer.
  *
@@ -30,6 +32,8 @@
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
 
+#include "orient.h"
+
 typedef struct RxVStageConfig {
     int width, height; /* the encoder's picture */
     enum AVPixelFormat fmt;
@@ -38,6 +42,10 @@ typedef struct RxVStageConfig {
                      default, 10, is above the noise of a high-bitrate H.264
                      encode of a static screen (1-2 levels, measured) and far
                      below any visible edit (100+). */
+
+    /* The turn applied after the conversion to fmt (it must suit fmt); width
+     * and height above are the picture turned. */
+    RxOrient orient;
 } RxVStageConfig;
 
 typedef struct RxVStage RxVStage;

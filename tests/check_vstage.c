@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/display.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 
@@ -255,6 +256,214 @@ START_TEST(stage_converts_and_keeps_everything_when_off)
 }
 END_TEST
 
+/* ---- turning pictures (orient.h) */
+
+/* A sample value unique enough to tell where each sample came from. */
+static unsigned tag_of(int p, int x, int y, int depth)
+{
+    return (unsigned)(x * 7 + y * 131 + p * 61) % (1u << depth);
+}
+
+/* A w x h frame of fmt whose samples are tag_of() their place. */
+static AVFrame *tagged(int w, int h, enum AVPixelFormat fmt)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    AVFrame *f = grey(w, h, fmt);
+
+    for (int p = 0; p < av_pix_fmt_count_planes(fmt); p++) {
+        int pw = p ? AV_CEIL_RSHIFT(w, d->log2_chroma_w) : w;
+        int ph = p ? AV_CEIL_RSHIFT(h, d->log2_chroma_h) : h;
+        for (int y = 0; y < ph; y++)
+            for (int x = 0; x < pw; x++)
+                poke(f, p, x, y,
+                     (int)tag_of(p, x, y, d->comp[0].depth) - (128 << (d->comp[0].depth - 8)));
+    }
+    return f;
+}
+
+static unsigned sample(const AVFrame *f, int p, int x, int y)
+{
+    const uint8_t *row = f->data[p] + y * f->linesize[p];
+    uint16_t v;
+
+    if (av_pix_fmt_desc_get(f->format)->comp[0].depth == 8)
+        return row[x];
+    memcpy(&v, row + 2 * x, 2);
+    return v;
+}
+
+/* Display matrices as recorders write them: a turn, then maybe a mirror. What
+ * each means is how ffmpeg's own autorotate reads it (fftools, FFmpeg 7):
+ * theta = -av_display_rotation_get(); 90: "transpose=clock", or with m[3] > 0
+ * "cclock_flip"; 270: "cclock", or with m[3] < 0 "clock_flip"; 180 and 0:
+ * hflip when m[0] < 0, vflip when m[4] < 0. The table below is that, worked
+ * out by hand. */
+static int32_t *matrix_of(int32_t m[9], double cw, int hflip, int vflip)
+{
+    av_display_rotation_set(m, cw); /* players turn it cw degrees clockwise */
+    av_display_matrix_flip(m, hflip, vflip);
+    return m;
+}
+
+START_TEST(orientation_read_from_the_display_matrix)
+{
+    static const struct {
+        int cw, mirror;
+        RxOrient want;
+    } cases[] = {
+        {0, 0, {0, 0, 0}},   {90, 0, {1, 0, 1}},  {180, 0, {0, 1, 1}},
+        {270, 0, {1, 1, 0}}, {-90, 0, {1, 1, 0}}, {0, 1, {0, 1, 0}},
+        {180, 1, {0, 0, 1}}, {90, 1, {1, 0, 0}},  {270, 1, {1, 1, 1}},
+    };
+    int32_t m[9];
+    RxOrient o;
+    int cw;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_int_eq(
+            rx_orient_from_matrix(matrix_of(m, cases[i].cw, cases[i].mirror, 0), &o, &cw), 0);
+        ck_assert_msg(o.transpose == cases[i].want.transpose && o.hflip == cases[i].want.hflip &&
+                          o.vflip == cases[i].want.vflip,
+                      "%d degrees%s: got %d/%d/%d", cases[i].cw, cases[i].mirror ? " mirrored" : "",
+                      o.transpose, o.hflip, o.vflip);
+        if (!cases[i].mirror)
+            ck_assert_int_eq(cw, (cases[i].cw + 360) % 360);
+    }
+    /* A vertical mirror is a horizontal one turned 180 degrees. */
+    ck_assert_int_eq(rx_orient_from_matrix(matrix_of(m, 0, 0, 1), &o, &cw), 0);
+    ck_assert(!o.transpose && !o.hflip && o.vflip);
+    /* No matrix: nothing to do. */
+    ck_assert_int_eq(rx_orient_from_matrix(NULL, &o, &cw), 0);
+    ck_assert(rx_orient_is_identity(&o));
+    /* Anything but quarter turns is refused, with the angle for the message;
+     * within a degree of one counts as one (rounding in recorders). */
+    ck_assert_int_eq(rx_orient_from_matrix(matrix_of(m, 45, 0, 0), &o, &cw), AVERROR(ENOTSUP));
+    ck_assert_int_eq(cw, 45);
+    ck_assert_int_eq(rx_orient_from_matrix(matrix_of(m, 92, 0, 0), &o, &cw), AVERROR(ENOTSUP));
+    ck_assert_int_eq(rx_orient_from_matrix(matrix_of(m, 90.4, 0, 0), &o, &cw), 0);
+    ck_assert(o.transpose);
+    memset(m, 0, sizeof(m));
+    ck_assert_int_eq(rx_orient_from_matrix(m, &o, &cw), AVERROR(ENOTSUP));
+    ck_assert_int_eq(cw, -1);
+}
+END_TEST
+
+/* 90 degrees clockwise by hand: the definition itself, anchored. */
+START_TEST(quarter_turn_clockwise_by_hand)
+{
+    int32_t m[9];
+    RxOrient o;
+    AVFrame *in = av_frame_alloc(), *out = av_frame_alloc();
+    static const uint8_t want[3][2] = {{4, 1}, {5, 2}, {6, 3}};
+    int cw;
+
+    in->width = 3;
+    in->height = 2;
+    in->format = AV_PIX_FMT_GRAY8;
+    ck_assert_int_eq(av_frame_get_buffer(in, 0), 0);
+    for (int i = 0; i < 6; i++)
+        in->data[0][(i / 3) * in->linesize[0] + i % 3] = (uint8_t)(i + 1); /* 1 2 3 / 4 5 6 */
+    ck_assert_int_eq(rx_orient_from_matrix(matrix_of(m, 90, 0, 0), &o, &cw), 0);
+    ck_assert_int_eq(rx_orient_frame(&o, in, out), 0);
+    ck_assert_int_eq(out->width, 2);
+    ck_assert_int_eq(out->height, 3);
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 2; x++)
+            ck_assert_uint_eq(out->data[0][y * out->linesize[0] + x], want[y][x]);
+    av_frame_free(&in);
+    av_frame_free(&out);
+}
+END_TEST
+
+/* Every orientation, odd and even sizes, 8 and 10 bits, subsampled chroma:
+ * each output sample is the input sample the definition in orient.h names,
+ * and nothing else is written (the planes' sizes follow the turn). */
+START_TEST(every_orientation_moves_every_sample)
+{
+    static const enum AVPixelFormat fmts[] = {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P10LE,
+                                              AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV422P10LE};
+    static const int sizes[][2] = {{33, 17}, {17, 33}, {1, 1}, {2, 5}, {70, 41}};
+    AVFrame *out = av_frame_alloc();
+
+    for (size_t fi = 0; fi < sizeof(fmts) / sizeof(fmts[0]); fi++) {
+        const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmts[fi]);
+        for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+            int w = sizes[si][0], h = sizes[si][1];
+            AVFrame *in = tagged(w, h, fmts[fi]);
+            in->pts = 42;
+            in->sample_aspect_ratio = (AVRational){4, 3};
+            for (int k = 0; k < 8; k++) {
+                RxOrient o = {k & 1, (k >> 1) & 1, (k >> 2) & 1};
+                if (!rx_orient_supported(fmts[fi], &o)) {
+                    /* only 4:2:2 turned a quarter: its chroma would need resampling */
+                    ck_assert(o.transpose && fmts[fi] == AV_PIX_FMT_YUV422P10LE);
+                    ck_assert_int_eq(rx_orient_frame(&o, in, out), AVERROR(ENOTSUP));
+                    continue;
+                }
+                ck_assert_int_eq(rx_orient_frame(&o, in, out), 0);
+                ck_assert_int_eq(out->width, o.transpose ? h : w);
+                ck_assert_int_eq(out->height, o.transpose ? w : h);
+                ck_assert_int_eq(out->format, fmts[fi]);
+                ck_assert_int_eq(out->pts, 42);
+                ck_assert_int_eq(out->sample_aspect_ratio.num, o.transpose ? 3 : 4);
+                for (int p = 0; p < 3; p++) {
+                    int sw = p ? AV_CEIL_RSHIFT(w, d->log2_chroma_w) : w;
+                    int sh = p ? AV_CEIL_RSHIFT(h, d->log2_chroma_h) : h;
+                    int dw = o.transpose ? sh : sw, dh = o.transpose ? sw : sh;
+                    for (int y = 0; y < dh; y++)
+                        for (int x = 0; x < dw; x++) {
+                            int sx = o.transpose ? y : x, sy = o.transpose ? x : y;
+                            if (o.hflip)
+                                sx = sw - 1 - sx;
+                            if (o.vflip)
+                                sy = sh - 1 - sy;
+                            ck_assert_msg(sample(out, p, x, y) == sample(in, p, sx, sy),
+                                          "%s %dx%d orientation %d plane %d (%d,%d)", d->name, w, h,
+                                          k, p, x, y);
+                        }
+                }
+            }
+            av_frame_free(&in);
+        }
+    }
+    av_frame_free(&out);
+}
+END_TEST
+
+/* In the stage: converted to the encoder's format first, then turned to the
+ * encoder's (turned) size; duplicates still found among turned frames. */
+START_TEST(stage_turns_after_converting)
+{
+    RxVStageConfig cfg = {.width = 17,
+                          .height = 33,
+                          .fmt = AV_PIX_FMT_YUV420P10LE,
+                          .orient = {1, 0, 1},
+                          .dedup = 1,
+                          .max_diff = 10};
+    RxVStage *vs = NULL;
+    AVFrame *f = tagged(33, 17, AV_PIX_FMT_YUV420P10LE), *g = grey(33, 17, AV_PIX_FMT_YUV444P);
+    AVFrame *out;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    ck_assert_int_eq(feed(vs, f, 0, 0, &out), 1);
+    ck_assert_int_eq(out->width, 17);
+    ck_assert_int_eq(out->height, 33);
+    /* clockwise: the output's top-left sample is the input's bottom-left */
+    ck_assert_uint_eq(sample(out, 0, 0, 0), sample(f, 0, 0, 16));
+    ck_assert_uint_eq(sample(out, 0, 16, 32), sample(f, 0, 32, 0));
+    ck_assert_int_eq(feed(vs, f, 1, 0, &out), 0); /* same picture: dropped */
+    ck_assert_int_eq(feed(vs, g, 2, 0, &out), 1); /* 4:4:4 8-bit: converted, then turned */
+    ck_assert_int_eq(out->format, AV_PIX_FMT_YUV420P10LE);
+    ck_assert_int_eq(out->width, 17);
+    ck_assert_int_eq(out->height, 33);
+    ck_assert_uint_eq(sample(out, 0, 16, 32), 128 << 2);
+    ck_assert_int_eq(rx_vstage_converted(vs), 1);
+    rx_vstage_free(&vs);
+    av_frame_free(&f);
+    av_frame_free(&g);
+}
+END_TEST
+
 START_TEST(dedup_auto_follows_screen_tuning)
 {
     RxSettings s;
@@ -286,6 +495,13 @@ int main(void)
     tcase_add_test(tc, stage_compares_with_the_last_kept_frame);
     tcase_add_test(tc, stage_converts_and_keeps_everything_when_off);
     tcase_add_test(tc, dedup_auto_follows_screen_tuning);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("orient");
+    tcase_add_test(tc, orientation_read_from_the_display_matrix);
+    tcase_add_test(tc, quarter_turn_clockwise_by_hand);
+    tcase_add_test(tc, every_orientation_moves_every_sample);
+    tcase_add_test(tc, stage_turns_after_converting);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }

@@ -2,12 +2,14 @@
  * transcode.h - re-encode one recording to AV1 + Opus in WebM, in process.
  *
  * A job demuxes the input, decodes its video stream and every audio track,
- * passes video frames through the frame stage (pixel-format conversion now;
- * duplicate-frame elision and rate conversion later), encodes AV1 and Opus,
- * and muxes WebM into "<output>.part". Only after a complete trailer and an
- * fsync is the .part renamed onto the output name (and the directory fsynced),
- * so a crash or an error never leaves a half-written file under the final
- * name. On failure or cancel the .part is removed.
+ * passes video frames through the frame stage (pixel-format conversion, the
+ * display matrix's turn applied to the pixels, duplicate-frame elision),
+ * encodes AV1 and Opus, and muxes WebM into "<output>.part" with the input's
+ * tags (see set_metadata()), chapters and audio languages. Only after a
+ * complete trailer and an fsync is the .part given the input's access and
+ * modification times and renamed onto the output name (and the directory
+ * fsynced), so a crash or an error never leaves a half-written file under the
+ * final name. On failure or cancel the .part is removed.
  *
  * Calling sequence:
  *     rx_transcode_new() -> [rx_transcode_set_progress()] -> rx_transcode_run()

@@ -11,6 +11,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
+#include <libavutil/intreadwrite.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -372,6 +373,45 @@ static int vr_next(VReader *r, AVFrame *fr, int64_t *us)
         }
         av_packet_unref(r->pkt);
     }
+}
+
+int in_first_frame(const char *path, AVFrame **frame)
+{
+    VReader r;
+    int64_t us;
+    int ret;
+
+    *frame = av_frame_alloc();
+    if (!*frame)
+        return AVERROR(ENOMEM);
+    ret = vr_open(&r, path);
+    if (ret >= 0)
+        ret = vr_next(&r, *frame, &us);
+    vr_close(&r);
+    if (ret < 0)
+        av_frame_free(frame);
+    return ret;
+}
+
+double in_mean(const AVFrame *f, int p, int x, int y, int w, int h)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    int chroma = p == 1 || p == 2, depth, pw, ph;
+    double sum = 0;
+
+    if (!d || !(d->flags & AV_PIX_FMT_FLAG_PLANAR) || p >= av_pix_fmt_count_planes(f->format))
+        return -1;
+    depth = d->comp[0].depth;
+    pw = chroma ? AV_CEIL_RSHIFT(f->width, d->log2_chroma_w) : f->width;
+    ph = chroma ? AV_CEIL_RSHIFT(f->height, d->log2_chroma_h) : f->height;
+    if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > pw || y + h > ph)
+        return -1;
+    for (int j = y; j < y + h; j++) {
+        const uint8_t *row = f->data[p] + (ptrdiff_t)j * f->linesize[p];
+        for (int i = x; i < x + w; i++)
+            sum += depth > 8 ? AV_RN16(row + 2 * i) / (double)(1 << (depth - 8)) : row[i];
+    }
+    return sum / ((double)w * h);
 }
 
 /* The luma samples compared for one picture, w x h. A frame whose first plane

@@ -26,6 +26,7 @@
 
 #include <libavutil/avutil.h>
 #include <libavutil/dict.h>
+#include <libavutil/frame.h>
 #include <libavcodec/codec_id.h>
 
 #define IN_MAX_STREAMS 8 /* streams past this index are not reported nor decoded */
@@ -80,6 +81,18 @@ void in_free(InFile *f);
 
 /* The nth (0-based) stream of that type, or NULL. */
 const InStream *in_stream(const InFile *f, enum AVMediaType type, int nth);
+
+/*
+ * The first decoded frame of path's first video stream into *frame (allocated
+ * here; av_frame_free() it), as stored: no display matrix applied. Returns 0
+ * or a negative AVERROR (AVERROR_EOF when no frame decodes).
+ */
+int in_first_frame(const char *path, AVFrame **frame);
+
+/* Mean of the w x h samples of plane p of f from (x, y), in that plane's
+ * sample coordinates, on the 8-bit scale (deeper formats are scaled down);
+ * planar formats only. -1 when the rectangle is not inside the plane. */
+double in_mean(const AVFrame *f, int p, int x, int y, int w, int h);
 
 /* What in_quality() measures; luma only. */
 typedef struct InQuality {

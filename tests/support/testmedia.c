@@ -373,6 +373,47 @@ static void draw_typing(Canvas *cv, double t)
         fill_rect(cv, x0 + typed * pitch, y0 - 1, 2, gh + 2, 16, 128, 128);
 }
 
+/* Fill a rectangle given in the coordinates of the picture as shown, which
+ * is the canvas turned `rotation` degrees clockwise. */
+static void fill_shown_rect(Canvas *cv, int rotation, int x, int y, int w, int h, int yv, int u,
+                            int v)
+{
+    int W = cv->w[0], H = cv->h[0];
+    int cx[2] = {x, x + w - 1}, cy[2] = {y, y + h - 1}, sx[2], sy[2];
+
+    for (int k = 0; k < 2; k++) {
+        switch (rotation) {
+        case 90: /* the shown top-left is the stored bottom-left */
+            sx[k] = cy[k];
+            sy[k] = H - 1 - cx[k];
+            break;
+        case 180:
+            sx[k] = W - 1 - cx[k];
+            sy[k] = H - 1 - cy[k];
+            break;
+        case 270:
+            sx[k] = W - 1 - cy[k];
+            sy[k] = cx[k];
+            break;
+        default:
+            sx[k] = cx[k];
+            sy[k] = cy[k];
+        }
+    }
+    fill_rect(cv, FFMIN(sx[0], sx[1]), FFMIN(sy[0], sy[1]), abs(sx[1] - sx[0]) + 1,
+              abs(sy[1] - sy[0]) + 1, yv, u, v);
+}
+
+static void draw_marks(Canvas *cv, int rotation)
+{
+    int sw = rotation % 180 ? cv->h[0] : cv->w[0], sh = rotation % 180 ? cv->w[0] : cv->h[0];
+
+    fill_rect(cv, 0, 0, cv->w[0], cv->h[0], TM_MARK_BG_Y, 128, 128);
+    fill_shown_rect(cv, rotation, 0, 0, sw / 4, sh / 4, TM_MARK_WHITE_Y, 128, 128);
+    fill_shown_rect(cv, rotation, sw - sw / 4, 0, sw / 4, sh / 4, TM_MARK_RED_Y, TM_MARK_RED_U,
+                    TM_MARK_RED_V);
+}
+
 static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
 {
     uint32_t slide = (uint32_t)floor(t / c->slide_seconds + 1e-9);
@@ -398,6 +439,9 @@ static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
         break;
     case TM_CAMERA:
         draw_camera(cv, slide, t, (uint32_t)frame_no);
+        break;
+    case TM_MARKS:
+        draw_marks(cv, c->rotation);
         break;
     }
 }
@@ -579,8 +623,10 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "fps must be in (0, 1000]";
     else if (!(c->duration > 0.0 && c->duration * c->fps <= 1e7))
         why = "duration must be positive (and at most 10^7 frames)";
-    else if ((unsigned)c->pattern > TM_TYPING)
+    else if ((unsigned)c->pattern > TM_MARKS)
         why = "unknown pattern";
+    else if (c->chapters < 0 || c->chapters > 100)
+        why = "chapters must be 0 to 100";
     else if (!(c->slide_seconds > 0.0))
         why = "slide_seconds must be positive";
     else if (c->motion_len < 0.0 || c->motion_at < 0.0)
@@ -599,8 +645,8 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "crf must be 0 to 51";
     else if (c->bitrate < 0)
         why = "bitrate must not be negative";
-    else if (c->rotation != 0 && c->rotation != 90 && c->rotation != 180 && c->rotation != 270)
-        why = "rotation must be 0, 90, 180 or 270";
+    else if (c->rotation < 0 || c->rotation >= 360)
+        why = "rotation must be 0 to 359";
     else if (!(c->gap_len >= 0.0 && c->gap_at >= 0.0 && c->gap_len < 1e6))
         why = "gap position and length must not be negative";
     if (!why)
@@ -784,6 +830,9 @@ static int open_audio(Writer *w, AudioOut *a, int track, const TmClip *c, char *
         return tm_fail(err, errsize, AVERROR(ENOMEM), "cannot add an audio stream");
     a->st->time_base = a->enc->time_base;
     a->st->disposition = track == 0 ? AV_DISPOSITION_DEFAULT : 0;
+    if (c->languages && c->languages[track] &&
+        av_dict_set(&a->st->metadata, "language", c->languages[track], 0) < 0)
+        return tm_fail(err, errsize, AVERROR(ENOMEM), "cannot tag an audio stream");
     ret = avcodec_parameters_from_context(a->st->codecpar, a->enc);
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot copy audio parameters");
@@ -919,6 +968,36 @@ static void writer_free(Writer *w)
     w->oc = NULL;
 }
 
+/* libavformat has no public call that adds a chapter: muxers read
+ * oc->chapters as the caller left it (as ffmpeg's own copy_chapters fills
+ * it), and avformat_free_context() frees it. */
+static int add_chapters(AVFormatContext *oc, const TmClip *c)
+{
+    int64_t total = llrint(c->duration * 1000);
+
+    if (c->chapters <= 0)
+        return 0;
+    oc->chapters = av_calloc((size_t)c->chapters, sizeof(*oc->chapters));
+    if (!oc->chapters)
+        return AVERROR(ENOMEM);
+    for (int i = 0; i < c->chapters; i++) {
+        AVChapter *ch = av_mallocz(sizeof(*ch));
+        char title[32];
+
+        if (!ch)
+            return AVERROR(ENOMEM);
+        oc->chapters[oc->nb_chapters++] = ch;
+        ch->id = i + 1;
+        ch->time_base = (AVRational){1, 1000};
+        ch->start = total * i / c->chapters;
+        ch->end = total * (i + 1) / c->chapters;
+        snprintf(title, sizeof(title), "Chapter %d", i + 1);
+        if (av_dict_set(&ch->metadata, "title", title, 0) < 0)
+            return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
 int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize)
 {
     Writer w;
@@ -965,6 +1044,11 @@ int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize)
         ret = av_dict_set(&w.oc->metadata, "creation_time", c->creation_time, 0);
     if (ret < 0) {
         tm_fail(err, errsize, ret, "cannot set the tags");
+        goto fail;
+    }
+    ret = add_chapters(w.oc, c);
+    if (ret < 0) {
+        tm_fail(err, errsize, ret, "cannot add the chapters");
         goto fail;
     }
     if (c->faststart) {
