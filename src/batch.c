@@ -513,6 +513,22 @@ static void changed_error(RxResult *res, const char *in, const char *how)
              how);
 }
 
+/* Journalled with the output, so `reencode verify` can tell later whether the
+ * file under its name is still the one committed (the same identity as
+ * inputs: size and a hash of its first and last 64 KiB). Left out when it
+ * cannot be read; verify then says it has no record. */
+static void output_identity(const char *path, RxResult *res)
+{
+    RxFileId id;
+
+    res->out_hash[0] = '\0';
+    if (rx_file_id_compute(&id, path, "") < 0)
+        return;
+    if (id.size == res->out_bytes)
+        memcpy(res->out_hash, id.hash, sizeof(res->out_hash));
+    rx_file_id_clear(&id);
+}
+
 /* The transcode's pre-publish hook: nothing reaches its final name unless
  * the input is unchanged, the durations match what the input declares, the
  * output opens with the expected streams, and it is worth keeping. */
@@ -558,6 +574,7 @@ static int check_output(void *opaque, const char *part, RxResult *res)
                  100.0 * b->o.max_size_ratio);
         return RX_ERR_NOT_SMALLER;
     }
+    output_identity(part, res);
     return 0;
 }
 
@@ -705,6 +722,7 @@ static void run_task(void *opaque, size_t index, int slot)
         struct stat st;
         if (stat(t->output, &st) == 0)
             res.out_bytes = st.st_size;
+        output_identity(t->output, &res);
         res.in_duration_us = t->media_us;
         journal(b, t, RX_STATE_ENCODED, &res, NULL);
         original = handle_original(b, t);

@@ -31,6 +31,7 @@ static const char *const help_main[] = {
     "  status [DIR]               what the journal says: done, failed, pending\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "  journal repair [DIR]       salvage a damaged journal\n"
+    "  verify [DIR | FILE...]     re-check committed outputs: damaged, replaced, missing\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text; 'reencode COMMAND --help' for a command\n"
@@ -266,6 +267,45 @@ static const char *const help_status[] = {
     NULL,
 };
 
+static const char *const help_verify[] = {
+    "usage: reencode verify [OPTIONS] [DIR]\n"
+    "       reencode verify [OPTIONS] FILE.webm...\n"
+    "\n"
+    "Re-check outputs long after they were made. With DIR (its journal,\n"
+    "DIR/.reencode/journal, or --journal PATH): every file the journal records as\n"
+    "done has its output looked at again, and is reported as\n"
+    "  good      the file committed (same size and hash of its first and last\n"
+    "            64 KiB), and it decodes: every frame, as many as were encoded,\n"
+    "            the durations journalled, timestamps in order\n"
+    "  damaged   cut short, bytes changed, frames that no longer decode\n"
+    "  replaced  another complete file is under its name\n"
+    "  missing   nothing under its name\n"
+    "Outputs are looked for where the run wrote them, else beside their input\n"
+    "under DIR. Journals of older versions hold no output identity: their\n"
+    "outputs are decoded and their size compared, and verify says so.\n"
+    "With FILEs: each is checked on its own (its streams open, every frame\n"
+    "decodes, timestamps in order, it ends where its header says).\n"
+    "Reads only (the journal too): works while a run is going on.\n"
+    "\n"
+    "Options:\n"
+    "      --journal PATH         the journal [DIR/.reencode/journal]\n"
+    "      --full                 decode every frame (the default)\n"
+    "      --quick                identity, streams, durations and the last seconds\n"
+    "                             decoded: a few seconds per file\n"
+    "  -j, --jobs N               files at once [one per core]\n"
+    "      --json                 NDJSON: {\"type\":\"file\",\"status\",\"path\",\"output\",\n"
+    "                             \"cause\",...} per output, then {\"type\":\"totals\",...}\n"
+    "\n",
+    HELP_MESSAGES,
+    "\n"
+    "Exit codes: 0 every output good, 1 some damaged, replaced or missing (or the\n"
+    "journal cannot be read), 2 usage error.\n"
+    "\n"
+    "Example:\n"
+    "  reencode verify ~/Videos/Captures\n",
+    NULL,
+};
+
 const char *const *rx_cli_help(RxCommand cmd)
 {
     switch (cmd) {
@@ -278,6 +318,8 @@ const char *const *rx_cli_help(RxCommand cmd)
     case RX_CMD_STATUS:
     case RX_CMD_JOURNAL_REPAIR:
         return help_status;
+    case RX_CMD_VERIFY:
+        return help_verify;
     default:
         return help_main;
     }
@@ -366,7 +408,8 @@ int rx_cli_parse_bitrate(const char *s, int64_t *out)
 #define FOR_LIST   2u
 #define FOR_RUN    4u
 #define FOR_STATUS 8u
-#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS)
+#define FOR_VERIFY 16u
+#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY)
 
 enum {
     OPT_HELP = 1,
@@ -408,6 +451,8 @@ enum {
     OPT_ACCEPT_TRUNCATED,
     OPT_LOG,
     OPT_STATS,
+    OPT_QUICK,
+    OPT_FULL,
 };
 
 static const struct {
@@ -444,10 +489,10 @@ static const struct {
     {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
     {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUN},
     {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUN},
-    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS},
+    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY},
     {"dry-run", 'n', OPT_DRY_RUN, 0, FOR_RUN},
-    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN},
-    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS},
+    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN | FOR_VERIFY},
+    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS | FOR_VERIFY},
     {"wait", 0, OPT_WAIT, 0, FOR_RUN},
     {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUN},
     {"originals", 0, OPT_ORIGINALS, 1, FOR_RUN},
@@ -456,6 +501,8 @@ static const struct {
     {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
     {"log", 0, OPT_LOG, 1, FOR_RUN},
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
+    {"quick", 0, OPT_QUICK, 0, FOR_VERIFY},
+    {"full", 0, OPT_FULL, 0, FOR_VERIFY},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -684,6 +731,10 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_ACCEPT_TRUNCATED:
         cli->accept_truncated = 1;
         break;
+    case OPT_QUICK:
+    case OPT_FULL:
+        cli->verify_mode = id == OPT_QUICK ? RX_VERIFY_QUICK : RX_VERIFY_FULL;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -726,6 +777,8 @@ static unsigned command_bit(RxCommand cmd)
         return FOR_LIST;
     case RX_CMD_RUN:
         return FOR_RUN;
+    case RX_CMD_VERIFY:
+        return FOR_VERIFY;
     default:
         return FOR_STATUS;
     }
@@ -742,6 +795,8 @@ static const char *command_name(RxCommand cmd)
         return "run";
     case RX_CMD_JOURNAL_REPAIR:
         return "journal repair";
+    case RX_CMD_VERIFY:
+        return "verify";
     default:
         return "status";
     }
@@ -823,6 +878,8 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         (cli->n_roots > 1 || (!cli->n_roots && !cli->journal)))
         return usage_error(err, errsize, "%s takes one DIR or --journal PATH",
                            command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_VERIFY && !cli->n_roots && !cli->journal)
+        return usage_error(err, errsize, "verify takes a DIR, --journal PATH, or FILEs");
     if (cli->cmd == RX_CMD_ENCODE || cli->cmd == RX_CMD_RUN) {
         RxCliStatus st = check_encoder_options(cli, err, errsize);
         if (st != RX_CLI_OK)
@@ -842,6 +899,7 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     cli->log_level = RX_LOG_INFO;
     cli->progress = -1;
     cli->max_size_ratio = 0.9;
+    cli->verify_mode = RX_VERIFY_FULL;
     if (errsize)
         err[0] = '\0';
 
@@ -866,6 +924,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
                 return usage_error(err, errsize, "--complete takes bash or zsh");
             cli->help_format = argv[3];
         }
+        else if (argc > 2 && !strcmp(argv[2], "verify"))
+            cli->help_for = RX_CMD_VERIFY;
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -880,6 +940,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         cli->cmd = RX_CMD_RUN;
     else if (!strcmp(cmd, "status"))
         cli->cmd = RX_CMD_STATUS;
+    else if (!strcmp(cmd, "verify"))
+        cli->cmd = RX_CMD_VERIFY;
     else if (!strcmp(cmd, "journal") && argc > 2 && !strcmp(argv[2], "repair"))
         cli->cmd = RX_CMD_JOURNAL_REPAIR;
     else if (!strcmp(cmd, "journal"))

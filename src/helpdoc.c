@@ -32,6 +32,7 @@ static const struct {
     {"status", RX_CMD_STATUS},
     {"encode", RX_CMD_ENCODE},
     {"journal repair", RX_CMD_JOURNAL_REPAIR},
+    {"verify", RX_CMD_VERIFY},
 };
 
 #define N_COMMANDS   (sizeof(commands) / sizeof(commands[0]))

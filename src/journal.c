@@ -69,6 +69,7 @@ enum Key {
     K_ERROR,
     K_IN_BYTES,
     K_OUT_BYTES,
+    K_OUT_HASH,
     K_IN_DURATION_US,
     K_VIDEO_DURATION_US,
     K_AUDIO_DURATION_US,
@@ -112,6 +113,7 @@ static const KeyDef keys[K_COUNT] = {
     [K_ERROR] = {"error", 1, T_FILE, 0},
     [K_IN_BYTES] = {"in_bytes", 0, T_FILE, 0},
     [K_OUT_BYTES] = {"out_bytes", 0, T_FILE, 0},
+    [K_OUT_HASH] = {"out_hash", 1, T_FILE, 0},
     [K_IN_DURATION_US] = {"in_duration_us", 0, T_FILE, 0},
     [K_VIDEO_DURATION_US] = {"video_duration_us", 0, T_FILE, 0},
     [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, T_FILE, 0},
@@ -611,6 +613,10 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
         r->str[K_ERROR] = res->error;
         r->present |= 1u << K_ERROR;
     }
+    if (res->out_hash[0]) {
+        r->str[K_OUT_HASH] = res->out_hash;
+        r->present |= 1u << K_OUT_HASH;
+    }
     for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
         if (opt[i][1]) {
             r->num[opt[i][0]] = opt[i][1];
@@ -642,6 +648,8 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
         e->original = strdup(r->str[K_ORIGINAL]);
     if (r->present & 1u << K_ERROR)
         snprintf(res->error, sizeof(res->error), "%s", r->str[K_ERROR]);
+    if (r->present & 1u << K_OUT_HASH)
+        memcpy(res->out_hash, r->str[K_OUT_HASH], 33);
     res->err = (int)r->num[K_ERR];
     res->in_bytes = r->num[K_IN_BYTES];
     res->out_bytes = r->num[K_OUT_BYTES];
@@ -973,7 +981,8 @@ static const char *check_rec(const Rec *r)
     }
     if (r->num[K_SIZE] < 0)
         return "bad size";
-    if (!is_hash(r->str[K_HASH]))
+    if (!is_hash(r->str[K_HASH]) ||
+        ((r->present & 1u << K_OUT_HASH) && !is_hash(r->str[K_OUT_HASH])))
         return "bad hash";
     if (state_from_name(r->str[K_STATE], &st) < 0)
         return "unknown state";
@@ -1471,6 +1480,8 @@ static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id
         rx_result_init(&e->result);
     e->result.state = state;
     e->result.error[RX_ERROR_MAX - 1] = '\0';
+    if (!is_hash(e->result.out_hash)) /* only a real one is written */
+        memset(e->result.out_hash, 0, sizeof(e->result.out_hash));
     /* As a replay will read it back. */
     e->result.wall_seconds = (double)wall_ms(e->result.wall_seconds) / 1000.0;
     if (output || (carry && carry->output))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <libavutil/avstring.h>
 #include <libavutil/avutil.h>
 
+#include "reencode/audit.h"
 #include "reencode/batch.h"
 #include "reencode/cli.h"
 #include "reencode/journal.h"
@@ -593,6 +595,51 @@ static int cmd_journal_repair(const RxCli *cli)
     return 0;
 }
 
+/* ---- verify: one DIR (its journal) or --journal, else FILEs on their own */
+
+static int cmd_verify(const RxCli *cli)
+{
+    RxAuditOptions o;
+    RxAuditCounts c;
+    struct stat st;
+    char *journal = NULL, *root = NULL, err[600];
+    int dir = cli->n_roots == 1 && stat(cli->roots[0], &st) == 0 && S_ISDIR(st.st_mode), ret;
+
+    rx_audit_options_default(&o);
+    if (cli->journal || dir) {
+        if (cli->n_roots > 1 || (cli->n_roots && !dir)) {
+            rx_error("verify takes one DIR with its journal, or FILEs without one");
+            return EXIT_USAGE;
+        }
+        journal = journal_path_of(cli);
+        /* The run's DIR: given, or the one holding the journal's .reencode/. */
+        if (dir)
+            root = av_strdup(cli->roots[0]);
+        else if (strstr(journal, "/" RX_JOURNAL_DIR "/"))
+            root = av_strndup(journal, (size_t)(strstr(journal, "/" RX_JOURNAL_DIR "/") - journal));
+        if (!journal || (!root && dir)) {
+            av_free(journal);
+            return EXIT_FAILED;
+        }
+    }
+    o.journal_path = journal;
+    o.root = root;
+    o.files = cli->roots;
+    o.n_files = cli->n_roots;
+    o.mode = cli->verify_mode;
+    o.jobs = cli->jobs;
+    o.json = cli->json;
+    o.progress = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
+    ret = rx_audit_run(&o, &c, err, sizeof(err));
+    av_free(journal);
+    av_free(root);
+    if (ret < 0) {
+        rx_error("%s", err);
+        return EXIT_FAILED;
+    }
+    return c.damaged || c.replaced || c.missing ? EXIT_FAILED : 0;
+}
+
 static void print_version(void)
 {
     AVBPrint bp;
@@ -667,6 +714,9 @@ int main(int argc, char **argv)
         break;
     case RX_CMD_JOURNAL_REPAIR:
         rc = cmd_journal_repair(&cli);
+        break;
+    case RX_CMD_VERIFY:
+        rc = cmd_verify(&cli);
         break;
     case RX_CMD_NONE:
         break;

@@ -44,6 +44,7 @@
 #include "reencode/fsutil.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
+#include "reencode/verify.h"
 #include "fqueue.h"
 #include "orient.h"
 #include "version.h"
@@ -1418,27 +1419,6 @@ static int publish(RxTranscode *t)
     return 0;
 }
 
-/* Receive what d has decoded; count damage, and video frames at or after
- * from (AV_NOPTS_VALUE: all). */
-static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t from, int64_t *frames,
-                         int64_t *damaged)
-{
-    int ret;
-
-    while ((ret = avcodec_receive_frame(d, frame)) != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
-        if (ret < 0) { /* the frame is lost; what follows comes next time */
-            (*damaged)++;
-            return;
-        }
-        if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
-            (*damaged)++;
-        if (d->codec_type == AVMEDIA_TYPE_VIDEO &&
-            (from == AV_NOPTS_VALUE || frame->best_effort_timestamp >= from))
-            (*frames)++;
-        av_frame_unref(frame);
-    }
-}
-
 /* libaom 3.6 writes AV1 that no decoder accepts past the first frame at low
  * crf with the reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion,
  * <= 5 on 10-bit). Such an output would be published, journalled done and
@@ -1451,150 +1431,77 @@ static int verify_mode(const RxTranscode *t)
     return t->s.verify;
 }
 
-/* The last video packet read back sits where the last frame sent was, both
- * taken from the stream's start (the muxer shifts video for Opus' pre-skip). */
-static int ends_in_time(const RxTranscode *t, const AVStream *st, int64_t last_pts)
-{
-    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0, got, want;
-
-    if (last_pts == AV_NOPTS_VALUE || t->v.first_pts == AV_NOPTS_VALUE)
-        return 0;
-    got = av_rescale_q(last_pts - start, st->time_base, AV_TIME_BASE_Q);
-    want = av_rescale_q(t->v.sent_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
-    return llabs(got - want) <= 2000; /* WebM's 1 ms rounding, twice */
-}
-
 /*
- * Read the finished .part back before it may take the final name. It must
- * open and hold one video and one audio stream per input track; then
+ * Read the finished .part back before it may take the final name (verify.h).
+ * It must open and hold one video and one audio stream per input track; then
  *   quick: seek to the last keyframe we forced and decode from there to the
  *          end: the frames sent since must all come back, undamaged, the
  *          last at the time it was sent (a writer that lost the tail, or an
  *          encoder that wrote undecodable frames, fails here);
  *   full:  decode every frame from the start, with the same checks.
- * When the seek is not possible, quick decodes everything. Costs about a
- * tenth of the encode's time in full, a few keyframe intervals in quick.
+ * Both also want timestamps that never go back and streams that end where
+ * the file says. When the seek is not possible, quick decodes everything.
+ * Costs about a tenth of the encode's time in full, a few keyframe
+ * intervals in quick.
  */
 static int verify_output(RxTranscode *t)
 {
-    AVFormatContext *ic = NULL;
-    AVCodecContext **dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *frame = NULL;
-    int64_t frames = 0, damaged = 0, want = t->res->video_frames, last_pts = AV_NOPTS_VALUE;
-    int64_t from = AV_NOPTS_VALUE; /* quick: count frames from the keyframe sought */
-    int mode = verify_mode(t), vidx = -1, naudio = 0;
-    unsigned n = 0;
-    int ret;
+    RxVerifyRequest rq;
+    RxVerifyReport rep;
+    int mode = verify_mode(t), ret;
 
     t->res->verified = RX_VERIFY_OFF;
     if (mode == RX_VERIFY_OFF)
         return 0;
-    pkt = av_packet_alloc();
-    frame = av_frame_alloc();
-    if (!pkt || !frame) {
-        ret = fail(t, AVERROR(ENOMEM), "cannot check '%s' for '%s'", t->part, t->input);
-        goto done;
+    rx_verify_request_init(&rq);
+    rq.path = t->part;
+    rq.mode = mode;
+    rq.threads = rx_settings_threads(&t->s);
+    rq.audio_tracks = t->na;
+    rq.cancel = &t->cancel;
+    rq.frames = t->res->video_frames;
+    rq.from = 0; /* nothing sent: read it all */
+    if (t->v.first_pts != AV_NOPTS_VALUE) {
+        rq.from = t->v.last_kf - t->v.first_pts;
+        rq.from_tb = t->v.enc->time_base;
+        rq.frames_from = t->v.since_kf;
+        /* The last packet sits where the last frame sent was, both taken
+         * from the stream's start (the muxer shifts video for Opus' pre-skip). */
+        rq.last_us =
+            av_rescale_q(t->v.sent_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
     }
-    ret = avformat_open_input(&ic, t->part, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(ic, NULL);
-    if (ret >= 0 && !(dec = av_calloc(ic->nb_streams, sizeof(*dec))))
-        ret = AVERROR(ENOMEM);
-    if (ret >= 0)
-        n = ic->nb_streams;
-    for (unsigned i = 0; ret >= 0 && i < n; i++) {
-        const AVCodecParameters *par = ic->streams[i]->codecpar;
-        const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-        if (par->codec_type == AVMEDIA_TYPE_VIDEO && vidx < 0)
-            vidx = (int)i;
-        else if (par->codec_type == AVMEDIA_TYPE_AUDIO)
-            naudio++;
-        else
-            continue;
-        if (!codec || !(dec[i] = avcodec_alloc_context3(codec)))
-            ret = codec ? AVERROR(ENOMEM) : AVERROR_DECODER_NOT_FOUND;
-        if (ret >= 0)
-            ret = avcodec_parameters_to_context(dec[i], par);
-        if (ret >= 0) {
-            dec[i]->thread_count = rx_settings_threads(&t->s);
-            dec[i]->pkt_timebase = ic->streams[i]->time_base;
-            ret = avcodec_open2(dec[i], codec, NULL);
-        }
+    ret = rx_verify_file(&rq, &rep);
+    switch (ret < 0 ? rep.fault : RX_VFAULT_NONE) {
+    case RX_VFAULT_NONE:
+        if (ret < 0)
+            return fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
+        t->res->verified = rep.mode;
+        return 0;
+    case RX_VFAULT_CANCELLED:
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    case RX_VFAULT_OPEN:
+        return fail(t, rep.err, "cannot check '%s' for '%s'", t->part, t->input);
+    case RX_VFAULT_READ:
+        return fail(t, rep.err, "cannot read back '%s' for '%s'", t->part, t->input);
+    case RX_VFAULT_STREAMS:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' reads back with %d streams, %d audio; want 1 video and "
+                    "%d audio",
+                    t->part, t->input, rep.streams, rep.audio_streams, t->na);
+    case RX_VFAULT_DECODE:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
+                    "damaged (an encoder fault; another --crf may avoid it)",
+                    t->part, t->input, (long long)rep.frames, (long long)rep.frames_want,
+                    (long long)rep.damaged);
+    case RX_VFAULT_END:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
+                    "one encoded)",
+                    t->part, t->input);
+    default:
+        return fail(t, RX_ERR_BAD_OUTPUT, "%s (output of '%s')", rep.error, t->input);
     }
-    if (ret < 0) {
-        fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
-        goto done;
-    }
-    if (vidx < 0 || naudio != t->na || (int)n != 1 + t->na) {
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' reads back with %u streams, %d audio; want 1 video and "
-                   "%d audio",
-                   t->part, t->input, n, naudio, t->na);
-        goto done;
-    }
-    if (mode == RX_VERIFY_QUICK && t->v.last_kf != t->v.first_pts) {
-        const AVStream *st = ic->streams[vidx];
-        /* As written: from the stream's start, which the muxer shifted. */
-        int64_t ts =
-            (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) +
-            av_rescale_q(t->v.last_kf - t->v.first_pts, t->v.enc->time_base, st->time_base);
-        /* The index may take us to an earlier keyframe: frames before ts
-         * are decoded (their damage counts) but not counted. */
-        if (av_seek_frame(ic, vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
-            want = t->v.since_kf;
-            from = ts;
-        } else
-            mode = RX_VERIFY_FULL; /* no index: from the start */
-    }
-    for (;;) {
-        AVCodecContext *d;
-        if (cancelled(t)) {
-            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
-            goto done;
-        }
-        ret = av_read_frame(ic, pkt);
-        if (ret == AVERROR_EOF)
-            break;
-        if (ret < 0) {
-            fail(t, ret, "cannot read back '%s' for '%s'", t->part, t->input);
-            goto done;
-        }
-        d = dec[pkt->stream_index];
-        if (pkt->stream_index == vidx)
-            last_pts = pkt->pts;
-        if (d && avcodec_send_packet(d, pkt) < 0)
-            damaged++;
-        av_packet_unref(pkt);
-        if (d)
-            verify_drain(d, frame, from, &frames, &damaged);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (dec[i] && avcodec_send_packet(dec[i], NULL) >= 0)
-            verify_drain(dec[i], frame, from, &frames, &damaged);
-    }
-    ret = 0;
-    /* Every frame sent to the encoder must come back, undamaged. */
-    if (damaged || frames != want)
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
-                   "damaged (an encoder fault; another --crf may avoid it)",
-                   t->part, t->input, (long long)frames, (long long)want, (long long)damaged);
-    else if (!ends_in_time(t, ic->streams[vidx], last_pts))
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
-                   "one encoded)",
-                   t->part, t->input);
-    else
-        t->res->verified = mode;
-done:
-    for (unsigned i = 0; i < n; i++)
-        avcodec_free_context(&dec[i]);
-    av_free(dec);
-    avformat_close_input(&ic);
-    av_packet_free(&pkt);
-    av_frame_free(&frame);
-    return ret;
 }
 
 static int commit(RxTranscode *t)

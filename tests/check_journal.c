@@ -173,6 +173,7 @@ START_TEST(test_replay)
     res.width = 2560;
     res.height = 1440;
     res.wall_seconds = 12.3456;
+    snprintf(res.out_hash, sizeof(res.out_hash), "%s", "00112233445566778899aabbccddeeff");
     ck_assert_int_eq(rx_journal_record(j, &a, RX_STATE_ENCODED, &res, NULL, NULL), 0);
     ck_assert_int_eq(rx_journal_record(j, &a, RX_STATE_DONE, NULL, NULL, "renamed"), 0);
 
@@ -189,6 +190,7 @@ START_TEST(test_replay)
     rx_result_init(&res);
     res.in_bytes = 3000;
     res.out_bytes = 3100;
+    snprintf(res.out_hash, sizeof(res.out_hash), "%s", "NOT-A-HASH"); /* never written */
     ck_assert_int_eq(rx_journal_record(j, &c, RX_STATE_SKIPPED, &res, NULL, "kept"), 0);
 
     ck_assert_int_eq(rx_journal_record(j, &d, RX_STATE_STARTED, NULL, "d.webm", NULL), 0);
@@ -227,6 +229,7 @@ START_TEST(test_replay)
     ck_assert_str_eq(e->original, "renamed");
     ck_assert_int_eq(e->result.in_bytes, 1000);
     ck_assert_int_eq(e->result.out_bytes, 300);
+    ck_assert_str_eq(e->result.out_hash, "00112233445566778899aabbccddeeff"); /* carried */
     ck_assert_int_eq(e->result.in_duration_us, 60000000);
     ck_assert_int_eq(e->result.video_duration_us, 60016667);
     ck_assert_int_eq(e->result.audio_duration_us, 60000000);
@@ -243,6 +246,7 @@ START_TEST(test_replay)
     ck_assert_int_eq(e->result.state, RX_STATE_DONE);
     ck_assert_int_eq(e->attempts, 2);
     ck_assert_int_eq(e->result.out_bytes, 10);
+    ck_assert_str_eq(e->result.out_hash, ""); /* never given: absent */
     ck_assert_int_eq(e->result.err, 0);
     ck_assert_str_eq(e->result.error, "");
     ck_assert_str_eq(e->original, "deleted");
@@ -252,6 +256,7 @@ START_TEST(test_replay)
     ck_assert_int_eq(e->result.state, RX_STATE_SKIPPED);
     ck_assert_int_eq(e->attempts, 1); /* decided without a "started" */
     ck_assert_int_eq(e->result.out_bytes, 3100);
+    ck_assert_str_eq(e->result.out_hash, "");
     ck_assert_str_eq(e->original, "kept");
     ck_assert_ptr_null(e->output);
 
@@ -898,6 +903,8 @@ START_TEST(test_strict_parser)
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"in_bytes\":9223372036854775807}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"err\":-2147483648}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\udcff\\u0001\"}",
+        FILE_HEAD
+        "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"00112233445566778899aabbccddeeff\"}",
         "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
         "\"pid\":1,\"host\":\"\"}",
     };
@@ -918,6 +925,10 @@ START_TEST(test_strict_parser)
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"err\":-2147483649}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"in_bytes\":9223372036854775808}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"original\":\"burnt\"}",
+        FILE_HEAD
+        "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"00112233445566778899AABBCCDDEEFF\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"0011\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"out_hash\":1}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\x\"}",     /* bad escape */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\/\"}",     /* not ours */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\u0041\"}", /* 'A' */

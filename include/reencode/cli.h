@@ -24,6 +24,7 @@ typedef enum RxCommand {
     RX_CMD_RUN,            /* reencode run DIR... */
     RX_CMD_STATUS,         /* reencode status [DIR] [--journal PATH] */
     RX_CMD_JOURNAL_REPAIR, /* reencode journal repair [DIR] [--journal PATH] */
+    RX_CMD_VERIFY,         /* reencode verify [DIR | FILE...] [--journal PATH] */
 } RxCommand;
 
 typedef enum RxCliStatus {
@@ -69,6 +70,8 @@ typedef struct RxCli {
     int accept_truncated;
     const char *log_path;   /* --log FILE */
     const char *stats_path; /* --stats FILE */
+
+    int verify_mode; /* verify: RX_VERIFY_FULL (default) or --quick */
 
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */

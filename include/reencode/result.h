@@ -40,6 +40,7 @@ typedef struct RxResult {
 
     int64_t in_bytes;            /* size of the input when the job started */
     int64_t out_bytes;           /* size of the committed output */
+    char out_hash[33];           /* its content hash as the journal's identity ("" unknown) */
     int64_t in_duration_us;      /* duration the input's container declares */
     int64_t video_duration_us;   /* span of the encoded video, incl. last frame */
     int64_t audio_duration_us;   /* span of the first encoded audio track */

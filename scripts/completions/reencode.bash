@@ -20,13 +20,13 @@ _reencode()
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
     if ((COMP_CWORD == 1)); then
-        _reencode_reply -W 'run list status encode journal help -h --help -V --version'
+        _reencode_reply -W 'run list status encode journal verify help -h --help -V --version'
         return
     fi
     cmd=${COMP_WORDS[1]}
     case $cmd in
     help | -h | --help)
-        ((COMP_CWORD == 2)) && _reencode_reply -W 'run list status encode journal'
+        ((COMP_CWORD == 2)) && _reencode_reply -W 'run list status encode journal verify'
         return
         ;;
     journal)
@@ -75,6 +75,10 @@ _reencode()
         ;;
     'journal repair')
         opts='-h --help -q --quiet -v --verbose --progress --no-progress --json --journal'
+        operand=-d
+        ;;
+    'verify')
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --json -j --jobs --journal --quick --full'
         operand=-d
         ;;
     *)

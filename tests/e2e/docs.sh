@@ -39,7 +39,7 @@ MANWIDTH=100 MANPAGER=cat man -l "$src/docs/reencode.1" 2>/dev/null >man.txt
 for section in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS "EXIT STATUS" FILES; do
     check "man page has $section" grep -q "^$section\$" man.txt
 done
-for cmd in run list status encode; do
+for cmd in run list status encode verify; do
     check "man page has '$cmd' help" grep -q "^   reencode $cmd" man.txt
     "$re" "$cmd" --help | grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"opts-$cmd.txt"
     check "$cmd --help names options" test "$(wc -l <"opts-$cmd.txt")" -ge 2
