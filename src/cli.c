@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <libavutil/error.h>
+#include <libavutil/parseutils.h>
 
 #include "reencode/cli.h"
 
@@ -82,6 +83,12 @@ static const char *const help_main[] = {
     "                             quick = its streams, and every frame from the last\n"   \
     "                             keyframe on; full = every frame (used anyway at\n"      \
     "                             libaom crf <= 8); off [quick]\n"                        \
+    "      --cfr                  constant frame rate at the source's nominal rate\n"     \
+    "                             (r_frame_rate when plausible, else the average):\n"     \
+    "                             frame k at exactly k/rate from the first video\n"       \
+    "                             frame (WebM stores it to the ms); frames repeated\n"    \
+    "                             or dropped by time; audio stays in sync; --dedup off\n" \
+    "      --fps RATE             the same at RATE: 10, 30000/1001, 29.97 (0.01-240)\n"   \
     "\n"                                                                                  \
     "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
@@ -406,6 +413,8 @@ enum {
     OPT_ACCEPT_TRUNCATED,
     OPT_LOG,
     OPT_STATS,
+    OPT_CFR,
+    OPT_FPS,
 };
 
 static const struct {
@@ -454,6 +463,8 @@ static const struct {
     {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
     {"log", 0, OPT_LOG, 1, FOR_RUN},
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
+    {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
+    {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -682,6 +693,21 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_ACCEPT_TRUNCATED:
         cli->accept_truncated = 1;
         break;
+    case OPT_CFR:
+        s->cfr = 1;
+        break;
+    case OPT_FPS: {
+        AVRational r;
+        if (av_parse_video_rate(&r, v) < 0 || av_q2d(r) < 0.01 || av_q2d(r) > 240)
+            return usage_error(err, errsize,
+                               "--fps takes a rate from 0.01 to 240 such as 10, 30000/1001 or "
+                               "29.97, not '%s'",
+                               v);
+        s->cfr = 1;
+        s->fps_num = r.num;
+        s->fps_den = r.den;
+        break;
+    }
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -815,6 +841,11 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
     }
     if (cli->cmd == RX_CMD_ENCODE && !cli->input)
         return usage_error(err, errsize, "encode needs an INPUT file");
+    /* Elided frames would shift every later frame number. */
+    if (cli->settings.cfr && cli->settings.dedup == 1)
+        return usage_error(err, errsize,
+                           "--dedup on cannot go with --cfr or --fps: dropped frames would break "
+                           "the frame numbering (leave --dedup auto)");
     if ((cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) && !cli->n_roots)
         return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
     if ((cli->cmd == RX_CMD_STATUS || cli->cmd == RX_CMD_JOURNAL_REPAIR) &&

@@ -152,6 +152,10 @@ static int cmd_encode(const RxCli *cli)
     if (res.video_frames_elided)
         rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", cli->input,
                 (long long)res.video_frames_elided);
+    if (res.fps_num)
+        rx_info("%s: constant %d/%d fps (%.3f): %lld frames repeated, %lld dropped to keep time",
+                rx_transcode_output(t), res.fps_num, res.fps_den, (double)res.fps_num / res.fps_den,
+                (long long)res.video_frames_repeated, (long long)res.video_frames_dropped);
     if (res.decode_errors)
         rx_warn("'%s': %lld damaged packets skipped", cli->input, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter

@@ -88,6 +88,11 @@ typedef struct VideoPath {
     int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
+    /* Constant frame rate: the encoder counts output frames (time base
+     * 1/rate) and the input's timing is tracked apart, in in_tb. */
+    int cfr;
+    AVRational in_tb;
+    int64_t in_last, in_end; /* pts and end of the last input frame, in_tb */
 } VideoPath;
 
 struct RxTranscode {
@@ -120,6 +125,10 @@ struct RxTranscode {
     VideoPath v;
     AudioPath *a;
     int na;
+    /* Audio is encoded once the output's time origin is known (the first
+     * video frame, with cfr); audio_shift (1/48000) is that origin. */
+    int audio_ready;
+    int64_t audio_shift;
     AVPacket *pkt;  /* source thread: demuxed packet */
     AVFrame *frame; /* source thread: decoded frame */
     AVPacket *epkt; /* job thread: encoded packet */
@@ -506,10 +515,22 @@ static int open_video(RxTranscode *t, AVStream *ist)
     enc->color_trc = v->dec->color_trc;
     enc->colorspace = v->dec->colorspace;
     enc->chroma_sample_location = v->dec->chroma_sample_location;
-    /* The input's own time base: variable frame durations pass unchanged. */
+    /* The input's own time base: variable frame durations pass unchanged.
+     * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
+    v->in_tb = ist->time_base;
     enc->time_base = ist->time_base;
     if (ist->avg_frame_rate.num > 0 && ist->avg_frame_rate.den > 0)
         enc->framerate = ist->avg_frame_rate;
+    if (t->s.cfr) {
+        AVRational rate = t->s.fps_num > 0
+                              ? (AVRational){t->s.fps_num, t->s.fps_den}
+                              : rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->cfr = 1;
+        enc->framerate = rate;
+        enc->time_base = av_inv_q(rate);
+        t->res->fps_num = rate.num;
+        t->res->fps_den = rate.den;
+    }
     enc->thread_count = rx_settings_threads(&t->s);
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -557,17 +578,25 @@ static int open_video(RxTranscode *t, AVStream *ist)
     v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
     v->ost->disposition = AV_DISPOSITION_DEFAULT;
     /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
-     * write a DefaultDuration that players trust over the timestamps. */
+     * write a DefaultDuration that players trust over the timestamps. With
+     * a constant rate that DefaultDuration is right, and tells players so. */
+    if (v->cfr)
+        v->ost->avg_frame_rate = enc->framerate;
 
-    ret = rx_vstage_new(&v->stage, &(RxVStageConfig){.width = enc->width,
-                                                     .height = enc->height,
-                                                     .fmt = enc->pix_fmt,
-                                                     .dedup = rx_settings_dedup(&t->s),
-                                                     .max_diff = t->s.dedup_max_diff});
+    ret = rx_vstage_new(&v->stage,
+                        &(RxVStageConfig){.width = enc->width,
+                                          .height = enc->height,
+                                          .fmt = enc->pix_fmt,
+                                          .dedup = rx_settings_dedup(&t->s),
+                                          .max_diff = t->s.dedup_max_diff,
+                                          .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
+                                          .in_tb = v->in_tb});
     if (ret < 0)
         return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
 
     v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
+    v->in_last = v->in_end = AV_NOPTS_VALUE;
+    t->audio_ready = !v->cfr;
     if (t->s.keyint_seconds > 0)
         v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
                                  enc->time_base);
@@ -873,58 +902,113 @@ static int send_video(RxTranscode *t, AVFrame *out)
     return drain_encoder(t, v->enc, v->ost, 1);
 }
 
-static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+/* Our keyframe cadence is by time (output time, in the encoder's time
+ * base), not frame count, so VFR input and elided stretches get one every
+ * keyint seconds too. */
+static int key_due(const VideoPath *v, int64_t pts)
+{
+    return v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
+}
+
+/* Encode out, a frame of the stage's stamped in the encoder's time base. */
+static int encode_out(RxTranscode *t, AVFrame *out, int key)
 {
     VideoPath *v = &t->v;
-    AVFrame *out;
-    int64_t pts = frame->best_effort_timestamp;
-    int64_t dur = frame->pkt_duration;
-    int key_due;
     int ret;
-
-    if (pts == AV_NOPTS_VALUE)
-        pts = v->last_end != AV_NOPTS_VALUE ? v->last_end : 0;
-    /* Two frames at one instant (damaged or edited input): the second would
-     * never be seen and the muxer needs strictly increasing timestamps. */
-    if (v->last_pts != AV_NOPTS_VALUE && pts <= v->last_pts)
-        return 0;
-    if (dur <= 0) /* unknown: assume the previous frame's spacing */
-        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
-    /* Our keyframe cadence is by time, not frame count, so VFR input and
-     * elided stretches get one every keyint seconds too; a frame that is due
-     * to be a keyframe is never elided. */
-    key_due = v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
-
-    frame->pts = pts;
-    frame->pkt_duration = dur;
-    ret = rx_vstage_process(v->stage, frame, key_due, &out);
-    if (ret < 0)
-        return fail(t, ret, "cannot convert video of '%s'", t->input);
-    /* Dropped or not, the frame's time is covered: the last kept frame is
-     * shown until the next one, and last_end is where the video ends. */
-    v->last_pts = pts;
-    v->last_end = pts + dur;
-    if (!ret) {
-        t->res->video_frames_elided++;
-        report_progress(t);
-        return 0;
-    }
 
     /* Source keyframes must not force AV1 keyframes: every forced keyframe
      * costs bits. */
     out->pict_type = AV_PICTURE_TYPE_NONE;
     if (v->first_pts == AV_NOPTS_VALUE) {
-        v->first_pts = pts;
-        v->last_kf = pts;
-    } else if (key_due) {
+        v->first_pts = out->pts;
+        v->last_kf = out->pts;
+    } else if (key) {
         out->pict_type = AV_PICTURE_TYPE_I;
-        v->last_kf = pts;
+        v->last_kf = out->pts;
     }
     ret = send_video(t, out);
     if (ret < 0)
         return ret;
     report_progress(t);
     return 0;
+}
+
+/* Stamp frame with its time in the input's time base (right after the last
+ * frame when it has none) and its duration (the last spacing when unknown),
+ * and advance *last and *end. Returns 0 for a frame to drop: two frames at
+ * one instant (damaged or edited input), where the second would never be
+ * seen and the muxer needs strictly increasing timestamps. */
+static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
+{
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t dur = frame->pkt_duration;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = *end != AV_NOPTS_VALUE ? *end : 0;
+    if (*last != AV_NOPTS_VALUE && pts <= *last)
+        return 0;
+    if (dur <= 0)
+        dur = *last != AV_NOPTS_VALUE ? pts - *last : 1;
+    frame->pts = pts;
+    frame->pkt_duration = dur;
+    *last = pts;
+    *end = pts + dur;
+    return 1;
+}
+
+/* Constant frame rate: frame (NULL at the end) goes into the stage, which
+ * hands out every output frame whose time has come (see vstage.h). */
+static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int ret;
+
+    if (frame && !stamp_frame(frame, &v->in_last, &v->in_end))
+        return 0;
+    if (frame && !t->audio_ready) {
+        /* The output starts at the first video frame: audio moves with it,
+         * so the offset between them is the input's. */
+        t->audio_shift = av_rescale_q(frame->pts, v->in_tb, (AVRational){1, OPUS_RATE});
+        t->audio_ready = 1;
+    }
+    ret = rx_vstage_send(v->stage, frame);
+    while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
+        v->last_pts = out->pts;
+        v->last_end = out->pts + 1;
+        ret = encode_out(t, out, key_due(v, out->pts));
+    }
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    t->res->video_frames_repeated = rx_vstage_repeated(v->stage);
+    t->res->video_frames_dropped = rx_vstage_dropped(v->stage);
+    return 0;
+}
+
+static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int key;
+    int ret;
+
+    if (v->cfr)
+        return encode_video_cfr(t, frame);
+    /* Dropped or not, the frame's time is covered: the last kept frame is
+     * shown until the next one, and last_end is where the video ends. */
+    if (!stamp_frame(frame, &v->last_pts, &v->last_end))
+        return 0;
+    /* A frame that is due to be a keyframe is never elided. */
+    key = key_due(v, frame->pts);
+    ret = rx_vstage_process(v->stage, frame, key, &out);
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    if (!ret) {
+        t->res->video_frames_elided++;
+        report_progress(t);
+        return 0;
+    }
+    return encode_out(t, out, key);
 }
 
 /* End of the video: a recording that ends on a still picture ends on dropped
@@ -934,6 +1018,8 @@ static int flush_video_stage(RxTranscode *t)
     AVFrame *last;
     int ret;
 
+    if (t->v.cfr)
+        return encode_video_cfr(t, NULL);
     while (rx_vstage_flush(t->v.stage, &last)) {
         last->pict_type = AV_PICTURE_TYPE_NONE;
         t->res->video_frames_elided--;
@@ -996,6 +1082,8 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
     int fs = a->enc->frame_size;
     int ret;
 
+    if (!t->audio_ready && !final) /* the FIFO holds it until then */
+        return 0;
     while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
         int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
         ret = av_frame_make_writable(a->frame);
@@ -1004,7 +1092,7 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
         a->frame->nb_samples = n;
         if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
             return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
-        a->frame->pts = a->start_pts + a->sent;
+        a->frame->pts = a->start_pts - t->audio_shift + a->sent;
         a->sent += n;
         ret = avcodec_send_frame(a->enc, a->frame);
         if (ret < 0)
