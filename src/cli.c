@@ -123,6 +123,7 @@ static const char *const help_main[] = {
 
 static const char *const help_encode[] = {
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
+    "       reencode encode --images LIST|GLOB --fps RATE [OPTIONS] -o OUTPUT\n"
     "\n"
     "Re-encode INPUT to AV1 + Opus WebM, in process. The output is written to\n"
     "OUTPUT.part and renamed to OUTPUT only once complete and synced to disk: an\n"
@@ -132,6 +133,14 @@ static const char *const help_encode[] = {
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "      --overwrite            replace an existing OUTPUT\n"
+    "      --images LIST|GLOB     encode still images (PNG, JPEG) as one video, one\n"
+    "                             frame each at --fps, no audio: image k at k/RATE.\n"
+    "                             GLOB: a pattern ('shots/*.png', quoted), in version\n"
+    "                             order (2 before 10); a name ending in .png/.jpg/.jpeg\n"
+    "                             is one image; else LIST: a file of paths, one a line\n"
+    "                             (relative to its directory). Every image is scaled\n"
+    "                             to the first one's size; one that cannot be decoded\n"
+    "                             fails the job, naming it\n"
     "\n",
     HELP_ENCODER_OPTIONS,
     "\n"
@@ -415,6 +424,7 @@ enum {
     OPT_STATS,
     OPT_CFR,
     OPT_FPS,
+    OPT_IMAGES,
 };
 
 static const struct {
@@ -465,6 +475,7 @@ static const struct {
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
     {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
     {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
+    {"images", 0, OPT_IMAGES, 1, FOR_ENCODE},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -708,6 +719,11 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         s->fps_den = r.den;
         break;
     }
+    case OPT_IMAGES:
+        if (!*v)
+            return usage_error(err, errsize, "--images needs a LIST file or a GLOB pattern");
+        cli->images = v;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -839,8 +855,16 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         if (cli->cmd == RX_CMD_HELP)
             return RX_CLI_OK;
     }
-    if (cli->cmd == RX_CMD_ENCODE && !cli->input)
+    if (cli->cmd == RX_CMD_ENCODE && cli->images) {
+        if (cli->input)
+            return usage_error(err, errsize, "encode takes --images or an INPUT, not both");
+        if (!cli->settings.fps_num)
+            return usage_error(err, errsize, "--images needs --fps RATE (images per second)");
+        if (!cli->output)
+            return usage_error(err, errsize, "--images needs -o OUTPUT");
+    } else if (cli->cmd == RX_CMD_ENCODE && !cli->input) {
         return usage_error(err, errsize, "encode needs an INPUT file");
+    }
     /* Elided frames would shift every later frame number. */
     if (cli->settings.cfr && cli->settings.dedup == 1)
         return usage_error(err, errsize,

@@ -47,6 +47,7 @@
 #include "reencode/log.h"
 #include "reencode/transcode.h"
 #include "fqueue.h"
+#include "imgseq.h"
 #include "version.h"
 #include "vstage.h"
 
@@ -96,9 +97,12 @@ typedef struct VideoPath {
 } VideoPath;
 
 struct RxTranscode {
-    char *input;
+    char *input; /* the file, or with images the LIST or GLOB */
     char *output;
     char *part;
+    int images;   /* the source is still images (rx_transcode_new_images) */
+    char **paths; /* the images, once expanded */
+    size_t n_paths;
     RxSettings s;
     RxProgressFn progress_fn;
     void *progress_opaque;
@@ -268,6 +272,22 @@ fail:
     return ret;
 }
 
+int rx_transcode_new_images(RxTranscode **out, const char *spec, const char *output,
+                            const RxSettings *settings)
+{
+    int ret;
+
+    *out = NULL;
+    if (!output || settings->fps_num <= 0 || settings->fps_den <= 0)
+        return AVERROR(EINVAL);
+    ret = rx_transcode_new(out, spec, output, settings);
+    if (ret < 0)
+        return ret;
+    (*out)->images = 1;
+    (*out)->s.cfr = 1;
+    return 0;
+}
+
 void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque)
 {
     t->progress_fn = fn;
@@ -292,25 +312,49 @@ void rx_transcode_cancel(RxTranscode *t)
 
 /* ---- input */
 
+/* The input file; with images, the first image (its picture sets the
+ * encoder's size), and the expected duration is that of the series. */
 static int open_input(RxTranscode *t)
 {
+    const char *path = t->images ? t->paths[0] : t->input;
     int ret;
 
     t->ic = avformat_alloc_context();
     if (!t->ic)
-        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", path);
     /* Must be set before opening: it is what lets cancel interrupt I/O. */
     t->ic->interrupt_callback.callback = interrupt_cb;
     t->ic->interrupt_callback.opaque = t;
-    ret = avformat_open_input(&t->ic, t->input, NULL, NULL);
+    ret = avformat_open_input(&t->ic, path, NULL, NULL);
     if (ret < 0) /* avformat_open_input frees ic on failure */
-        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", t->input);
+        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", path);
     ret = avformat_find_stream_info(t->ic, NULL);
     if (ret < 0)
         return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot read stream info of '%s'",
-                    t->input);
-    if (t->ic->duration != AV_NOPTS_VALUE)
+                    path);
+    if (t->images)
+        t->res->in_duration_us =
+            av_rescale((int64_t)t->n_paths, AV_TIME_BASE * t->s.fps_den, t->s.fps_num);
+    else if (t->ic->duration != AV_NOPTS_VALUE)
         t->res->in_duration_us = t->ic->duration;
+    return 0;
+}
+
+/* With images: find them, and their total size (the input's bytes). */
+static int find_images(RxTranscode *t)
+{
+    char why[RX_ERROR_MAX];
+    struct stat st;
+    int ret = rx_imgseq_expand(t->input, &t->paths, &t->n_paths, why, sizeof(why));
+
+    if (ret < 0)
+        return fail(t, ret, "%s", why);
+    for (size_t i = 0; i < t->n_paths; i++) {
+        if (stat(t->paths[i], &st) < 0)
+            return fail(t, AVERROR(errno), "cannot open image '%s' (%zu of %zu)", t->paths[i],
+                        i + 1, t->n_paths);
+        t->res->in_bytes += st.st_size;
+    }
     return 0;
 }
 
@@ -515,6 +559,17 @@ static int open_video(RxTranscode *t, AVStream *ist)
     enc->color_trc = v->dec->color_trc;
     enc->colorspace = v->dec->colorspace;
     enc->chroma_sample_location = v->dec->chroma_sample_location;
+    if (t->images) {
+        /* 4:2:0, which every AV1 player takes, whatever the images are (RGB
+         * PNGs would get 4:4:4 or GBR); swscale converts to it with BT.601
+         * and limited range, whatever range a JPEG had. */
+        enc->pix_fmt = AV_PIX_FMT_YUV420P;
+        enc->color_range = AVCOL_RANGE_MPEG;
+        enc->colorspace = AVCOL_SPC_BT470BG;
+        enc->color_primaries = AVCOL_PRI_UNSPECIFIED;
+        enc->color_trc = AVCOL_TRC_UNSPECIFIED;
+        enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
+    }
     /* The input's own time base: variable frame durations pass unchanged.
      * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
     v->in_tb = ist->time_base;
@@ -528,6 +583,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         v->cfr = 1;
         enc->framerate = rate;
         enc->time_base = av_inv_q(rate);
+        if (t->images) /* the source thread numbers them: image k at k/rate */
+            v->in_tb = enc->time_base;
         t->res->fps_num = rate.num;
         t->res->fps_den = rate.den;
     }
@@ -690,7 +747,8 @@ static int set_metadata(RxTranscode *t)
     static const char *const drop[] = {"major_brand", "minor_version", "compatible_brands",
                                        "encoder",     "title",         "artist"};
     const AVDictionaryEntry *e = NULL;
-    const char *base = strrchr(t->input, '/');
+    const char *name = t->images ? t->output : t->input; /* the title comes from it */
+    const char *base = strrchr(name, '/');
     const char *dot;
     char *title;
     int ret;
@@ -720,7 +778,7 @@ static int set_metadata(RxTranscode *t)
             return ret;
     }
 
-    base = base ? base + 1 : t->input;
+    base = base ? base + 1 : name;
     dot = strrchr(base, '.');
     title = av_strndup(base, dot && dot > base ? (size_t)(dot - base) : strlen(base));
     if (!title)
@@ -1335,13 +1393,40 @@ static void *source_main(void *opaque)
     return NULL;
 }
 
+/* Source thread of an image series: each image decoded in turn, image k
+ * stamped k (in 1/rate). One that cannot be decoded fails the job: a
+ * missing frame would shift the number of every frame after it. */
+static void *images_main(void *opaque)
+{
+    RxTranscode *t = opaque;
+    int ret = 0;
+
+    for (size_t i = 0; i < t->n_paths && ret >= 0; i++) {
+        if (cancelled(t)) {
+            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+            break;
+        }
+        ret = rx_imgseq_decode(t->paths[i], t->frame);
+        if (ret < 0) {
+            ret = fail(t, ret, "cannot decode image '%s' (%zu of %zu)", t->paths[i], i + 1,
+                       t->n_paths);
+            break;
+        }
+        t->frame->best_effort_timestamp = t->frame->pts = (int64_t)i;
+        t->frame->pkt_duration = 1;
+        ret = emit_frame(t, TAG_VIDEO);
+    }
+    rx_fqueue_finish(t->queue, ret < 0 ? ret : 0);
+    return NULL;
+}
+
 static int start_source(RxTranscode *t)
 {
     int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
 
     if (ret < 0)
         return fail(t, ret, "cannot start decoding '%s'", t->input);
-    ret = pthread_create(&t->source, NULL, source_main, t);
+    ret = pthread_create(&t->source, NULL, t->images ? images_main : source_main, t);
     if (ret)
         return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
     t->source_started = 1;
@@ -1762,11 +1847,15 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     }
     t->ran = 1;
 
-    if (stat(t->input, &st) < 0) {
+    if (t->images) {
+        if ((ret = find_images(t)) < 0)
+            goto done;
+    } else if (stat(t->input, &st) < 0) {
         ret = fail(t, AVERROR(errno), "cannot open '%s'", t->input);
         goto done;
+    } else {
+        res->in_bytes = st.st_size;
     }
-    res->in_bytes = st.st_size;
     /* Checked before hours of work, and again before (and, without
      * --overwrite, atomically at) publish. */
     ret = check_output_name(t);
@@ -1822,6 +1911,7 @@ void rx_transcode_free(RxTranscode **pt)
     av_freep(&t->input);
     av_freep(&t->output);
     av_freep(&t->part);
+    rx_imgseq_free(&t->paths, t->n_paths);
     pthread_mutex_destroy(&t->err_lock);
     av_freep(pt);
 }
