@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include <libavutil/avutil.h>
+#include <libavutil/frame.h>
 #include <libavutil/dict.h>
 #include <libavcodec/codec_id.h>
 
@@ -80,6 +81,14 @@ void in_free(InFile *f);
 
 /* The nth (0-based) stream of that type, or NULL. */
 const InStream *in_stream(const InFile *f, enum AVMediaType type, int nth);
+
+/*
+ * Decode the first video stream of path and call fn with each frame in
+ * output order and its timestamp in us (the stream's, not made relative).
+ * Returns 0, the first negative value fn returns, or a negative AVERROR.
+ */
+typedef int (*InFrameFn)(void *opaque, const AVFrame *frame, int64_t us);
+int in_frames(const char *path, InFrameFn fn, void *opaque);
 
 /* What in_quality() measures; luma only. */
 typedef struct InQuality {

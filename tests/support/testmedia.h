@@ -50,6 +50,10 @@ typedef enum TmPattern {
                   after it, shown for TM_BLINK_PERIOD s, hidden for the next, and so on.
                   Between those instants frames are pixel-identical: the hostile case for
                   duplicate-frame elision (tiny changes that must never be dropped). */
+    TM_CLOCK,  /* the frame's media time in ms (mod 65536) written across the middle of the
+                  picture as 16 binary blocks, most significant first, white 1, black 0 on
+                  grey: tm_read_clock() reads it back from a decoded picture, so a test can
+                  tell which source frame an output frame shows */
 } TmPattern;
 
 #define TM_TYPE_PERIOD  0.7 /* seconds between typed characters (TM_TYPING) */
@@ -94,6 +98,8 @@ typedef struct TmClip {
     double gap_at, gap_len;       /* gap_len > 0: every video frame whose media time is
                                      >= gap_at, and every audio frame from the first AAC frame
                                      boundary >= gap_at, is stamped gap_len seconds later */
+    double video_start;           /* > 0: video timestamps start this many seconds after the
+                                     audio's (both otherwise start at 0) */
 } TmClip;
 
 /* Fill c with the defaults above. */
@@ -107,6 +113,19 @@ void tm_clip_default(TmClip *c);
  * something only libx264 can do; AVERROR(EINVAL) for an impossible TmClip.
  */
 int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize);
+
+/* The time in ms a TM_CLOCK picture shows, from its 8-bit luma plane (w x h,
+ * stride bytes a row); -1 when a block is neither clearly white nor black. */
+int tm_read_clock(const uint8_t *luma, ptrdiff_t stride, int w, int h);
+
+/*
+ * Write a still image of w x h, its left half the colour left and its right
+ * half right (R, G, B): PNG (rgb24) or JPEG (yuvj420p, high quality) as the
+ * name ends in .png or .jpg/.jpeg. Returns 0 or a negative AVERROR with a
+ * one-line reason in err (err may be NULL).
+ */
+int tm_write_image(const char *path, int w, int h, const uint8_t left[3], const uint8_t right[3],
+                   char *err, size_t errsize);
 
 /* Hostile-file helpers. Each returns 0 or a negative AVERROR (errno based). */
 

@@ -57,6 +57,7 @@ static const char usage_text[] =
     "  --fps F               nominal frame rate\n"
     "  --duration S          seconds of video\n"
     "  --pattern P           slides | motion | webcam | noise | typing | camera\n"
+    "                        | clock (the media time in ms, as 16 binary blocks)\n"
     "  --slide-seconds S     a new slide every S seconds (default 1)\n"
     "  --motion AT:LEN       draw seconds [AT, AT+LEN) as the motion pattern\n"
     "  --vfr                 irregular frame durations (same total duration)\n"
@@ -161,8 +162,8 @@ static int parse_pattern(const char *s, TmPattern *p)
         const char *name;
         TmPattern pattern;
     } names[] = {
-        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM},
-        {"noise", TM_NOISE},   {"typing", TM_TYPING}, {"camera", TM_CAMERA},
+        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM}, {"noise", TM_NOISE},
+        {"typing", TM_TYPING}, {"camera", TM_CAMERA}, {"clock", TM_CLOCK},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -217,7 +218,8 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
     } else if (!strcmp(name, "--pattern")) {
         if (parse_pattern(val, &c->pattern) < 0)
             return usage_error(err, errsize,
-                               "bad --pattern (slides|motion|webcam|noise|typing|camera)", val);
+                               "bad --pattern (slides|motion|webcam|noise|typing|camera|clock)",
+                               val);
     } else if (!strcmp(name, "--slide-seconds")) {
         if (parse_double(val, 0.001, 86400.0, &c->slide_seconds) < 0)
             return usage_error(err, errsize, "bad --slide-seconds", val);
