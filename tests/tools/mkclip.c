@@ -22,7 +22,7 @@
 #include "inspect.h"
 #include "testmedia.h"
 
-typedef enum MkMode { MK_CLIP, MK_RANDOM, MK_EMPTY, MK_INSPECT, MK_SSIM } MkMode;
+typedef enum MkMode { MK_CLIP, MK_RANDOM, MK_EMPTY, MK_INSPECT, MK_SSIM, MK_IMAGE } MkMode;
 
 typedef struct MkOpts {
     MkMode mode;
@@ -44,6 +44,8 @@ static const char usage_text[] =
     "       mkclip --truncate F [options] OUTPUT   write the clip, keep its first F (0..1)\n"
     "       mkclip --random BYTES [--seed N] OUTPUT    write pseudo-random bytes\n"
     "       mkclip --empty OUTPUT               write an empty file\n"
+    "       mkclip --image [--size WxH] [--seed N] OUTPUT   a still (.png, .jpg): two\n"
+    "                                           flat colours, left and right, from N\n"
     "       mkclip --inspect FILE               decode FILE, print one line per stream\n"
     "       mkclip --ssim REF TEST              print TEST's luma quality against REF\n"
     "\n"
@@ -291,6 +293,8 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
         o->seed = (unsigned)l;
     } else if (!strcmp(name, "--empty")) {
         return set_mode(o, MK_EMPTY, name, err, errsize);
+    } else if (!strcmp(name, "--image")) {
+        return set_mode(o, MK_IMAGE, name, err, errsize);
     } else if (!strcmp(name, "--inspect")) {
         o->inspect = val;
         return set_mode(o, MK_INSPECT, name, err, errsize);
@@ -464,6 +468,13 @@ static int run(const MkOpts *o)
     case MK_EMPTY:
         ret = tm_write_empty(o->output);
         break;
+    case MK_IMAGE: {
+        const uint8_t left[3] = {(uint8_t)(o->seed * 37), (uint8_t)(o->seed * 91), 40};
+        const uint8_t right[3] = {200, (uint8_t)(o->seed * 53), (uint8_t)(o->seed * 17)};
+        ret =
+            tm_write_image(o->output, o->clip.width, o->clip.height, left, right, err, sizeof(err));
+        break;
+    }
     case MK_INSPECT:
         ret = in_inspect(o->inspect, 1, &f);
         if (ret < 0) {
