@@ -92,6 +92,8 @@ typedef struct VideoPath {
     /* Constant frame rate: the encoder counts output frames (time base
      * 1/rate) and the input's timing is tracked apart, in in_tb. */
     int cfr;
+    int64_t tpf; /* encoder ticks per output frame: 1, or 1/rate's numerator when
+                    rate < 1 fps (libaom wants a time base of at most 1 s) */
     AVRational in_tb;
     int64_t in_last, in_end; /* pts and end of the last input frame, in_tb */
 } VideoPath;
@@ -581,10 +583,11 @@ static int open_video(RxTranscode *t, AVStream *ist)
                               ? (AVRational){t->s.fps_num, t->s.fps_den}
                               : rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
         v->cfr = 1;
+        v->tpf = rate.num >= rate.den ? 1 : rate.den;
         enc->framerate = rate;
-        enc->time_base = av_inv_q(rate);
+        enc->time_base = av_mul_q(av_inv_q(rate), (AVRational){1, (int)v->tpf});
         if (t->images) /* the source thread numbers them: image k at k/rate */
-            v->in_tb = enc->time_base;
+            v->in_tb = av_inv_q(rate);
         t->res->fps_num = rate.num;
         t->res->fps_den = rate.den;
     }
@@ -1032,8 +1035,10 @@ static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
     }
     ret = rx_vstage_send(v->stage, frame);
     while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
+        out->pts *= v->tpf;
+        out->pkt_duration = v->tpf;
         v->last_pts = out->pts;
-        v->last_end = out->pts + 1;
+        v->last_end = out->pts + v->tpf;
         ret = encode_out(t, out, key_due(v, out->pts));
     }
     if (ret < 0)

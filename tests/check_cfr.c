@@ -307,12 +307,12 @@ static void assert_images(const Shown *o, const int *order, int n)
     }
 }
 
-static void encode_images(const char *spec, const char *out, RxResult *r)
+static void encode_images(const char *spec, const char *out, int num, int den, RxResult *r)
 {
     RxTranscode *t = NULL;
     RxSettings s;
 
-    cfr_settings(&s, "libaom-av1", 5, 1);
+    cfr_settings(&s, "libaom-av1", num, den);
     ck_assert_int_eq(rx_transcode_new_images(&t, spec, out, &s), 0);
     run_job(t, r);
 }
@@ -329,7 +329,7 @@ START_TEST(images_by_glob_one_frame_each)
     RxResult r;
 
     make_images();
-    encode_images(td_path(dir, "img*"), out, &r);
+    encode_images(td_path(dir, "img*"), out, 5, 1, &r);
     inspect(out, &fo);
     so = shown(out);
     ck_assert_int_eq(fo.nb_streams, 1);
@@ -362,12 +362,34 @@ START_TEST(images_by_list_in_its_order)
     fprintf(fp, "%s\r\n\n%s\n%s\n%s", images[3].name, images[0].name, td_path(dir, "img3.png"),
             images[0].name);
     ck_assert_int_eq(fclose(fp), 0);
-    encode_images(list, out, &r);
+    encode_images(list, out, 5, 1, &r);
     so = shown(out);
     ck_assert_int_eq(so->w, images[3].w);
     assert_on_the_grid(so, 5, 1);
     assert_images(so, order, 4);
     free(so);
+}
+END_TEST
+
+/* Slides: an image every 2.5 s (0.4 fps; libaom takes no time base over 1 s,
+ * so the encoder counts 5 ticks of 1/2 s a frame). */
+START_TEST(images_slower_than_one_a_second)
+{
+    static const int order[] = {0, 1, 2, 3};
+    const char *out = td_path(dir, "slow.webm");
+    InFile fo = {0};
+    Shown *so;
+    RxResult r;
+
+    make_images();
+    encode_images(td_path(dir, "img*"), out, 2, 5, &r);
+    inspect(out, &fo);
+    so = shown(out);
+    assert_on_the_grid(so, 2, 5);
+    assert_images(so, order, N_IMAGES);
+    ck_assert_int_eq(in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0)->end_us - so->us[0], N_IMAGES * 2500000);
+    free(so);
+    in_free(&fo);
 }
 END_TEST
 
@@ -412,6 +434,7 @@ int main(void)
     tcase_add_test(tc, fps_resamples_by_time);
     tcase_add_test(tc, images_by_glob_one_frame_each);
     tcase_add_test(tc, images_by_list_in_its_order);
+    tcase_add_test(tc, images_slower_than_one_a_second);
     tcase_add_test(tc, bad_image_fails_naming_it);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
