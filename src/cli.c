@@ -88,7 +88,8 @@ static const char *const help_main[] = {
     "                             frame k at exactly k/rate from the first video\n"       \
     "                             frame (WebM stores it to the ms); frames repeated\n"    \
     "                             or dropped by time; audio stays in sync; --dedup off\n" \
-    "      --fps RATE             the same at RATE: 10, 30000/1001, 29.97 (0.01-240)\n"   \
+    "      --fps RATE             constant frame rate RATE, as --cfr: 10, 30000/1001,\n"  \
+    "                             29.97 (0.01-240)\n"                                     \
     "\n"                                                                                  \
     "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
@@ -133,8 +134,8 @@ static const char *const help_encode[] = {
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "      --overwrite            replace an existing OUTPUT\n"
-    "      --images LIST|GLOB     encode still images (PNG, JPEG) as one video, one\n"
-    "                             frame each at --fps, no audio: image k at k/RATE.\n"
+    "      --images LIST|GLOB     PNG/JPEG images as one video, one frame each\n"
+    "                             at --fps, no audio: image k at k/RATE.\n"
     "                             GLOB: a pattern ('shots/*.png', quoted), in version\n"
     "                             order (2 before 10); a name ending in .png/.jpg/.jpeg\n"
     "                             is one image; else LIST: a file of paths, one a line\n"
@@ -912,6 +913,13 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
             cli->help_for = RX_CMD_RUN;
         else if (argc > 2 && (!strcmp(argv[2], "status") || !strcmp(argv[2], "journal")))
             cli->help_for = RX_CMD_STATUS;
+        else if (argc > 2 && !strcmp(argv[2], "--man"))
+            cli->help_format = "man";
+        else if (argc > 2 && !strcmp(argv[2], "--complete")) {
+            if (argc < 4 || (strcmp(argv[3], "bash") && strcmp(argv[3], "zsh")))
+                return usage_error(err, errsize, "--complete takes bash or zsh");
+            cli->help_format = argv[3];
+        }
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -948,4 +956,19 @@ void rx_cli_free(RxCli *cli)
     cli->roots = NULL;
     cli->matches = NULL;
     cli->n_roots = cli->n_matches = 0;
+}
+
+int rx_cli_option(RxCommand cmd, size_t i, RxCliOption *out)
+{
+    unsigned bit = command_bit(cmd);
+
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (!(options[k].cmds & bit) || i--)
+            continue;
+        out->name = options[k].name;
+        out->short_name = options[k].short_name;
+        out->has_value = options[k].has_value;
+        return 0;
+    }
+    return -1;
 }
