@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <libavutil/error.h>
+#include <libavutil/parseutils.h>
 
 #include "reencode/cli.h"
 
@@ -83,6 +84,13 @@ static const char *const help_main[] = {
     "                             quick = its streams, and every frame from the last\n"   \
     "                             keyframe on; full = every frame (used anyway at\n"      \
     "                             libaom crf <= 8); off [quick]\n"                        \
+    "      --cfr                  constant frame rate at the source's nominal rate\n"     \
+    "                             (r_frame_rate when plausible, else the average):\n"     \
+    "                             frame k at exactly k/rate from the first video\n"       \
+    "                             frame (WebM stores it to the ms); frames repeated\n"    \
+    "                             or dropped by time; audio stays in sync; --dedup off\n" \
+    "      --fps RATE             constant frame rate RATE, as --cfr: 10, 30000/1001,\n"  \
+    "                             29.97 (0.01-240)\n"                                     \
     "\n"                                                                                  \
     "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
@@ -117,6 +125,7 @@ static const char *const help_main[] = {
 
 static const char *const help_encode[] = {
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
+    "       reencode encode --images LIST|GLOB --fps RATE [OPTIONS] -o OUTPUT\n"
     "\n"
     "Re-encode INPUT to AV1 + Opus WebM, in process. The output is written to\n"
     "OUTPUT.part and renamed to OUTPUT only once complete and synced to disk: an\n"
@@ -126,6 +135,14 @@ static const char *const help_encode[] = {
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "      --overwrite            replace an existing OUTPUT\n"
+    "      --images LIST|GLOB     PNG/JPEG images as one video, one frame each\n"
+    "                             at --fps, no audio: image k at k/RATE.\n"
+    "                             GLOB: a pattern ('shots/*.png', quoted), in version\n"
+    "                             order (2 before 10); a name ending in .png/.jpg/.jpeg\n"
+    "                             is one image; else LIST: a file of paths, one a line\n"
+    "                             (relative to its directory). Every image is scaled\n"
+    "                             to the first one's size; one that cannot be decoded\n"
+    "                             fails the job, naming it\n"
     "\n",
     HELP_ENCODER_OPTIONS,
     "\n"
@@ -453,6 +470,9 @@ enum {
     OPT_STATS,
     OPT_QUICK,
     OPT_FULL,
+    OPT_CFR,
+    OPT_FPS,
+    OPT_IMAGES,
 };
 
 static const struct {
@@ -503,6 +523,9 @@ static const struct {
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
     {"quick", 0, OPT_QUICK, 0, FOR_VERIFY},
     {"full", 0, OPT_FULL, 0, FOR_VERIFY},
+    {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
+    {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
+    {"images", 0, OPT_IMAGES, 1, FOR_ENCODE},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -735,6 +758,26 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_FULL:
         cli->verify_mode = id == OPT_QUICK ? RX_VERIFY_QUICK : RX_VERIFY_FULL;
         break;
+    case OPT_CFR:
+        s->cfr = 1;
+        break;
+    case OPT_FPS: {
+        AVRational r;
+        if (av_parse_video_rate(&r, v) < 0 || av_q2d(r) < 0.01 || av_q2d(r) > 240)
+            return usage_error(err, errsize,
+                               "--fps takes a rate from 0.01 to 240 such as 10, 30000/1001 or "
+                               "29.97, not '%s'",
+                               v);
+        s->cfr = 1;
+        s->fps_num = r.num;
+        s->fps_den = r.den;
+        break;
+    }
+    case OPT_IMAGES:
+        if (!*v)
+            return usage_error(err, errsize, "--images needs a LIST file or a GLOB pattern");
+        cli->images = v;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -870,8 +913,21 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         if (cli->cmd == RX_CMD_HELP)
             return RX_CLI_OK;
     }
-    if (cli->cmd == RX_CMD_ENCODE && !cli->input)
+    if (cli->cmd == RX_CMD_ENCODE && cli->images) {
+        if (cli->input)
+            return usage_error(err, errsize, "encode takes --images or an INPUT, not both");
+        if (!cli->settings.fps_num)
+            return usage_error(err, errsize, "--images needs --fps RATE (images per second)");
+        if (!cli->output)
+            return usage_error(err, errsize, "--images needs -o OUTPUT");
+    } else if (cli->cmd == RX_CMD_ENCODE && !cli->input) {
         return usage_error(err, errsize, "encode needs an INPUT file");
+    }
+    /* Elided frames would shift every later frame number. */
+    if (cli->settings.cfr && cli->settings.dedup == 1)
+        return usage_error(err, errsize,
+                           "--dedup on cannot go with --cfr or --fps: dropped frames would break "
+                           "the frame numbering (leave --dedup auto)");
     if ((cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) && !cli->n_roots)
         return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
     if ((cli->cmd == RX_CMD_STATUS || cli->cmd == RX_CMD_JOURNAL_REPAIR) &&
@@ -923,8 +979,7 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
             if (argc < 4 || (strcmp(argv[3], "bash") && strcmp(argv[3], "zsh")))
                 return usage_error(err, errsize, "--complete takes bash or zsh");
             cli->help_format = argv[3];
-        }
-        else if (argc > 2 && !strcmp(argv[2], "verify"))
+        } else if (argc > 2 && !strcmp(argv[2], "verify"))
             cli->help_for = RX_CMD_VERIFY;
         return RX_CLI_OK;
     }

@@ -120,9 +120,12 @@ static int cmd_encode(const RxCli *cli)
     char why[128];
     int ret;
 
-    ret = rx_transcode_new(&t, cli->input, cli->output, &cli->settings);
+    const char *in = cli->images ? cli->images : cli->input;
+
+    ret = cli->images ? rx_transcode_new_images(&t, cli->images, cli->output, &cli->settings)
+                      : rx_transcode_new(&t, cli->input, cli->output, &cli->settings);
     if (ret < 0) {
-        rx_error("cannot encode '%s': %s", cli->input,
+        rx_error("cannot encode '%s': %s", in,
                  ret == AVERROR(EINVAL) ? "output would replace the input (give -o OUTPUT)"
                                         : rx_strerror(ret, why, sizeof(why)));
         return ret == AVERROR(EINVAL) ? EXIT_USAGE : EXIT_FAILED;
@@ -154,14 +157,18 @@ static int cmd_encode(const RxCli *cli)
             res.out_bytes > 0 ? (double)res.in_bytes / (double)res.out_bytes : 0.0,
             res.wall_seconds);
     if (res.video_frames_elided)
-        rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", cli->input,
+        rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", in,
                 (long long)res.video_frames_elided);
+    if (res.fps_num)
+        rx_info("%s: constant %d/%d fps (%.3f): %lld frames repeated, %lld dropped to keep time",
+                rx_transcode_output(t), res.fps_num, res.fps_den, (double)res.fps_num / res.fps_den,
+                (long long)res.video_frames_repeated, (long long)res.video_frames_dropped);
     if (res.decode_errors)
-        rx_warn("'%s': %lld damaged packets skipped", cli->input, (long long)res.decode_errors);
+        rx_warn("'%s': %lld damaged packets skipped", in, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter
      * than its header says: say so, the output is complete for what exists. */
     if (res.in_duration_us > 0 && res.video_duration_us + 1000000 < res.in_duration_us)
-        rx_warn("'%s' declares %.1f s but only %.1f s could be decoded", cli->input,
+        rx_warn("'%s' declares %.1f s but only %.1f s could be decoded", in,
                 res.in_duration_us / 1e6, res.video_duration_us / 1e6);
     rx_transcode_free(&t);
     return 0;

@@ -51,6 +51,8 @@ void rx_settings_default(RxSettings *s)
 
 int rx_settings_dedup(const RxSettings *s)
 {
+    if (s->cfr) /* a dropped frame would shift every later frame number */
+        return 0;
     if (s->dedup >= 0)
         return s->dedup;
     /* Screen content is where frames repeat for minutes; elsewhere (camera

@@ -47,6 +47,7 @@
 #include "reencode/verify.h"
 #include "fqueue.h"
 #include "orient.h"
+#include "imgseq.h"
 #include "version.h"
 #include "vstage.h"
 
@@ -88,12 +89,22 @@ typedef struct VideoPath {
     int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
+    /* Constant frame rate: the encoder counts output frames (time base
+     * 1/rate) and the input's timing is tracked apart, in in_tb. */
+    int cfr;
+    int64_t tpf; /* encoder ticks per output frame: 1, or 1/rate's numerator when
+                    rate < 1 fps (libaom wants a time base of at most 1 s) */
+    AVRational in_tb;
+    int64_t in_last, in_end; /* pts and end of the last input frame, in_tb */
 } VideoPath;
 
 struct RxTranscode {
-    char *input;
+    char *input; /* the file, or with images the LIST or GLOB */
     char *output;
     char *part;
+    int images;   /* the source is still images (rx_transcode_new_images) */
+    char **paths; /* the images, once expanded */
+    size_t n_paths;
     RxSettings s;
     RxProgressFn progress_fn;
     void *progress_opaque;
@@ -121,6 +132,10 @@ struct RxTranscode {
     VideoPath v;
     AudioPath *a;
     int na;
+    /* Audio is encoded once the output's time origin is known (the first
+     * video frame, with cfr); audio_shift (1/48000) is that origin. */
+    int audio_ready;
+    int64_t audio_shift;
     AVPacket *pkt;  /* source thread: demuxed packet */
     AVFrame *frame; /* source thread: decoded frame */
     AVPacket *epkt; /* job thread: encoded packet */
@@ -260,6 +275,22 @@ fail:
     return ret;
 }
 
+int rx_transcode_new_images(RxTranscode **out, const char *spec, const char *output,
+                            const RxSettings *settings)
+{
+    int ret;
+
+    *out = NULL;
+    if (!output || settings->fps_num <= 0 || settings->fps_den <= 0)
+        return AVERROR(EINVAL);
+    ret = rx_transcode_new(out, spec, output, settings);
+    if (ret < 0)
+        return ret;
+    (*out)->images = 1;
+    (*out)->s.cfr = 1;
+    return 0;
+}
+
 void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque)
 {
     t->progress_fn = fn;
@@ -284,25 +315,49 @@ void rx_transcode_cancel(RxTranscode *t)
 
 /* ---- input */
 
+/* The input file; with images, the first image (its picture sets the
+ * encoder's size), and the expected duration is that of the series. */
 static int open_input(RxTranscode *t)
 {
+    const char *path = t->images ? t->paths[0] : t->input;
     int ret;
 
     t->ic = avformat_alloc_context();
     if (!t->ic)
-        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", path);
     /* Must be set before opening: it is what lets cancel interrupt I/O. */
     t->ic->interrupt_callback.callback = interrupt_cb;
     t->ic->interrupt_callback.opaque = t;
-    ret = avformat_open_input(&t->ic, t->input, NULL, NULL);
+    ret = avformat_open_input(&t->ic, path, NULL, NULL);
     if (ret < 0) /* avformat_open_input frees ic on failure */
-        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", t->input);
+        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", path);
     ret = avformat_find_stream_info(t->ic, NULL);
     if (ret < 0)
         return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot read stream info of '%s'",
-                    t->input);
-    if (t->ic->duration != AV_NOPTS_VALUE)
+                    path);
+    if (t->images)
+        t->res->in_duration_us =
+            av_rescale((int64_t)t->n_paths, AV_TIME_BASE * t->s.fps_den, t->s.fps_num);
+    else if (t->ic->duration != AV_NOPTS_VALUE)
         t->res->in_duration_us = t->ic->duration;
+    return 0;
+}
+
+/* With images: find them, and their total size (the input's bytes). */
+static int find_images(RxTranscode *t)
+{
+    char why[RX_ERROR_MAX];
+    struct stat st;
+    int ret = rx_imgseq_expand(t->input, &t->paths, &t->n_paths, why, sizeof(why));
+
+    if (ret < 0)
+        return fail(t, ret, "%s", why);
+    for (size_t i = 0; i < t->n_paths; i++) {
+        if (stat(t->paths[i], &st) < 0)
+            return fail(t, AVERROR(errno), "cannot open image '%s' (%zu of %zu)", t->paths[i],
+                        i + 1, t->n_paths);
+        t->res->in_bytes += st.st_size;
+    }
     return 0;
 }
 
@@ -504,10 +559,36 @@ static int open_video(RxTranscode *t, AVStream *ist)
     enc->color_trc = v->dec->color_trc;
     enc->colorspace = v->dec->colorspace;
     enc->chroma_sample_location = v->dec->chroma_sample_location;
-    /* The input's own time base: variable frame durations pass unchanged. */
+    if (t->images) {
+        /* 4:2:0, which every AV1 player takes, whatever the images are (RGB
+         * PNGs would get 4:4:4 or GBR); swscale converts to it with BT.601
+         * and limited range, whatever range a JPEG had. */
+        enc->pix_fmt = AV_PIX_FMT_YUV420P;
+        enc->color_range = AVCOL_RANGE_MPEG;
+        enc->colorspace = AVCOL_SPC_BT470BG;
+        enc->color_primaries = AVCOL_PRI_UNSPECIFIED;
+        enc->color_trc = AVCOL_TRC_UNSPECIFIED;
+        enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
+    }
+    /* The input's own time base: variable frame durations pass unchanged.
+     * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
+    v->in_tb = ist->time_base;
     enc->time_base = ist->time_base;
     if (ist->avg_frame_rate.num > 0 && ist->avg_frame_rate.den > 0)
         enc->framerate = ist->avg_frame_rate;
+    if (t->s.cfr) {
+        AVRational rate = t->s.fps_num > 0
+                              ? (AVRational){t->s.fps_num, t->s.fps_den}
+                              : rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->cfr = 1;
+        v->tpf = rate.num >= rate.den ? 1 : rate.den;
+        enc->framerate = rate;
+        enc->time_base = av_mul_q(av_inv_q(rate), (AVRational){1, (int)v->tpf});
+        if (t->images) /* the source thread numbers them: image k at k/rate */
+            v->in_tb = av_inv_q(rate);
+        t->res->fps_num = rate.num;
+        t->res->fps_den = rate.den;
+    }
     enc->thread_count = rx_settings_threads(&t->s);
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -555,18 +636,26 @@ static int open_video(RxTranscode *t, AVStream *ist)
     v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
     v->ost->disposition = AV_DISPOSITION_DEFAULT;
     /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
-     * write a DefaultDuration that players trust over the timestamps. */
+     * write a DefaultDuration that players trust over the timestamps. With
+     * a constant rate that DefaultDuration is right, and tells players so. */
+    if (v->cfr)
+        v->ost->avg_frame_rate = enc->framerate;
 
-    ret = rx_vstage_new(&v->stage, &(RxVStageConfig){.width = enc->width,
-                                                     .height = enc->height,
-                                                     .fmt = enc->pix_fmt,
-                                                     .orient = orient,
-                                                     .dedup = rx_settings_dedup(&t->s),
-                                                     .max_diff = t->s.dedup_max_diff});
+    ret = rx_vstage_new(&v->stage,
+                        &(RxVStageConfig){.width = enc->width,
+                                          .height = enc->height,
+                                          .fmt = enc->pix_fmt,
+                                          .orient = orient,
+                                          .dedup = rx_settings_dedup(&t->s),
+                                          .max_diff = t->s.dedup_max_diff,
+                                          .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
+                                          .in_tb = v->in_tb});
     if (ret < 0)
         return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
 
     v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
+    v->in_last = v->in_end = AV_NOPTS_VALUE;
+    t->audio_ready = !v->cfr;
     if (t->s.keyint_seconds > 0)
         v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
                                  enc->time_base);
@@ -660,7 +749,8 @@ static int set_metadata(RxTranscode *t)
     static const char *const drop[] = {"major_brand", "minor_version", "compatible_brands",
                                        "encoder",     "title",         "artist"};
     const AVDictionaryEntry *e = NULL;
-    const char *base = strrchr(t->input, '/');
+    const char *name = t->images ? t->output : t->input; /* the title comes from it */
+    const char *base = strrchr(name, '/');
     const char *dot;
     char *title;
     int ret;
@@ -690,7 +780,7 @@ static int set_metadata(RxTranscode *t)
             return ret;
     }
 
-    base = base ? base + 1 : t->input;
+    base = base ? base + 1 : name;
     dot = strrchr(base, '.');
     title = av_strndup(base, dot && dot > base ? (size_t)(dot - base) : strlen(base));
     if (!title)
@@ -908,58 +998,115 @@ static int send_video(RxTranscode *t, AVFrame *out)
     return drain_encoder(t, v->enc, v->ost, 1);
 }
 
-static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+/* Our keyframe cadence is by time (output time, in the encoder's time
+ * base), not frame count, so VFR input and elided stretches get one every
+ * keyint seconds too. */
+static int key_due(const VideoPath *v, int64_t pts)
+{
+    return v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
+}
+
+/* Encode out, a frame of the stage's stamped in the encoder's time base. */
+static int encode_out(RxTranscode *t, AVFrame *out, int key)
 {
     VideoPath *v = &t->v;
-    AVFrame *out;
-    int64_t pts = frame->best_effort_timestamp;
-    int64_t dur = frame->pkt_duration;
-    int key_due;
     int ret;
-
-    if (pts == AV_NOPTS_VALUE)
-        pts = v->last_end != AV_NOPTS_VALUE ? v->last_end : 0;
-    /* Two frames at one instant (damaged or edited input): the second would
-     * never be seen and the muxer needs strictly increasing timestamps. */
-    if (v->last_pts != AV_NOPTS_VALUE && pts <= v->last_pts)
-        return 0;
-    if (dur <= 0) /* unknown: assume the previous frame's spacing */
-        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
-    /* Our keyframe cadence is by time, not frame count, so VFR input and
-     * elided stretches get one every keyint seconds too; a frame that is due
-     * to be a keyframe is never elided. */
-    key_due = v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
-
-    frame->pts = pts;
-    frame->pkt_duration = dur;
-    ret = rx_vstage_process(v->stage, frame, key_due, &out);
-    if (ret < 0)
-        return fail(t, ret, "cannot convert video of '%s'", t->input);
-    /* Dropped or not, the frame's time is covered: the last kept frame is
-     * shown until the next one, and last_end is where the video ends. */
-    v->last_pts = pts;
-    v->last_end = pts + dur;
-    if (!ret) {
-        t->res->video_frames_elided++;
-        report_progress(t);
-        return 0;
-    }
 
     /* Source keyframes must not force AV1 keyframes: every forced keyframe
      * costs bits. */
     out->pict_type = AV_PICTURE_TYPE_NONE;
     if (v->first_pts == AV_NOPTS_VALUE) {
-        v->first_pts = pts;
-        v->last_kf = pts;
-    } else if (key_due) {
+        v->first_pts = out->pts;
+        v->last_kf = out->pts;
+    } else if (key) {
         out->pict_type = AV_PICTURE_TYPE_I;
-        v->last_kf = pts;
+        v->last_kf = out->pts;
     }
     ret = send_video(t, out);
     if (ret < 0)
         return ret;
     report_progress(t);
     return 0;
+}
+
+/* Stamp frame with its time in the input's time base (right after the last
+ * frame when it has none) and its duration (the last spacing when unknown),
+ * and advance *last and *end. Returns 0 for a frame to drop: two frames at
+ * one instant (damaged or edited input), where the second would never be
+ * seen and the muxer needs strictly increasing timestamps. */
+static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
+{
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t dur = frame->pkt_duration;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = *end != AV_NOPTS_VALUE ? *end : 0;
+    if (*last != AV_NOPTS_VALUE && pts <= *last)
+        return 0;
+    if (dur <= 0)
+        dur = *last != AV_NOPTS_VALUE ? pts - *last : 1;
+    frame->pts = pts;
+    frame->pkt_duration = dur;
+    *last = pts;
+    *end = pts + dur;
+    return 1;
+}
+
+/* Constant frame rate: frame (NULL at the end) goes into the stage, which
+ * hands out every output frame whose time has come (see vstage.h). */
+static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int ret;
+
+    if (frame && !stamp_frame(frame, &v->in_last, &v->in_end))
+        return 0;
+    if (frame && !t->audio_ready) {
+        /* The output starts at the first video frame: audio moves with it,
+         * so the offset between them is the input's. */
+        t->audio_shift = av_rescale_q(frame->pts, v->in_tb, (AVRational){1, OPUS_RATE});
+        t->audio_ready = 1;
+    }
+    ret = rx_vstage_send(v->stage, frame);
+    while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
+        out->pts *= v->tpf;
+        out->pkt_duration = v->tpf;
+        v->last_pts = out->pts;
+        v->last_end = out->pts + v->tpf;
+        ret = encode_out(t, out, key_due(v, out->pts));
+    }
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    t->res->video_frames_repeated = rx_vstage_repeated(v->stage);
+    t->res->video_frames_dropped = rx_vstage_dropped(v->stage);
+    return 0;
+}
+
+static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int key;
+    int ret;
+
+    if (v->cfr)
+        return encode_video_cfr(t, frame);
+    /* Dropped or not, the frame's time is covered: the last kept frame is
+     * shown until the next one, and last_end is where the video ends. */
+    if (!stamp_frame(frame, &v->last_pts, &v->last_end))
+        return 0;
+    /* A frame that is due to be a keyframe is never elided. */
+    key = key_due(v, frame->pts);
+    ret = rx_vstage_process(v->stage, frame, key, &out);
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    if (!ret) {
+        t->res->video_frames_elided++;
+        report_progress(t);
+        return 0;
+    }
+    return encode_out(t, out, key);
 }
 
 /* End of the video: a recording that ends on a still picture ends on dropped
@@ -969,6 +1116,8 @@ static int flush_video_stage(RxTranscode *t)
     AVFrame *last;
     int ret;
 
+    if (t->v.cfr)
+        return encode_video_cfr(t, NULL);
     while (rx_vstage_flush(t->v.stage, &last)) {
         last->pict_type = AV_PICTURE_TYPE_NONE;
         t->res->video_frames_elided--;
@@ -1031,6 +1180,8 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
     int fs = a->enc->frame_size;
     int ret;
 
+    if (!t->audio_ready && !final) /* the FIFO holds it until then */
+        return 0;
     while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
         int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
         ret = av_frame_make_writable(a->frame);
@@ -1039,7 +1190,7 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
         a->frame->nb_samples = n;
         if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
             return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
-        a->frame->pts = a->start_pts + a->sent;
+        a->frame->pts = a->start_pts - t->audio_shift + a->sent;
         a->sent += n;
         ret = avcodec_send_frame(a->enc, a->frame);
         if (ret < 0)
@@ -1282,13 +1433,40 @@ static void *source_main(void *opaque)
     return NULL;
 }
 
+/* Source thread of an image series: each image decoded in turn, image k
+ * stamped k (in 1/rate). One that cannot be decoded fails the job: a
+ * missing frame would shift the number of every frame after it. */
+static void *images_main(void *opaque)
+{
+    RxTranscode *t = opaque;
+    int ret = 0;
+
+    for (size_t i = 0; i < t->n_paths && ret >= 0; i++) {
+        if (cancelled(t)) {
+            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+            break;
+        }
+        ret = rx_imgseq_decode(t->paths[i], t->frame);
+        if (ret < 0) {
+            ret = fail(t, ret, "cannot decode image '%s' (%zu of %zu)", t->paths[i], i + 1,
+                       t->n_paths);
+            break;
+        }
+        t->frame->best_effort_timestamp = t->frame->pts = (int64_t)i;
+        t->frame->pkt_duration = 1;
+        ret = emit_frame(t, TAG_VIDEO);
+    }
+    rx_fqueue_finish(t->queue, ret < 0 ? ret : 0);
+    return NULL;
+}
+
 static int start_source(RxTranscode *t)
 {
     int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
 
     if (ret < 0)
         return fail(t, ret, "cannot start decoding '%s'", t->input);
-    ret = pthread_create(&t->source, NULL, source_main, t);
+    ret = pthread_create(&t->source, NULL, t->images ? images_main : source_main, t);
     if (ret)
         return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
     t->source_started = 1;
@@ -1538,7 +1716,8 @@ static int commit(RxTranscode *t)
      * (and resume knows a committed output by its original's mtime). Set on
      * the locked .part, never the final name: the output appears with them
      * or not at all. A file system that refuses costs only the times. */
-    futimens(t->lock_fd, t->in_times);
+    if (!t->images) /* a video made of images has no one time of its own */
+        futimens(t->lock_fd, t->in_times);
     ret = check_output_name(t);
     if (ret < 0)
         return ret;
@@ -1620,13 +1799,17 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     }
     t->ran = 1;
 
-    if (stat(t->input, &st) < 0) {
+    if (t->images) {
+        if ((ret = find_images(t)) < 0)
+            goto done;
+    } else if (stat(t->input, &st) < 0) {
         ret = fail(t, AVERROR(errno), "cannot open '%s'", t->input);
         goto done;
+    } else {
+        res->in_bytes = st.st_size;
+        t->in_times[0] = st.st_atim; /* before this job reads it */
+        t->in_times[1] = st.st_mtim;
     }
-    res->in_bytes = st.st_size;
-    t->in_times[0] = st.st_atim; /* before this job reads it */
-    t->in_times[1] = st.st_mtim;
     /* Checked before hours of work, and again before (and, without
      * --overwrite, atomically at) publish. */
     ret = check_output_name(t);
@@ -1682,6 +1865,7 @@ void rx_transcode_free(RxTranscode **pt)
     av_freep(&t->input);
     av_freep(&t->output);
     av_freep(&t->part);
+    rx_imgseq_free(&t->paths, t->n_paths);
     pthread_mutex_destroy(&t->err_lock);
     av_freep(pt);
 }

@@ -219,6 +219,14 @@ static const struct {
     {{"encode", "--video-encoder=libsvtav1", "--preset=14", "a.mp4"}, "--preset"},
     {{"encode", "--video-encoder=libsvtav1", "--preset=-1", "a.mp4"}, "--preset"},
     {{"list", "--video-encoder=libsvtav1", "d"}, "--video-encoder"},
+    /* Constant frame rate: dropped duplicates would break frame numbers. */
+    {{"encode", "--cfr", "--dedup", "on", "a.mp4"}, "--dedup on"},
+    {{"run", "--dedup=on", "--fps=10", "d"}, "--dedup on"},
+    {{"encode", "--fps", "0", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "241", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "-5", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "ten", "a.mp4"}, "'ten'"},
+    {{"list", "--cfr", "d"}, "--cfr"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -234,6 +242,39 @@ START_TEST(bad_command_lines_are_usage_errors)
                   bad[_i].needle);
     ck_assert_ptr_null(strchr(err, '\n')); /* one line */
     rx_cli_free(&cli);
+}
+END_TEST
+
+START_TEST(frame_rate_options)
+{
+    static const struct {
+        char *value;
+        int num, den;
+    } rates[] = {{"10", 10, 1}, {"30000/1001", 30000, 1001}, {"29.97", 2997, 100}, {"0.5", 1, 2}};
+    RxCli cli;
+
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        char *argv[] = {"reencode", "encode", "--fps", rates[i].value, "in.mp4"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        ck_assert_int_eq(cli.settings.cfr, 1);
+        ck_assert_int_eq(cli.settings.fps_num, rates[i].num);
+        ck_assert_int_eq(cli.settings.fps_den, rates[i].den);
+        rx_cli_free(&cli);
+    }
+    {
+        /* --cfr: the source's rate; dedup auto resolves to off. */
+        char *argv[] = {"reencode", "run", "--cfr", "d"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        ck_assert_int_eq(cli.settings.cfr, 1);
+        ck_assert_int_eq(cli.settings.fps_num, 0);
+        ck_assert_int_eq(rx_settings_dedup(&cli.settings), 0);
+        rx_cli_free(&cli);
+    }
+    {
+        char *argv[] = {"reencode", "encode", "--cfr", "--dedup", "off", "in.mp4"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        rx_cli_free(&cli);
+    }
 }
 END_TEST
 
@@ -447,6 +488,7 @@ int main(void)
     tcase_add_test(tc, dedup_and_verify_keywords);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, frame_rate_options);
     tcase_add_test(tc, list_options);
     tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, run_options);

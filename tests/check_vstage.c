@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <libavutil/display.h>
+#include <libavutil/error.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
 
@@ -481,6 +482,194 @@ START_TEST(dedup_auto_follows_screen_tuning)
 }
 END_TEST
 
+/* ---- retiming to a constant rate */
+
+/* Run n frames stamped pts[i] (duration dur[i]) in time base tb through a
+ * stage at rate; record each output frame's source (the marker sample at
+ * (0, 0) holds i) in src[], checking that output k is stamped k. Returns the
+ * number of output frames. */
+static int retime(AVRational rate, AVRational tb, const int64_t *pts, const int64_t *dur, int n,
+                  int *src, int cap, RxVStage **keep)
+{
+    RxVStageConfig cfg = {
+        .width = 16, .height = 16, .fmt = AV_PIX_FMT_YUV420P, .rate = rate, .in_tb = tb};
+    RxVStage *vs = NULL;
+    AVFrame *out;
+    int got = 0, ret;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    for (int i = 0; i <= n; i++) {
+        AVFrame *f = NULL;
+        if (i < n) {
+            f = grey(16, 16, AV_PIX_FMT_YUV420P);
+            f->data[0][0] = (uint8_t)i;
+            f->pts = pts[i];
+            f->pkt_duration = dur[i];
+        }
+        ck_assert_int_eq(rx_vstage_send(vs, f), 0);
+        av_frame_free(&f); /* referenced, not taken */
+        while ((ret = rx_vstage_receive(vs, &out)) == 1) {
+            ck_assert_int_lt(got, cap);
+            ck_assert_int_eq(out->pts, got);
+            ck_assert_int_eq(out->pkt_duration, 1);
+            src[got++] = out->data[0][0];
+        }
+        ck_assert_int_eq(ret, 0);
+    }
+    ck_assert_int_eq(rx_vstage_receive(vs, &out), 0); /* all out */
+    *keep = vs;
+    return got;
+}
+
+/* Check the stage's counts of frames dropped and repeated, then free it. */
+static void retime_done(RxVStage **vs, int64_t dropped, int64_t repeated)
+{
+    ck_assert_int_eq(rx_vstage_dropped(*vs), dropped);
+    ck_assert_int_eq(rx_vstage_repeated(*vs), repeated);
+    rx_vstage_free(vs);
+}
+
+/* Irregular durations in 1/90000 (1 to 4 periods of 1/30 s with jitter, as
+ * testmedia's VFR clips) to 30 fps: output k shows the latest source frame
+ * stamped at or before k/30 s, for as many outputs as the length needs. */
+START_TEST(retime_vfr_by_time)
+{
+    static const int periods[] = {1, 3, 1, 1, 2, 4, 1, 2, 1, 1, 3, 1};
+    int64_t pts[12], dur[12], t = 0;
+    int src[64], n, repeated = 0, shown[12] = {0}, dropped = 0;
+    RxVStage *vs;
+
+    for (int i = 0; i < 12; i++) {
+        pts[i] = t;
+        dur[i] = periods[i] * 3000 + (i % 3 - 1) * 401; /* +-13 % jitter */
+        t += dur[i];
+    }
+    n = retime((AVRational){30, 1}, (AVRational){1, 90000}, pts, dur, 12, src, 64, &vs);
+    /* Length: ceil(t / 3000) frames of 1/30 s, never shorter than the source. */
+    ck_assert_int_eq(n, (int)((t + 2999) / 3000));
+    for (int k = 0; k < n; k++) {
+        int want = 0;
+        for (int i = 0; i < 12; i++)
+            if (pts[i] <= (int64_t)k * 3000)
+                want = i;
+        ck_assert_msg(src[k] == want, "slot %d shows frame %d, want %d", k, src[k], want);
+        repeated += k > 0 && src[k] == src[k - 1];
+        shown[src[k]] = 1;
+    }
+    for (int i = 0; i < 12; i++)
+        dropped += !shown[i];
+    ck_assert_int_gt(repeated, 5);
+    retime_done(&vs, dropped, repeated);
+}
+END_TEST
+
+/* 30 fps to 10: output k is source frame 3k (time k/10), not frame k. */
+START_TEST(retime_downsamples_by_time)
+{
+    int64_t pts[30], dur[30];
+    int src[16], n;
+    RxVStage *vs;
+
+    for (int i = 0; i < 30; i++) {
+        pts[i] = i * 512; /* 1/15360, MP4's usual time base at 30 fps */
+        dur[i] = 512;
+    }
+    n = retime((AVRational){10, 1}, (AVRational){1, 15360}, pts, dur, 30, src, 16, &vs);
+    ck_assert_int_eq(n, 10);
+    for (int k = 0; k < n; k++)
+        ck_assert_int_eq(src[k], 3 * k);
+    retime_done(&vs, 20, 0);
+}
+END_TEST
+
+/* WebM/MKV sources stamp 30000/1001 fps to the millisecond (0, 33, 67, 100,
+ * ...: some after their exact time): at their own rate every frame is kept
+ * once, none lost to the rounding. And a start other than 0 is the origin. */
+START_TEST(retime_tolerates_millisecond_stamps)
+{
+    int64_t pts[40], dur[40];
+    int src[48], n;
+    RxVStage *vs;
+
+    for (int i = 0; i < 40; i++) {
+        pts[i] = 500 + (i * 1001 + 15) / 30; /* rounded to the nearest ms */
+        dur[i] = 33;
+    }
+    for (int i = 0; i < 39; i++)
+        dur[i] = pts[i + 1] - pts[i];
+    n = retime((AVRational){30000, 1001}, (AVRational){1, 1000}, pts, dur, 40, src, 48, &vs);
+    ck_assert_int_eq(n, 40);
+    for (int k = 0; k < n; k++)
+        ck_assert_int_eq(src[k], k);
+    retime_done(&vs, 0, 0);
+}
+END_TEST
+
+/* One frame shown for 1 s becomes a whole second of output frames; frames
+ * must be received before the next is sent. */
+START_TEST(retime_holds_a_still_and_asks_to_be_drained)
+{
+    RxVStageConfig cfg = {
+        .width = 16, .height = 16, .fmt = AV_PIX_FMT_YUV420P, .rate = {25, 1}, .in_tb = {1, 1000}};
+    RxVStage *vs = NULL;
+    AVFrame *f = grey(16, 16, AV_PIX_FMT_YUV420P), *out;
+    int n = 0;
+
+    ck_assert_int_eq(rx_vstage_new(&vs, &cfg), 0);
+    f->pts = 0;
+    f->pkt_duration = 1000;
+    ck_assert_int_eq(rx_vstage_send(vs, f), 0);
+    ck_assert_int_eq(rx_vstage_receive(vs, &out), 0); /* how long it lasts is not known yet */
+    f->pts = 1000;
+    f->pkt_duration = 40;
+    ck_assert_int_eq(rx_vstage_send(vs, f), 0);
+    ck_assert_int_eq(rx_vstage_send(vs, f), AVERROR(EAGAIN));
+    while (rx_vstage_receive(vs, &out) == 1)
+        n++;
+    ck_assert_int_eq(n, 25);
+    ck_assert_int_eq(rx_vstage_send(vs, NULL), 0);
+    ck_assert_int_eq(rx_vstage_receive(vs, &out), 1);
+    ck_assert_int_eq(out->pts, 25);
+    ck_assert_int_eq(rx_vstage_receive(vs, &out), 0);
+    ck_assert_int_eq(rx_vstage_repeated(vs), 24);
+    rx_vstage_free(&vs);
+    av_frame_free(&f);
+}
+END_TEST
+
+START_TEST(nominal_rate_prefers_a_plausible_base_rate)
+{
+    AVRational r;
+
+    /* Irregular timestamps: libavformat reports the time base; the average. */
+    r = rx_nominal_rate((AVRational){90000, 1}, (AVRational){50, 3});
+    ck_assert(r.num == 50 && r.den == 3);
+    r = rx_nominal_rate((AVRational){30, 1}, (AVRational){30, 1});
+    ck_assert(r.num == 30 && r.den == 1);
+    /* A recorder that skips still frames: the base rate, not the average. */
+    r = rx_nominal_rate((AVRational){60, 1}, (AVRational){1800000, 43103});
+    ck_assert(r.num == 60 && r.den == 1);
+    /* Near a common rate: that rate. */
+    r = rx_nominal_rate((AVRational){2997, 100}, (AVRational){2997, 100});
+    ck_assert(r.num == 30000 && r.den == 1001);
+    r = rx_nominal_rate((AVRational){0, 0}, (AVRational){0, 0});
+    ck_assert(r.num == 30 && r.den == 1);
+    r = rx_nominal_rate((AVRational){1000, 1}, (AVRational){0, 1});
+    ck_assert(r.num == 30 && r.den == 1);
+}
+END_TEST
+
+START_TEST(cfr_turns_dedup_off)
+{
+    RxSettings s;
+
+    rx_settings_default(&s);
+    ck_assert_int_eq(rx_settings_dedup(&s), 1);
+    s.cfr = 1;
+    ck_assert_int_eq(rx_settings_dedup(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vstage");
@@ -495,6 +684,12 @@ int main(void)
     tcase_add_test(tc, stage_compares_with_the_last_kept_frame);
     tcase_add_test(tc, stage_converts_and_keeps_everything_when_off);
     tcase_add_test(tc, dedup_auto_follows_screen_tuning);
+    tcase_add_test(tc, retime_vfr_by_time);
+    tcase_add_test(tc, retime_downsamples_by_time);
+    tcase_add_test(tc, retime_tolerates_millisecond_stamps);
+    tcase_add_test(tc, retime_holds_a_still_and_asks_to_be_drained);
+    tcase_add_test(tc, nominal_rate_prefers_a_plausible_base_rate);
+    tcase_add_test(tc, cfr_turns_dedup_off);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("orient");

@@ -39,6 +39,7 @@ typedef struct RxCli {
     /* encode */
     const char *input;
     const char *output;
+    const char *images;  /* --images LIST|GLOB: encode stills instead of INPUT */
     RxSettings settings; /* encode and run */
     /* Encoder options seen, checked once the whole line is read (the
      * encoder may be named last): explicit values survive the encoder's

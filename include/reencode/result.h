@@ -51,6 +51,13 @@ typedef struct RxResult {
     int audio_tracks;            /* Opus tracks written */
     int width, height;           /* encoded picture size */
     double wall_seconds;         /* wall time of the job */
+
+    /* Constant frame rate (--cfr, --fps): the output's rate, 0/0 when it
+     * keeps the source's timing; output frames repeating the one before;
+     * decoded frames that no output frame shows. */
+    int fps_num, fps_den;
+    int64_t video_frames_repeated;
+    int64_t video_frames_dropped;
 } RxResult;
 
 void rx_result_init(RxResult *r);

@@ -42,6 +42,12 @@ typedef struct RxSettings {
     int dedup;
     int dedup_max_diff; /* 8-bit levels a sample may differ and still be a duplicate, 10 */
     int verify;         /* RxVerify, RX_VERIFY_QUICK */
+
+    /* Constant frame rate (src/vstage.h): 0 keeps the source's timing; 1
+     * retimes to fps_num/fps_den, or with fps_num 0 to the source's nominal
+     * rate (--cfr). Turns duplicate elision off: frame k must be at k/fps. */
+    int cfr;
+    int fps_num, fps_den; /* --fps; 0 = the source's nominal rate */
 } RxSettings;
 
 /* Fill s with the reference defaults. */
@@ -58,7 +64,8 @@ int rx_settings_set_encoder(RxSettings *s, const char *name);
  * does not fit (so a too-long value is an error, never silently cut). */
 int rx_settings_set_str(char *dst, size_t size, const char *src);
 
-/* Resolve dedup == -1: 1 when frames alike to the last kept one are dropped. */
+/* Resolve dedup == -1: 1 when frames alike to the last kept one are dropped;
+ * always 0 with cfr. */
 int rx_settings_dedup(const RxSettings *s);
 
 /* Resolve threads == 0 to the number of online cores. */

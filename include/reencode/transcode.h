@@ -58,6 +58,16 @@ typedef int (*RxCheckFn)(void *opaque, const char *part_path, RxResult *res);
 int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
                      const RxSettings *settings);
 
+/*
+ * Create a job that encodes still images as one video, image k at k/fps
+ * (settings->fps_num/fps_den, required), no audio: spec is a glob pattern,
+ * one image, or a LIST file of paths (see src/imgseq.h); it is expanded
+ * when the job runs. Every image is scaled to the first one's size. output
+ * is required. Returns 0 and sets *out, or AVERROR(EINVAL) / AVERROR(ENOMEM).
+ */
+int rx_transcode_new_images(RxTranscode **out, const char *spec, const char *output,
+                            const RxSettings *settings);
+
 void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque);
 
 void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque);

@@ -50,7 +50,7 @@ _reencode()
     --log) _reencode_reply -f; return ;;
     --stats) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --images)
         return # nothing to offer
         ;;
     esac
@@ -58,7 +58,7 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps'
         operand=-d
         ;;
     'list')
@@ -70,7 +70,7 @@ _reencode()
         operand=-d
         ;;
     'encode')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --cfr --fps --images'
         operand=-f
         ;;
     'journal repair')

@@ -414,6 +414,23 @@ double in_mean(const AVFrame *f, int p, int x, int y, int w, int h)
     return sum / ((double)w * h);
 }
 
+int in_frames(const char *path, InFrameFn fn, void *opaque)
+{
+    VReader r;
+    AVFrame *fr = av_frame_alloc();
+    int64_t us;
+    int ret = fr ? vr_open(&r, path) : AVERROR(ENOMEM);
+
+    while (ret >= 0 && (ret = vr_next(&r, fr, &us)) >= 0) {
+        ret = fn(opaque, fr, us);
+        av_frame_unref(fr);
+    }
+    if (fr)
+        vr_close(&r);
+    av_frame_free(&fr);
+    return ret == AVERROR_EOF ? 0 : ret;
+}
+
 /* The luma samples compared for one picture, w x h. A frame whose first plane
  * holds 8-bit luma at that size is used as it is (no copy, as ffmpeg's ssim
  * filter reads it); any other format or size goes through swscale to 8-bit

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include <libavutil/avutil.h>
+#include <libavutil/frame.h>
 #include <libavutil/dict.h>
 #include <libavutil/frame.h>
 #include <libavcodec/codec_id.h>
@@ -93,6 +94,14 @@ int in_first_frame(const char *path, AVFrame **frame);
  * sample coordinates, on the 8-bit scale (deeper formats are scaled down);
  * planar formats only. -1 when the rectangle is not inside the plane. */
 double in_mean(const AVFrame *f, int p, int x, int y, int w, int h);
+
+/*
+ * Decode the first video stream of path and call fn with each frame in
+ * output order and its timestamp in us (the stream's, not made relative).
+ * Returns 0, the first negative value fn returns, or a negative AVERROR.
+ */
+typedef int (*InFrameFn)(void *opaque, const AVFrame *frame, int64_t us);
+int in_frames(const char *path, InFrameFn fn, void *opaque);
 
 /* What in_quality() measures; luma only. */
 typedef struct InQuality {

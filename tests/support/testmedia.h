@@ -55,6 +55,10 @@ typedef enum TmPattern {
                   corner and a red one in the top-right, each a quarter of the shown width
                   and height. Where they land in a decoded output tells how it is turned
                   or mirrored. Static. */
+    TM_CLOCK,  /* the frame's media time in ms (mod 65536) written across the middle of the
+                  picture as 16 binary blocks, most significant first, white 1, black 0 on
+                  grey: tm_read_clock() reads it back from a decoded picture, so a test can
+                  tell which source frame an output frame shows */
 } TmPattern;
 
 /* TM_MARKS' colours (8-bit Y, U, V; U and V 128 where not given). */
@@ -112,6 +116,8 @@ typedef struct TmClip {
     double gap_at, gap_len;       /* gap_len > 0: every video frame whose media time is
                                      >= gap_at, and every audio frame from the first AAC frame
                                      boundary >= gap_at, is stamped gap_len seconds later */
+    double video_start;           /* > 0: video timestamps start this many seconds after the
+                                     audio's (both otherwise start at 0) */
 } TmClip;
 
 /* Fill c with the defaults above. */
@@ -125,6 +131,19 @@ void tm_clip_default(TmClip *c);
  * something only libx264 can do; AVERROR(EINVAL) for an impossible TmClip.
  */
 int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize);
+
+/* The time in ms a TM_CLOCK picture shows, from its 8-bit luma plane (w x h,
+ * stride bytes a row); -1 when a block is neither clearly white nor black. */
+int tm_read_clock(const uint8_t *luma, ptrdiff_t stride, int w, int h);
+
+/*
+ * Write a still image of w x h, its left half the colour left and its right
+ * half right (R, G, B): PNG (rgb24) or JPEG (yuvj420p, high quality) as the
+ * name ends in .png or .jpg/.jpeg. Returns 0 or a negative AVERROR with a
+ * one-line reason in err (err may be NULL).
+ */
+int tm_write_image(const char *path, int w, int h, const uint8_t left[3], const uint8_t right[3],
+                   char *err, size_t errsize);
 
 /* Hostile-file helpers. Each returns 0 or a negative AVERROR (errno based). */
 
