@@ -495,6 +495,8 @@ const char *rx_scan_why(int err)
         return "the walk would not pick this name (--ext, *.part, *.reencoded, .reencode/)";
     case RX_SCAN_ERR_SAME:
         return "the same file as a name met before";
+    case RX_SCAN_ERR_TYPE:
+        return "not a regular file (give directories as DIR operands)";
     default:
         return NULL;
     }
@@ -559,12 +561,12 @@ static int scan_named(Scan *s, const char *path, const char *base)
         else if (base && !strncmp(abs, base, blen) && abs[blen] == '/')
             rel = abs + blen + 1;
     }
-    if (stat(path, &st) < 0)
+    if (stat(path, &st) < 0) {
         err = -errno;
-    else if (S_ISDIR(st.st_mode))
-        err = -EISDIR;
-    else if (!S_ISREG(st.st_mode))
-        err = -EINVAL;
+    } else if (!S_ISREG(st.st_mode)) {
+        ret = RX_SCAN_ERR_TYPE;
+        goto left_out;
+    }
     if (!err && !path_wanted(s, path)) {
         ret = RX_SCAN_ERR_NAME;
         goto left_out;

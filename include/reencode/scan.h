@@ -81,6 +81,7 @@ typedef struct RxScanOptions {
 /* Why rx_scan_files() left a name out (on_not_taken's err). */
 #define RX_SCAN_ERR_NAME (-0x52584320) /* the walk would not pick that name */
 #define RX_SCAN_ERR_SAME (-0x52584321) /* the same file as one already in the list */
+#define RX_SCAN_ERR_TYPE (-0x52584322) /* a directory, fifo ...: not a regular file */
 
 /* Text for RX_SCAN_ERR_*, or NULL for any other code. */
 const char *rx_scan_why(int err);
@@ -109,8 +110,9 @@ int rx_scan_run(RxScanList *list, const char *const *roots, size_t n, const RxSc
  * followed. A file the walk would not pick by its name (o->extensions,
  * *.part, *.reencoded, a .reencode directory on its path), or one already in
  * the list (same device and inode: named twice, under two names, or found by
- * the walk too) is left out through o->on_not_taken. A file that cannot be
- * used (missing, unreadable, not a regular file) is yielded all the same,
+ * the walk too), or one that is not a regular file (a directory: `find`
+ * lists them) is left out through o->on_not_taken. A file that cannot be
+ * used (missing, unreadable) is yielded all the same,
  * with err set and size 0, so that it is reported as that file (not as a
  * warning) and a manifest never loses a row in silence.
  * Entries get root = the index given, and rel = the path from base when the
