@@ -53,7 +53,8 @@ typedef struct RxManifest RxManifest;
 
 /*
  * Read the manifest spec names. Returns 0 and sets *out (free with
- * rx_manifest_free()), or a negative code with err holding one line that
+ * rx_manifest_free()), or a negative code with *out untouched and err
+ * holding one line that
  * names the file (and the line, for content): AVERROR_INVALIDDATA for a
  * malformed file (unterminated quote, text after a closing quote, a missing
  * column, a row too short for it, a NUL byte in a name, an empty CSV, a
