@@ -28,6 +28,8 @@ static const char *const help_main[] = {
     "  run DIR...                 re-encode every recording found; resumable\n"
     "  list DIR...                what would be re-encoded, and why not the rest\n"
     "                             (run --dry-run is the same)\n"
+    "                             both take files named by --from-csv/--from-list\n"
+    "                             too, or instead of DIRs\n"
     "  status [DIR]               what the journal says: done, failed, pending\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "  journal repair [DIR]       salvage a damaged journal\n"
@@ -199,7 +201,8 @@ static const char *const help_list[] = {
 
 static const char *const help_run[] = {
     "usage: reencode run [OPTIONS] DIR...\n"
-    "       reencode run [OPTIONS] --from-csv FILE --column NAME | --from-list FILE [DIR...]\n"
+    "       reencode run [OPTIONS] --from-csv FILE --column NAME [DIR...]\n"
+    "       reencode run [OPTIONS] [-0] --from-list FILE [DIR...]\n"
     "\n"
     "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
@@ -237,9 +240,10 @@ static const char *const help_run[] = {
     "\n",
     HELP_MANIFEST,
     "      --results FILE         after the run, a JSON object keyed by the ids\n"
-    "                             (--id-column, else the paths): per file its record\n"
-    "                             as 'status --json' gives it, or status not-selected,\n"
-    "                             not-taken, pending; written to FILE.part, renamed\n"
+    "                             (--id-column, else the paths): per file the record\n"
+    "                             of 'status --json' (state, output, sizes, error),\n"
+    "                             or status not-selected, not-taken or pending;\n"
+    "                             written to FILE.part, then renamed\n"
     "\n",
     HELP_ENCODER_OPTIONS,
     "\n"
