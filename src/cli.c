@@ -945,6 +945,13 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
             cli->help_for = RX_CMD_RUN;
         else if (argc > 2 && (!strcmp(argv[2], "status") || !strcmp(argv[2], "journal")))
             cli->help_for = RX_CMD_STATUS;
+        else if (argc > 2 && !strcmp(argv[2], "--man"))
+            cli->help_format = "man";
+        else if (argc > 2 && !strcmp(argv[2], "--complete")) {
+            if (argc < 4 || (strcmp(argv[3], "bash") && strcmp(argv[3], "zsh")))
+                return usage_error(err, errsize, "--complete takes bash or zsh");
+            cli->help_format = argv[3];
+        }
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -981,4 +988,19 @@ void rx_cli_free(RxCli *cli)
     cli->roots = NULL;
     cli->matches = NULL;
     cli->n_roots = cli->n_matches = 0;
+}
+
+int rx_cli_option(RxCommand cmd, size_t i, RxCliOption *out)
+{
+    unsigned bit = command_bit(cmd);
+
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (!(options[k].cmds & bit) || i--)
+            continue;
+        out->name = options[k].name;
+        out->short_name = options[k].short_name;
+        out->has_value = options[k].has_value;
+        return 0;
+    }
+    return -1;
 }

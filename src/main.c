@@ -22,6 +22,7 @@
 #include "reencode/cli.h"
 #include "reencode/journal.h"
 #include "reencode/filter.h"
+#include "reencode/helpdoc.h"
 #include "reencode/find.h"
 #include "reencode/listing.h"
 #include "reencode/log.h"
@@ -30,6 +31,7 @@
 #include "reencode/results.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
+#include "reencode/versions.h"
 #include "version.h"
 
 #define EXIT_FAILED 1
@@ -633,13 +635,29 @@ static int cmd_journal_repair(const RxCli *cli)
 
 static void print_version(void)
 {
-    unsigned c = avcodec_version(), f = avformat_version(), u = avutil_version();
+    AVBPrint bp;
 
-    printf("reencode %s\n", RX_VERSION);
-    printf("libavcodec %u.%u.%u, libavformat %u.%u.%u, libavutil %u.%u.%u\n", c >> 16,
-           (c >> 8) & 0xff, c & 0xff, f >> 16, (f >> 8) & 0xff, f & 0xff, u >> 16, (u >> 8) & 0xff,
-           u & 0xff);
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_versions_describe(&bp);
+    fputs(bp.str, stdout);
+    av_bprint_finalize(&bp, NULL);
     printf("Dual-licensed under MIT or Apache-2.0.\n");
+}
+
+/* The man page or a completion script (hidden: for packaging, see helpdoc.h). */
+static int print_helpdoc(const char *format)
+{
+    AVBPrint bp;
+    int ok;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_helpdoc_write(&bp, (RxHelpdocFormat)rx_helpdoc_format(format));
+    ok = av_bprint_is_complete(&bp) && fputs(bp.str, stdout) >= 0 && fflush(stdout) == 0;
+    if (!ok)
+        rx_error("cannot write the %s document: %s", format,
+                 av_bprint_is_complete(&bp) ? strerror(errno) : "out of memory");
+    av_bprint_finalize(&bp, NULL);
+    return ok ? 0 : EXIT_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -663,6 +681,10 @@ int main(int argc, char **argv)
 
     switch (cli.cmd) {
     case RX_CMD_HELP:
+        if (cli.help_format) {
+            rc = print_helpdoc(cli.help_format);
+            break;
+        }
         for (const char *const *h = rx_cli_help(cli.help_for); *h; h++)
             fputs(*h, stdout);
         rc = 0;

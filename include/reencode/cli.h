@@ -80,6 +80,10 @@ typedef struct RxCli {
 
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */
+
+    /* Hidden, for packaging: "help --man" / "help --complete bash|zsh" ->
+     * "man", "bash", "zsh" (docs/reencode.1, scripts/completions/). */
+    const char *help_format;
 } RxCli;
 
 /* Parse argv. On RX_CLI_USAGE err holds one line. Call rx_cli_free() after
@@ -92,6 +96,17 @@ void rx_cli_free(RxCli *cli);
  * pieces to print one after the other (ISO C caps a string literal at 4095
  * bytes). Static storage. */
 const char *const *rx_cli_help(RxCommand cmd);
+
+/* One row of the option table, for documents generated from it (helpdoc.h). */
+typedef struct RxCliOption {
+    const char *name; /* long name, without "--" */
+    char short_name;  /* 0: none */
+    int has_value;
+} RxCliOption;
+
+/* The i-th option (from 0, in the table's order) that cmd accepts: 0 and
+ * *out filled, or -1 past the last. */
+int rx_cli_option(RxCommand cmd, size_t i, RxCliOption *out);
 
 /* Parse a bitrate: "32000", "32k", "1.5M". Returns 0 or AVERROR(EINVAL). */
 int rx_cli_parse_bitrate(const char *s, int64_t *out);
