@@ -122,6 +122,13 @@ static int set_error(RxBatch *b, int err, const char *fmt, ...)
 
 /* ---- journal */
 
+/* The directory the default journal lives in, and the one named files'
+ * rels are taken from. */
+static const char *journal_base(const RxBatch *b)
+{
+    return b->o.n_roots ? b->o.roots[0] : b->o.files_base;
+}
+
 static int open_journal(RxBatch *b)
 {
     RxJournalReport rep;
@@ -133,8 +140,8 @@ static int open_journal(RxBatch *b)
         b->journal_path = av_strdup(b->o.journal_path);
         dir = NULL;
     } else {
-        b->journal_path = av_asprintf("%s/%s/%s", b->o.roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
-        dir = av_asprintf("%s/%s", b->o.roots[0], RX_JOURNAL_DIR);
+        b->journal_path = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+        dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
         if (!dir) {
             av_freep(&b->journal_path);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
@@ -178,13 +185,19 @@ static int open_journal(RxBatch *b)
  * it is a copy that needs its own output. */
 static int same_file(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je)
 {
+    const char *root;
     char *old, *renamed;
     int gone;
 
     if (!je || !strcmp(je->id.rel, e->rel))
         return je != NULL;
-    old = av_asprintf("%s/%s", b->o.roots[e->root], je->id.rel);
-    renamed = av_asprintf("%s/%s.reencoded", b->o.roots[e->root], je->id.rel);
+    /* Named files (root past the roots) are relative to the journal's base,
+     * or absolute (see rx_scan_files()). */
+    root = je->id.rel[0] == '/'     ? ""
+           : e->root < b->o.n_roots ? b->o.roots[e->root]
+                                    : journal_base(b);
+    old = av_asprintf("%s%s%s", root, *root ? "/" : "", je->id.rel);
+    renamed = av_asprintf("%s.reencoded", old ? old : "");
     gone = old && renamed && access(old, F_OK) < 0 && access(renamed, F_OK) < 0;
     av_free(old);
     av_free(renamed);
@@ -337,6 +350,60 @@ static int committed_before(const RxJournalEntry *je, const RxScanEntry *in, con
     return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == in->mtime_ns;
 }
 
+/* What the journal last said of the file named by rel, when that says its
+ * output is committed: a file named by a manifest whose original was then
+ * renamed or deleted is gone from where the manifest names it. */
+static const RxJournalEntry *committed_at(RxBatch *b, const char *rel)
+{
+    const RxJournalEntry *found = NULL;
+
+    for (size_t i = 0; i < rx_journal_count(b->journal); i++) {
+        const RxJournalEntry *e = rx_journal_entry(b->journal, i);
+        if (!strcmp(e->id.rel, rel))
+            found = e; /* the latest file under that name */
+    }
+    if (found && found->result.state != RX_STATE_DONE && found->result.state != RX_STATE_ENCODED)
+        found = NULL;
+    return found;
+}
+
+/* ---- results (--results): what became of each file, by its path */
+
+static void note_entry(RxBatch *b, const char *path, const RxJournalEntry *je)
+{
+    if (b->o.results && je && rx_results_entry(b->o.results, path, je) < 0)
+        rx_warn("out of memory for the results of '%s'", path);
+}
+
+static void note_reason(RxBatch *b, const char *path, const char *status, RxState st,
+                        const char *why)
+{
+    if (b->o.results && rx_results_note(b->o.results, path, status, st, why) < 0)
+        rx_warn("out of memory for the results of '%s'", path);
+}
+
+/* A file the probe threads left unprobed as settled: its journal entry. */
+static void note_settled(RxBatch *b, const RxScanEntry *e)
+{
+    RxFileId id;
+
+    if (!b->o.results || rx_file_id_compute(&id, e->path, e->rel) < 0)
+        return;
+    note_entry(b, e->path, rx_journal_find(b->journal, &id));
+    rx_file_id_clear(&id);
+}
+
+static void on_not_taken(void *opaque, const char *path, int err)
+{
+    AVBPrint bp;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
+    rx_text_human(&bp, path);
+    rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
+    av_bprint_finalize(&bp, NULL);
+    note_reason(opaque, path, "not-taken", RX_STATE_PENDING, rx_scan_why(err));
+}
+
 static int plan(RxBatch *b)
 {
     size_t n = rx_find_count(b->found);
@@ -356,16 +423,33 @@ static int plan(RxBatch *b)
             /* settled by an earlier run (see skip_known) */
             b->counts.candidates++;
             b->counts.already++;
+            note_settled(b, f->entry);
+            continue;
+        }
+        if (f->entry->err == -ENOENT && (je = committed_at(b, f->entry->rel))) {
+            b->counts.candidates++; /* named, and done: the original went */
+            b->counts.already++;
+            note_entry(b, f->entry->path, je);
             continue;
         }
         rx_plan_decide(f, b->filter, &d);
-        if (d.verdict != RX_VERDICT_CANDIDATE && !must_fail(b, f, &d))
+        if (d.verdict != RX_VERDICT_CANDIDATE && !must_fail(b, f, &d)) {
+            note_reason(b, f->entry->path, "not-selected", RX_STATE_PENDING, d.reason);
             continue;
+        }
         b->counts.candidates++;
         ret = rx_file_id_compute(&t->id, f->entry->path, f->entry->rel);
         if (ret < 0) {
-            char why[128];
-            rx_warn("cannot read '%s': %s", f->entry->path, rx_strerror(ret, why, sizeof(why)));
+            char why[128], line[RX_ERROR_MAX];
+            AVBPrint bp;
+            av_bprint_init_for_buffer(&bp, line, sizeof(line));
+            av_bprintf(&bp, "cannot read '");
+            rx_text_human(&bp, f->entry->path);
+            /* A named file that is missing says so, not "not a regular file". */
+            av_bprintf(&bp, "': %s",
+                       rx_strerror(f->entry->err ? f->entry->err : ret, why, sizeof(why)));
+            rx_error("%s", line); /* a failure of that file: exit 1 */
+            note_reason(b, f->entry->path, "failed", RX_STATE_FAILED, line);
             b->counts.failed++;
             continue;
         }
@@ -373,6 +457,7 @@ static int plan(RxBatch *b)
         if (!same_file(b, f->entry, je))
             je = NULL; /* a copy of a file done elsewhere: its own work */
         if (je && settled(je, b->o.retry_failed)) {
+            note_entry(b, f->entry->path, je);
             if (je->result.state == RX_STATE_FAILED)
                 b->counts.failed_before++;
             else
@@ -712,6 +797,7 @@ static void run_task(void *opaque, size_t index, int slot)
         res.state = RX_STATE_FAILED;
         journal(b, t, RX_STATE_FAILED, &res, NULL);
         count(b, res.state);
+        note_entry(b, in, rx_journal_find(b->journal, &t->id));
         rx_reporter_finish(b->rep, -1, in, &res, NULL);
         return;
     }
@@ -799,6 +885,7 @@ static void run_task(void *opaque, size_t index, int slot)
     }
 finish:
     count(b, res.state);
+    note_entry(b, in, rx_journal_find(b->journal, &t->id));
     rx_reporter_finish(b->rep, slot, in, &res, original);
 }
 
@@ -831,6 +918,11 @@ static int find_files(RxBatch *b)
     fo.probe.extra = rx_filter_fields(b->filter, &fo.probe.n_extra);
     fo.skip = skip_known;
     fo.skip_opaque = b;
+    fo.files = b->o.files;
+    fo.n_files = b->o.n_files;
+    fo.files_base = journal_base(b);
+    fo.scan.on_not_taken = on_not_taken;
+    fo.scan.not_taken_opaque = b;
     ret = rx_find_run(&b->found, b->o.roots, b->o.n_roots, &fo);
     if (ret < 0)
         return set_error(b, ret, "cannot scan: %s", rx_strerror(ret, why, sizeof(why)));

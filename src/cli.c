@@ -29,6 +29,8 @@ static const char *const help_main[] = {
     "  run DIR...                 re-encode every recording found; resumable\n"
     "  list DIR...                what would be re-encoded, and why not the rest\n"
     "                             (run --dry-run is the same)\n"
+    "                             both take files named by --from-csv/--from-list\n"
+    "                             too, or instead of DIRs\n"
     "  status [DIR]               what the journal says: done, failed, pending\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "  journal repair [DIR]       salvage a damaged journal\n"
@@ -123,6 +125,25 @@ static const char *const help_main[] = {
     "  Title?    present                !Title     absent\n"                                 \
     "  A condition on Video or Audio holds when any stream of that kind satisfies it.\n"
 
+#define HELP_MANIFEST                                                                   \
+    "Files named by a manifest (besides the DIRs, or instead of them), taken by\n"      \
+    "the same rules as walked files (--ext, never *.part/*.reencoded, --match);\n"      \
+    "relative paths are from the current directory. A named file that is missing\n"     \
+    "or unreadable fails, one line each (exit 1); one not taken is named in a\n"        \
+    "warning.\n"                                                                        \
+    "      --from-csv FILE        a CSV with a header row (RFC 4180: quoted fields\n"   \
+    "                             with commas, quotes, newlines; UTF-8 BOM; CRLF);\n"   \
+    "                             '-' = standard input\n"                               \
+    "      --column NAME          its column of paths (needed with --from-csv)\n"       \
+    "      --id-column NAME       its column of ids (the keys of --results; two rows\n" \
+    "                             with one id are an error)\n"                          \
+    "      --from-list FILE       one path per line (blank lines ignored, a trailing\n" \
+    "                             CR dropped); '-' = standard input\n"                  \
+    "  -0, --null                 the list is NUL-separated (find -print0): names\n"    \
+    "                             may hold any byte but NUL, newlines too\n"            \
+    "  Without DIR, the journal is MANIFEST_DIR/.reencode/journal (the current\n"       \
+    "  directory's for standard input) and the log beside it; --journal moves it.\n"
+
 static const char *const help_encode[] = {
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
     "       reencode encode --images LIST|GLOB --fps RATE [OPTIONS] -o OUTPUT\n"
@@ -171,6 +192,8 @@ static const char *const help_list[] = {
     "skip, then totals and an estimate of the space re-encoding would save.\n"
     "\n",
     HELP_SELECT,
+    "\n",
+    HELP_MANIFEST,
     "\n"
     "Output:\n"
     "      --json                 one JSON object per line (NDJSON): {\"type\":\"file\",\n"
@@ -198,6 +221,8 @@ static const char *const help_list[] = {
 
 static const char *const help_run[] = {
     "usage: reencode run [OPTIONS] DIR...\n"
+    "       reencode run [OPTIONS] --from-csv FILE --column NAME [DIR...]\n"
+    "       reencode run [OPTIONS] [-0] --from-list FILE [DIR...]\n"
     "\n"
     "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
@@ -233,6 +258,13 @@ static const char *const help_run[] = {
     "\n",
     HELP_SELECT,
     "\n",
+    HELP_MANIFEST,
+    "      --results FILE         after the run, a JSON object keyed by the ids\n"
+    "                             (--id-column, else the paths): per file the record\n"
+    "                             of 'status --json' (state, output, sizes, error),\n"
+    "                             or status not-selected, not-taken or pending;\n"
+    "                             written to FILE.part, then renamed\n"
+    "\n",
     HELP_ENCODER_OPTIONS,
     "\n"
     "Progress and records:\n"
@@ -256,7 +288,10 @@ static const char *const help_run[] = {
     "\n"
     "Examples:\n"
     "  reencode run ~/Videos/Captures\n"
-    "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n",
+    "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n"
+    "  reencode run --from-csv videos.csv --column video_path --id-column video_id \\\n"
+    "      --results results.json\n"
+    "  find /srv -name '*.mp4' -print0 | reencode run -0 --from-list -\n",
     NULL,
 };
 
@@ -473,6 +508,12 @@ enum {
     OPT_CFR,
     OPT_FPS,
     OPT_IMAGES,
+    OPT_FROM_CSV,
+    OPT_COLUMN,
+    OPT_ID_COLUMN,
+    OPT_FROM_LIST,
+    OPT_NULL,
+    OPT_RESULTS,
 };
 
 static const struct {
@@ -526,6 +567,12 @@ static const struct {
     {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
     {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
     {"images", 0, OPT_IMAGES, 1, FOR_ENCODE},
+    {"from-csv", 0, OPT_FROM_CSV, 1, FOR_LIST | FOR_RUN},
+    {"column", 0, OPT_COLUMN, 1, FOR_LIST | FOR_RUN},
+    {"id-column", 0, OPT_ID_COLUMN, 1, FOR_LIST | FOR_RUN},
+    {"from-list", 0, OPT_FROM_LIST, 1, FOR_LIST | FOR_RUN},
+    {"null", '0', OPT_NULL, 0, FOR_LIST | FOR_RUN},
+    {"results", 0, OPT_RESULTS, 1, FOR_RUN},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -778,6 +825,22 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
             return usage_error(err, errsize, "--images needs a LIST file or a GLOB pattern");
         cli->images = v;
         break;
+    case OPT_FROM_CSV:
+    case OPT_COLUMN:
+    case OPT_ID_COLUMN:
+    case OPT_FROM_LIST:
+    case OPT_RESULTS:
+        if (!*v)
+            return usage_error(err, errsize, "an option needs a value, not ''");
+        *(id == OPT_FROM_CSV    ? &cli->from_csv
+          : id == OPT_COLUMN    ? &cli->column
+          : id == OPT_ID_COLUMN ? &cli->id_column
+          : id == OPT_FROM_LIST ? &cli->from_list
+                                : &cli->results) = v;
+        break;
+    case OPT_NULL:
+        cli->nul = 1;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -808,6 +871,28 @@ static RxCliStatus check_encoder_options(const RxCli *cli, char *err, size_t err
     if (s->crf == 0)
         return usage_error(err, errsize,
                            "--crf 0 (lossless) needs libaom-av1; libsvtav1 takes 1 to 63");
+    return RX_CLI_OK;
+}
+
+/* A manifest's options make sense only together. */
+static RxCliStatus check_manifest_options(const RxCli *cli, char *err, size_t errsize)
+{
+    if (cli->from_csv && cli->from_list)
+        return usage_error(err, errsize, "give --from-csv or --from-list, not both");
+    if (cli->from_csv && !cli->column)
+        return usage_error(err, errsize, "--from-csv needs --column NAME (the column of paths)");
+    if (!cli->from_csv && (cli->column || cli->id_column))
+        return usage_error(err, errsize, "--%s goes with --from-csv",
+                           cli->column ? "column" : "id-column");
+    if (cli->nul && !cli->from_list)
+        return usage_error(err, errsize, "-0 goes with --from-list");
+    if (cli->results && !cli->from_csv && !cli->from_list)
+        return usage_error(err, errsize, "--results needs --from-csv or --from-list");
+    if (cli->results && cli->dry_run)
+        return usage_error(err, errsize, "--results needs a real run, not --dry-run");
+    if (!cli->n_roots && !cli->from_csv && !cli->from_list)
+        return usage_error(err, errsize, "%s needs a DIR, --from-csv FILE or --from-list FILE",
+                           cli->cmd == RX_CMD_LIST ? "list" : "run");
     return RX_CLI_OK;
 }
 
@@ -928,8 +1013,11 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         return usage_error(err, errsize,
                            "--dedup on cannot go with --cfr or --fps: dropped frames would break "
                            "the frame numbering (leave --dedup auto)");
-    if ((cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) && !cli->n_roots)
-        return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) {
+        RxCliStatus st = check_manifest_options(cli, err, errsize);
+        if (st != RX_CLI_OK)
+            return st;
+    }
     if ((cli->cmd == RX_CMD_STATUS || cli->cmd == RX_CMD_JOURNAL_REPAIR) &&
         (cli->n_roots > 1 || (!cli->n_roots && !cli->journal)))
         return usage_error(err, errsize, "%s takes one DIR or --journal PATH",

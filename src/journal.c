@@ -21,6 +21,8 @@
  */
 #include "reencode/fsutil.h"
 #include "reencode/journal.h"
+#include "reencode/settings.h"
+#include "reencode/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1668,4 +1670,38 @@ fail:
     if (fd >= 0)
         close(fd);
     return ret;
+}
+
+void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *status,
+                           const char *path)
+{
+    if (!path)
+        path = e->id.rel ? e->id.rel : "";
+    av_bprintf(bp, "\"status\":\"%s\",\"state\":\"%s\",\"path\":", status,
+               rx_state_name(e->result.state));
+    if (rx_text_json(bp, path)) {
+        av_bprintf(bp, ",\"path_hex\":");
+        rx_text_hex(bp, path);
+    }
+    av_bprintf(bp,
+               ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
+               "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
+               "\"video_frames\":%lld,\"video_frames_elided\":%lld,\"verified\":\"%s\","
+               "\"time\":\"%s\",\"error\":",
+               (long long)e->result.in_bytes, (long long)e->result.out_bytes,
+               e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
+               (long long)e->result.video_duration_us, (long long)e->result.video_frames,
+               (long long)e->result.video_frames_elided,
+               e->result.verified == RX_VERIFY_FULL    ? "full"
+               : e->result.verified == RX_VERIFY_QUICK ? "quick"
+                                                       : "no",
+               e->time);
+    rx_text_json(bp, e->result.error);
+    av_bprintf(bp, ",\"original\":");
+    rx_text_json(bp, e->original ? e->original : "");
+    av_bprintf(bp, ",\"output\":");
+    if (rx_text_json(bp, e->output ? e->output : "")) {
+        av_bprintf(bp, ",\"output_hex\":");
+        rx_text_hex(bp, e->output);
+    }
 }

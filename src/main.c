@@ -28,7 +28,9 @@
 #include "reencode/find.h"
 #include "reencode/listing.h"
 #include "reencode/log.h"
+#include "reencode/manifest.h"
 #include "reencode/plan.h"
+#include "reencode/results.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
 #include "reencode/versions.h"
@@ -223,6 +225,38 @@ static int any_root_readable(const RxCli *cli)
     return 0;
 }
 
+/* The manifest of --from-csv / --from-list into *m (NULL without one).
+ * Returns 0 or the exit code. */
+static int read_manifest(const RxCli *cli, RxManifest **m)
+{
+    RxManifestSpec spec = {RX_MANIFEST_CSV, cli->from_csv, cli->column, cli->id_column};
+    char err[1024];
+
+    *m = NULL;
+    if (!cli->from_csv && !cli->from_list)
+        return 0;
+    if (cli->from_list) {
+        spec.kind = cli->nul ? RX_MANIFEST_LIST0 : RX_MANIFEST_LIST;
+        spec.file = cli->from_list;
+    }
+    if (rx_manifest_read(m, &spec, err, sizeof(err)) < 0) {
+        rx_error("%s", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void on_not_taken(void *opaque, const char *path, int err)
+{
+    AVBPrint bp;
+
+    (void)opaque;
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
+    rx_text_human(&bp, path);
+    rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
+    av_bprint_finalize(&bp, NULL);
+}
+
 static int cmd_list(const RxCli *cli)
 {
     RxFilter *filter = NULL;
@@ -230,22 +264,27 @@ static int cmd_list(const RxCli *cli)
     RxFindOptions fo;
     RxFind *found = NULL;
     RxListTotals totals = {0};
+    RxManifest *m = NULL;
     Meter meter = {0};
     AVBPrint bp;
     char why[128];
-    int ret;
+    int ret, named_failed = 0;
 
+    if ((ret = read_manifest(cli, &m)) != 0)
+        return ret;
     ret =
         rx_filter_compile(&filter, cli->matches, cli->n_matches, cli->all ? RX_FILTER_ALL : 0, &fe);
     if (ret == -EINVAL) {
         report_filter_error(cli, &fe);
+        rx_manifest_free(&m);
         return EXIT_USAGE;
     }
     if (ret < 0) {
         rx_error("cannot compile --match: %s", rx_strerror(ret, why, sizeof(why)));
+        rx_manifest_free(&m);
         return EXIT_FAILED;
     }
-    if (!any_root_readable(cli)) {
+    if (!m && !any_root_readable(cli)) {
         for (size_t i = 0; i < cli->n_roots; i++)
             on_scan_warning(NULL, cli->roots[i], -errno);
         rx_error("nothing could be scanned");
@@ -262,8 +301,15 @@ static int cmd_list(const RxCli *cli)
     meter.enabled = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
     fo.progress = on_find_progress;
     fo.progress_opaque = &meter;
+    if (m) {
+        fo.files = rx_manifest_paths(m);
+        fo.n_files = rx_manifest_count(m);
+        fo.files_base = cli->n_roots ? cli->roots[0] : rx_manifest_base(m);
+        fo.scan.on_not_taken = on_not_taken;
+    }
     ret = rx_find_run(&found, cli->roots, cli->n_roots, &fo);
     meter_erase(&meter);
+    rx_manifest_free(&m);
     if (ret < 0) {
         rx_error("cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
         rx_filter_free(&filter);
@@ -279,7 +325,8 @@ static int cmd_list(const RxCli *cli)
         rx_plan_decide(f, filter, &d);
         rx_list_file(&bp, f, &d, cli->json);
         rx_list_count(&totals, f, &d);
-        if (bp.len > 65536) { /* stream long listings */
+        named_failed |= f->entry->err != 0; /* a manifest's file missing: exit 1 */
+        if (bp.len > 65536) {               /* stream long listings */
             fwrite(bp.str, 1, bp.len, stdout);
             av_bprint_clear(&bp);
         }
@@ -288,7 +335,7 @@ static int cmd_list(const RxCli *cli)
     rx_list_totals(&bp, &totals, cli->json);
     fwrite(bp.str, 1, bp.len, stdout);
     av_bprint_finalize(&bp, NULL);
-    ret = fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+    ret = fflush(stdout) == 0 && !named_failed ? 0 : EXIT_FAILED;
     rx_find_free(&found);
     rx_filter_free(&filter);
     return ret;
@@ -331,8 +378,9 @@ static int terminal_width(void)
     return 80;
 }
 
-/* "<dir of the journal>/reencode-YYYY-MM-DD.log" */
-static char *default_log_path(const RxCli *cli)
+/* "<dir of the journal>/reencode-YYYY-MM-DD.log"; base: the default
+ * journal's directory (the first DIR, or the manifest's). */
+static char *default_log_path(const RxCli *cli, const char *base)
 {
     char day[16];
     time_t now = time(NULL);
@@ -346,7 +394,7 @@ static char *default_log_path(const RxCli *cli)
             return av_asprintf("reencode-%s.log", day);
         return av_asprintf("%.*s/reencode-%s.log", (int)(slash - cli->journal), cli->journal, day);
     }
-    return av_asprintf("%s/%s/reencode-%s.log", cli->roots[0], RX_JOURNAL_DIR, day);
+    return av_asprintf("%s/%s/reencode-%s.log", base, RX_JOURNAL_DIR, day);
 }
 
 static int cmd_run(const RxCli *cli)
@@ -356,9 +404,18 @@ static int cmd_run(const RxCli *cli)
     RxBatch *b = NULL;
     SignalCtx sig = {0};
     pthread_t sig_thread;
-    char *log_path = NULL;
+    RxManifest *m = NULL;
+    RxResults *results = NULL;
+    char *log_path = NULL, err[1024];
     int ret, rc;
 
+    if ((rc = read_manifest(cli, &m)) != 0)
+        return rc;
+    if (cli->results && rx_results_new(&results) < 0) {
+        rx_error("cannot start the batch: out of memory");
+        rx_manifest_free(&m);
+        return EXIT_FAILED;
+    }
     rx_batch_options_default(&o);
     o.roots = cli->roots;
     o.n_roots = cli->n_roots;
@@ -377,6 +434,12 @@ static int cmd_run(const RxCli *cli)
     o.max_size_ratio = cli->max_size_ratio;
     o.output_dir = cli->output_dir;
     o.accept_truncated = cli->accept_truncated;
+    if (m) {
+        o.files = rx_manifest_paths(m);
+        o.n_files = rx_manifest_count(m);
+        o.files_base = rx_manifest_base(m);
+        o.results = results;
+    }
 
     rx_reporter_options_default(&o.report);
     if (cli->json) {
@@ -392,7 +455,8 @@ static int cmd_run(const RxCli *cli)
     o.report.color = o.report.mode == RX_REPORT_TTY;
     o.report.no_color = getenv("NO_COLOR");
     o.report.width = terminal_width();
-    log_path = cli->log_path ? av_strdup(cli->log_path) : default_log_path(cli);
+    log_path = cli->log_path ? av_strdup(cli->log_path)
+                             : default_log_path(cli, cli->n_roots ? cli->roots[0] : o.files_base);
     o.report.log_path = log_path;
     o.report.stats_path = cli->stats_path;
 
@@ -407,6 +471,8 @@ static int cmd_run(const RxCli *cli)
     ret = rx_batch_new(&b, &o);
     if (ret < 0) {
         rx_error("cannot start the batch: out of memory");
+        rx_results_free(&results);
+        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
@@ -414,6 +480,8 @@ static int cmd_run(const RxCli *cli)
     if (pthread_create(&sig_thread, NULL, signal_main, &sig)) {
         rx_error("cannot start the signal thread");
         rx_batch_free(&b);
+        rx_results_free(&results);
+        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
@@ -436,7 +504,14 @@ static int cmd_run(const RxCli *cli)
     } else {
         rc = counts.failed ? EXIT_FAILED : 0;
     }
+    /* Also after an interrupt: what was done is known. */
+    if (results && ret >= 0 && rx_results_write(results, m, cli->results, err, sizeof(err)) < 0) {
+        rx_error("%s", err);
+        rc = rc ? rc : EXIT_FAILED;
+    }
     rx_batch_free(&b);
+    rx_results_free(&results);
+    rx_manifest_free(&m);
     av_free(log_path);
     return rc;
 }
@@ -448,21 +523,6 @@ static char *journal_path_of(const RxCli *cli)
     if (cli->journal)
         return av_strdup(cli->journal);
     return av_asprintf("%s/%s/%s", cli->roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
-}
-
-static const char *status_word(RxState s)
-{
-    switch (s) {
-    case RX_STATE_DONE:
-    case RX_STATE_ENCODED:
-        return "done";
-    case RX_STATE_SKIPPED:
-        return "skipped";
-    case RX_STATE_FAILED:
-        return "failed";
-    default:
-        return "pending";
-    }
 }
 
 static int cmd_status(const RxCli *cli)
@@ -494,7 +554,7 @@ static int cmd_status(const RxCli *cli)
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     for (size_t i = 0; i < rx_journal_count(j); i++) {
         const RxJournalEntry *e = rx_journal_entry(j, i);
-        const char *w = status_word(e->result.state);
+        const char *w = rx_state_status(e->result.state);
         switch (w[0]) {
         case 'd':
             done++;
@@ -512,28 +572,8 @@ static int cmd_status(const RxCli *cli)
         }
         spent += e->result.wall_seconds;
         if (cli->json) {
-            av_bprintf(&bp, "{\"type\":\"file\",\"status\":\"%s\",\"state\":\"%s\",\"path\":", w,
-                       rx_state_name(e->result.state));
-            if (rx_text_json(&bp, e->id.rel)) {
-                av_bprintf(&bp, ",\"path_hex\":");
-                rx_text_hex(&bp, e->id.rel);
-            }
-            av_bprintf(&bp,
-                       ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
-                       "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
-                       "\"video_frames\":%lld,\"video_frames_elided\":%lld,\"verified\":\"%s\","
-                       "\"time\":\"%s\",\"error\":",
-                       (long long)e->result.in_bytes, (long long)e->result.out_bytes,
-                       e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
-                       (long long)e->result.video_duration_us, (long long)e->result.video_frames,
-                       (long long)e->result.video_frames_elided,
-                       e->result.verified == RX_VERIFY_FULL    ? "full"
-                       : e->result.verified == RX_VERIFY_QUICK ? "quick"
-                                                               : "no",
-                       e->time);
-            rx_text_json(&bp, e->result.error);
-            av_bprintf(&bp, ",\"original\":");
-            rx_text_json(&bp, e->original ? e->original : "");
+            av_bprintf(&bp, "{\"type\":\"file\",");
+            rx_journal_entry_json(&bp, e, w, NULL);
             av_bprintf(&bp, "}\n");
         } else {
             av_bprintf(&bp, "%-8s %-11s ", w, rx_state_name(e->result.state));

@@ -37,6 +37,7 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
+#include "reencode/fsutil.h"
 #include "reencode/text.h"
 
 #define TTY_INTERVAL   0.25 /* s between redraws of the live block */
@@ -988,60 +989,9 @@ void rx_reporter_totals(RxReporter *r, RxReportTotals *out)
 /* Crash-safe replace: FILE.tmp, fsync, rename, fsync of the directory. */
 static int write_stats(const char *path, const AVBPrint *data)
 {
-    char *tmp = NULL, *dir = NULL, *slash;
-    int fd = -1, ret;
-
     if (!av_bprint_is_complete(data))
         return AVERROR(ENOMEM);
-    tmp = av_asprintf("%s.tmp", path);
-    dir = av_strdup(path);
-    if (!tmp || !dir) {
-        ret = AVERROR(ENOMEM);
-        goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    ret = write_all(fd, data->str, data->len);
-    if (ret < 0)
-        goto fail;
-    if (fsync(fd) < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    ret = close(fd);
-    fd = -1;
-    if (ret < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    if (rename(tmp, path) < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    /* The rename is durable once the directory is: a failure here is
-     * reported, but the new file is in place, so nothing to undo. */
-    slash = strrchr(dir, '/');
-    if (slash)
-        slash[slash == dir ? 1 : 0] = '\0';
-    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ret = fd < 0 || fsync(fd) < 0 ? AVERROR(errno) : 0;
-    if (fd >= 0)
-        close(fd);
-    av_free(tmp);
-    av_free(dir);
-    return ret;
-
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (tmp)
-        unlink(tmp);
-    av_free(tmp);
-    av_free(dir);
-    return ret;
+    return rx_replace_file(path, ".tmp", data->str, data->len);
 }
 
 int rx_reporter_summary(RxReporter *r)

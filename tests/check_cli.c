@@ -227,6 +227,17 @@ static const struct {
     {{"encode", "--fps", "-5", "a.mp4"}, "--fps"},
     {{"encode", "--fps", "ten", "a.mp4"}, "'ten'"},
     {{"list", "--cfr", "d"}, "--cfr"},
+    /* Manifests: options that only make sense together. */
+    {{"run", "--from-csv", "a.csv"}, "--from-csv needs --column"},
+    {{"run", "--column", "p", "d"}, "--column goes with --from-csv"},
+    {{"list", "--id-column", "i", "d"}, "--id-column goes with --from-csv"},
+    {{"run", "-0", "d"}, "-0 goes with --from-list"},
+    {{"run", "--from-csv=a", "--column=p", "--from-list=l"}, "not both"},
+    {{"run", "--results", "r.json", "d"}, "--results needs --from-csv or --from-list"},
+    {{"run", "-n", "--from-list=l", "--results=r"}, "--dry-run"},
+    {{"list", "--from-list", "l", "--results", "r"}, "--results"},
+    {{"list", "--from-list", ""}, "needs a value"},
+    {{"list", "--json"}, "needs a DIR, --from-csv FILE or --from-list FILE"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -381,6 +392,32 @@ END_TEST
 
 /* A message quotes what the person typed; control characters in it must not
  * split the one line or reach the terminal as escape sequences. */
+START_TEST(manifest_options)
+{
+    char *csv[] = {"reencode",    "run",      "--from-csv", "v.csv",  "--column", "video_path",
+                   "--id-column", "video_id", "--results",  "r.json", "d"};
+    char *list[] = {"reencode", "list", "-0", "--from-list", "-"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(csv), csv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_RUN);
+    ck_assert_str_eq(cli.from_csv, "v.csv");
+    ck_assert_str_eq(cli.column, "video_path");
+    ck_assert_str_eq(cli.id_column, "video_id");
+    ck_assert_str_eq(cli.results, "r.json");
+    ck_assert_ptr_null(cli.from_list);
+    ck_assert_uint_eq(cli.n_roots, 1);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(list), list, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_LIST);
+    ck_assert_str_eq(cli.from_list, "-");
+    ck_assert(cli.nul);
+    ck_assert_uint_eq(cli.n_roots, 0);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(usage_messages_stay_one_clean_line)
 {
     char *argv[] = {"reencode", "list", "--bogus\n\033[2Jx", "dir"};
@@ -492,6 +529,7 @@ int main(void)
     tcase_add_test(tc, list_options);
     tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, run_options);
+    tcase_add_test(tc, manifest_options);
     tcase_add_test(tc, usage_messages_stay_one_clean_line);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);

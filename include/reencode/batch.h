@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "reencode/progress.h"
+#include "reencode/results.h"
 #include "reencode/settings.h"
 
 typedef enum RxOriginals {
@@ -36,7 +37,7 @@ typedef enum RxOriginals {
 } RxOriginals;
 
 typedef struct RxBatchOptions {
-    const char *const *roots; /* borrowed; roots[0] holds the default journal */
+    const char *const *roots; /* borrowed; roots[0] holds the default journal (see files) */
     size_t n_roots;
     const char *const *matches; /* filter expressions (borrowed) */
     size_t n_matches;
@@ -58,6 +59,15 @@ typedef struct RxBatchOptions {
 
     RxReporterOptions report; /* mode, colours, log and stats files */
     int probe_progress;       /* show "probing n/m" while finding */
+
+    /* Files named by a manifest (borrowed), found after the walk of the
+     * roots, if any, and then treated like walked files. Their journal rel
+     * is taken from roots[0], or without roots from files_base, which then
+     * also holds the default journal (files_base/.reencode/journal). */
+    const char *const *files;
+    size_t n_files;
+    const char *files_base;
+    RxResults *results; /* optional: each file's outcome is noted there */
 } RxBatchOptions;
 
 /* Outcome of rx_batch_run() beyond its return code. */

@@ -20,8 +20,8 @@ typedef enum RxCommand {
     RX_CMD_HELP,           /* reencode --help, or COMMAND --help */
     RX_CMD_VERSION,        /* reencode --version */
     RX_CMD_ENCODE,         /* reencode encode INPUT [-o OUTPUT] */
-    RX_CMD_LIST,           /* reencode list DIR... (also run --dry-run) */
-    RX_CMD_RUN,            /* reencode run DIR... */
+    RX_CMD_LIST,           /* reencode list DIR... (also run --dry-run); or a manifest */
+    RX_CMD_RUN,            /* reencode run DIR... ; or a manifest */
     RX_CMD_STATUS,         /* reencode status [DIR] [--journal PATH] */
     RX_CMD_JOURNAL_REPAIR, /* reencode journal repair [DIR] [--journal PATH] */
     RX_CMD_VERIFY,         /* reencode verify [DIR | FILE...] [--journal PATH] */
@@ -73,6 +73,13 @@ typedef struct RxCli {
     const char *stats_path; /* --stats FILE */
 
     int verify_mode; /* verify: RX_VERIFY_FULL (default) or --quick */
+    /* list and run: a manifest (manifest.h) */
+    const char *from_csv;  /* --from-csv FILE ("-" = stdin) */
+    const char *column;    /* --column NAME */
+    const char *id_column; /* --id-column NAME */
+    const char *from_list; /* --from-list FILE ("-" = stdin) */
+    int nul;               /* -0: the list is NUL-separated */
+    const char *results;   /* run --results FILE */
 
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */

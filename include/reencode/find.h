@@ -57,6 +57,12 @@ typedef struct RxFindOptions {
     void *skip_opaque;
     RxFindProgressFn progress; /* optional */
     void *progress_opaque;
+    /* Files named one by one (a manifest), found after the walk with
+     * rx_scan_files(files, n_files, files_base, root = the number of roots):
+     * one that cannot be used is an entry with err = its entry's err. */
+    const char *const *files;
+    size_t n_files;
+    const char *files_base;
 } RxFindOptions;
 
 typedef struct RxFind RxFind;

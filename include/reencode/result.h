@@ -65,6 +65,10 @@ void rx_result_init(RxResult *r);
 /* Stable lower-case name of a state ("done", "failed", ...); never NULL. */
 const char *rx_state_name(RxState s);
 
+/* What the state means to a person: "done" (also encoded: the output is
+ * committed), "skipped", "failed", or "pending" (to do, or under way). */
+const char *rx_state_status(RxState s);
+
 /* Human text for any code returned by reencode functions (ours, AVERROR,
  * negative errno). Writes into buf and returns it. */
 const char *rx_strerror(int err, char *buf, size_t size);

@@ -49,8 +49,11 @@ _reencode()
     --output-dir) _reencode_reply -d; return ;;
     --log) _reencode_reply -f; return ;;
     --stats) _reencode_reply -f; return ;;
+    --from-csv) _reencode_reply -f; return ;;
+    --from-list) _reencode_reply -f; return ;;
+    --results) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --images)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --images)
         return # nothing to offer
         ;;
     esac
@@ -58,11 +61,11 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results'
         operand=-d
         ;;
     'list')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --ext -m --match --all --follow-symlinks --one-file-system --json'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --ext -m --match --all --follow-symlinks --one-file-system --json --from-csv --column --id-column --from-list -0 --null'
         operand=-d
         ;;
     'status')
