@@ -77,7 +77,7 @@ static const char usage_text[] =
     "  --crf N               x264 crf (0..51)\n"
     "  --bitrate BPS         x264 average bitrate instead of crf\n"
     "  --preset P            x264 preset (default ultrafast)\n"
-    "  --rotate DEG          0, 90, 180, 270 clockwise (display matrix)\n"
+    "  --rotate DEG          0 to 359 clockwise (display matrix; marks drawn for 90s)\n"
     "  --gap AT:LEN          stamp everything from AT seconds on LEN seconds later\n"
     "  -v, --verbose         show libav's messages (quiet otherwise)\n"
     "  -h, --help            this text\n";
@@ -274,8 +274,8 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
     } else if (!strcmp(name, "--preset")) {
         c->x264_preset = val;
     } else if (!strcmp(name, "--rotate")) {
-        if (parse_int(val, 0, 270, &c->rotation) < 0 || c->rotation % 90)
-            return usage_error(err, errsize, "bad --rotate (0, 90, 180, 270)", val);
+        if (parse_int(val, 0, 359, &c->rotation) < 0)
+            return usage_error(err, errsize, "bad --rotate (0 to 359)", val);
     } else if (!strcmp(name, "--gap")) {
         if (parse_gap(val, &c->gap_at, &c->gap_len) < 0)
             return usage_error(err, errsize, "bad --gap (want AT:LEN seconds)", val);
