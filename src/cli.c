@@ -406,6 +406,7 @@ enum {
     OPT_ACCEPT_TRUNCATED,
     OPT_LOG,
     OPT_STATS,
+    OPT_SHARD,
 };
 
 static const struct {
@@ -454,6 +455,7 @@ static const struct {
     {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
     {"log", 0, OPT_LOG, 1, FOR_RUN},
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
+    {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUN | FOR_STATUS},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -682,6 +684,12 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_ACCEPT_TRUNCATED:
         cli->accept_truncated = 1;
         break;
+    case OPT_SHARD: {
+        char why[256];
+        if (rx_shard_parse(&cli->shard, v, why, sizeof(why)) < 0)
+            return usage_error(err, errsize, "%s", why);
+        break;
+    }
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }

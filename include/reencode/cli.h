@@ -14,6 +14,7 @@
 
 #include "reencode/log.h"
 #include "reencode/settings.h"
+#include "reencode/shard.h"
 
 typedef enum RxCommand {
     RX_CMD_NONE = 0,
@@ -69,6 +70,7 @@ typedef struct RxCli {
     int accept_truncated;
     const char *log_path;   /* --log FILE */
     const char *stats_path; /* --stats FILE */
+    RxShard shard;          /* --shard K/N | auto[/N] (list, run, status, journal repair) */
 
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */
