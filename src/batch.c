@@ -336,13 +336,14 @@ static int by_work(const void *pa, const void *pb)
 static void unlink_stale_part(const char *output)
 {
     char *part = av_asprintf("%s.part", output);
-    int fd = part ? open(part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+    int fd = part ? open(part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1, busy;
 
     /* Only ours: a journal says this output was being written. Unless its
      * writer is alive: after a change of shard count the record can be
      * another shard's that is still encoding it (its .part is flock'ed);
      * the encode then refuses that .part rather than this removing it. */
-    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK) && unlink(part) == 0)
+    busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    if (part && !busy && unlink(part) == 0)
         rx_info("removed '%s' left by an interrupted run", part);
     if (fd >= 0)
         close(fd);
@@ -966,6 +967,11 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
                   rx_strerror(ret, why, sizeof(why)));
         goto done;
     }
+    if (b->o.shard.count) /* which worker wrote this log, and what it knew */
+        rx_reporter_note(
+            b->rep, RX_LOG_INFO, "shard %d of %d (0-based): journal '%s', %zu other journal%s read",
+            b->o.shard.index, b->o.shard.count, b->journal_path, rx_journals_count(b->others),
+            rx_journals_count(b->others) == 1 ? "" : "s");
 
     if (!b->n_tasks && !b->counts.candidates) {
         rx_reporter_note(b->rep, RX_LOG_INFO,
