@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 #include "reencode/find.h"
 #include "reencode/fsutil.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
 #include "reencode/plan.h"
 #include "reencode/pool.h"
 #include "reencode/sysinfo.h"
@@ -55,6 +57,7 @@ struct RxBatch {
     char error[1024];
     char *journal_path;
     RxJournal *journal;
+    RxJournals *others; /* the other shards' journals, read-only (journals.h) */
     RxFilter *filter;
     RxFind *found;
     RxPool *pool;
@@ -129,33 +132,60 @@ static const char *journal_base(const RxBatch *b)
     return b->o.n_roots ? b->o.roots[0] : b->o.files_base;
 }
 
+/* The journals of the other shards (any N) and the unsharded one: what
+ * they settled is settled here too. Read once, before the walk; they may be
+ * being written right now, which only ever tears their last line. */
+static int open_others(RxBatch *b, const char *base)
+{
+    RxJournalReport rep;
+    char bad[4200], why[128];
+    int ret = rx_journals_open(&b->others, base, &b->o.shard, &rep, bad, sizeof(bad));
+
+    if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
+        return set_error(b, ret,
+                         "journal '%s' (another shard's) is damaged at line %ld (%s); run "
+                         "'reencode journal repair --journal %s' once no run uses it",
+                         bad, rep.corrupt_line, rep.reason, bad);
+    if (ret < 0)
+        return set_error(b, ret, "cannot read journal '%s': %s", bad,
+                         rx_strerror(ret, why, sizeof(why)));
+    return 0;
+}
+
 static int open_journal(RxBatch *b)
 {
     RxJournalReport rep;
     char why[128];
-    char *dir;
+    char *dir, *base;
     int ret;
 
     if (b->o.journal_path) {
-        b->journal_path = av_strdup(b->o.journal_path);
+        base = av_strdup(b->o.journal_path);
         dir = NULL;
     } else {
-        b->journal_path = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+        base = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
         dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
-        if (!dir) {
-            av_freep(&b->journal_path);
+        if (!dir || !base) {
+            av_free(dir);
+            av_free(base);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
         }
         ret = rx_journal_dir_create(dir);
         if (ret < 0) {
             set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
             av_free(dir);
+            av_free(base);
             return ret;
         }
         av_free(dir);
     }
-    if (!b->journal_path)
-        return set_error(b, AVERROR(ENOMEM), "out of memory");
+    b->journal_path = base ? rx_shard_journal_path(base, &b->o.shard) : NULL;
+    ret = b->journal_path ? open_others(b, base) : AVERROR(ENOMEM);
+    av_free(base);
+    if (ret == AVERROR(ENOMEM))
+        return set_error(b, ret, "out of memory");
+    if (ret < 0)
+        return ret;
 
     ret = rx_journal_open(&b->journal, b->journal_path, b->o.wait_lock ? RX_JOURNAL_WAIT : 0, &rep);
     if (ret == AVERROR(EWOULDBLOCK))
@@ -204,6 +234,30 @@ static int same_file(const RxBatch *b, const RxScanEntry *e, const RxJournalEntr
     return gone;
 }
 
+typedef struct Lookup {
+    const RxBatch *b;
+    const RxScanEntry *e;
+} Lookup;
+
+static int accept_entry(void *opaque, const RxJournalEntry *je)
+{
+    const Lookup *l = opaque;
+    return same_file(l->b, l->e, je);
+}
+
+/* What the journals say of the file e: its own record, or another shard's
+ * when that one wins (journals.h: an outcome anywhere settles it). */
+static const RxJournalEntry *lookup(const RxBatch *b, const RxScanEntry *e, const RxFileId *id)
+{
+    Lookup l = {b, e};
+    const RxJournalEntry *own = rx_journal_find(b->journal, id), *other;
+
+    if (!same_file(b, e, own))
+        own = NULL;
+    other = rx_journals_find(b->others, id, accept_entry, &l);
+    return other && (!own || rx_journals_prefer(other, own)) ? other : own;
+}
+
 /* Files the journal already settled need no probe (find's skip hook, on the
  * probe threads). */
 static int settled(const RxJournalEntry *e, int retry_failed)
@@ -230,8 +284,8 @@ static int skip_known(void *opaque, const RxScanEntry *e)
 
     if (rx_file_id_compute(&id, e->path, e->rel) < 0)
         return 0; /* let the probe say what is wrong with it */
-    je = rx_journal_find(b->journal, &id);
-    skip = same_file(b, e, je) && settled(je, b->o.retry_failed);
+    je = lookup(b, e, &id);
+    skip = settled(je, b->o.retry_failed);
     /* Counted here: plan() only sees "not probed", and would report files
      * that failed before as "already done". */
     if (skip && je->result.state == RX_STATE_FAILED)
@@ -295,10 +349,17 @@ static int by_work(const void *pa, const void *pb)
 static void unlink_stale_part(const char *output)
 {
     char *part = av_asprintf("%s.part", output);
+    int fd = part ? open(part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1, busy;
 
-    /* Only ours: the journal says this output was being written. */
-    if (part && unlink(part) == 0)
+    /* Only ours: a journal says this output was being written. Unless its
+     * writer is alive: after a change of shard count the record can be
+     * another shard's that is still encoding it (its .part is flock'ed);
+     * the encode then refuses that .part rather than this removing it. */
+    busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    if (part && !busy && unlink(part) == 0)
         rx_info("removed '%s' left by an interrupted run", part);
+    if (fd >= 0)
+        close(fd);
     av_free(part);
 }
 
@@ -453,9 +514,7 @@ static int plan(RxBatch *b)
             b->counts.failed++;
             continue;
         }
-        je = rx_journal_find(b->journal, &t->id);
-        if (!same_file(b, f->entry, je))
-            je = NULL; /* a copy of a file done elsewhere: its own work */
+        je = lookup(b, f->entry, &t->id); /* NULL for a copy of a file done elsewhere */
         if (je && settled(je, b->o.retry_failed)) {
             note_entry(b, f->entry->path, je);
             if (je->result.state == RX_STATE_FAILED)
@@ -923,6 +982,7 @@ static int find_files(RxBatch *b)
     fo.files_base = journal_base(b);
     fo.scan.on_not_taken = on_not_taken;
     fo.scan.not_taken_opaque = b;
+    fo.shard = b->o.shard;
     ret = rx_find_run(&b->found, b->o.roots, b->o.n_roots, &fo);
     if (ret < 0)
         return set_error(b, ret, "cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
@@ -1012,6 +1072,11 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
                   rx_strerror(ret, why, sizeof(why)));
         goto done;
     }
+    if (b->o.shard.count) /* which worker wrote this log, and what it knew */
+        rx_reporter_note(
+            b->rep, RX_LOG_INFO, "shard %d of %d (0-based): journal '%s', %zu other journal%s read",
+            b->o.shard.index, b->o.shard.count, b->journal_path, rx_journals_count(b->others),
+            rx_journals_count(b->others) == 1 ? "" : "s");
 
     if (!b->n_tasks && !b->counts.candidates) {
         rx_reporter_note(b->rep, RX_LOG_INFO,
@@ -1113,6 +1178,7 @@ void rx_batch_free(RxBatch **pb)
     rx_find_free(&b->found);
     rx_filter_free(&b->filter);
     rx_journal_close(&b->journal);
+    rx_journals_free(&b->others);
     av_free(b->journal_path);
     pthread_mutex_destroy(&b->lock);
     av_freep(pb);

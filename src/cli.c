@@ -200,6 +200,7 @@ static const char *const help_list[] = {
     "                             \"status\",\"path\",\"reason\",\"size\",\"duration_ms\",...}\n"
     "                             per file, then {\"type\":\"totals\",...}. A name that is\n"
     "                             not UTF-8 also comes as exact bytes in \"path_hex\"\n"
+    "      --shard K/N | auto[/N] only the files of one shard (see 'run --help')\n"
     "\n"
     "The estimate assumes the reference settings give video at 200 kb/s per\n"
     "1920x1080 of picture area (at least 50 kb/s) plus 32 kb/s per audio track:\n"
@@ -255,6 +256,14 @@ static const char *const help_run[] = {
     "      --accept-truncated     commit outputs of recordings shorter than they\n"
     "                             declare (cut short); by default they fail\n"
     "      --overwrite            replace existing outputs\n"
+    "      --shard K/N            only the files of shard K (0..N-1), by a hash of\n"
+    "                             each path: N workers split a shared tree with no\n"
+    "                             coordination. Journal: journal.K-of-N; all the\n"
+    "                             tree's journals are read, so a change of N redoes\n"
+    "                             nothing (docs/cluster.md)\n"
+    "      --shard auto[/N]       K and N from a Slurm array (SLURM_ARRAY_TASK_*) or\n"
+    "                             a Kubernetes Indexed Job (JOB_COMPLETION_INDEX;\n"
+    "                             N from auto/N or REENCODE_SHARDS)\n"
     "\n",
     HELP_SELECT,
     "\n",
@@ -291,7 +300,8 @@ static const char *const help_run[] = {
     "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n"
     "  reencode run --from-csv videos.csv --column video_path --id-column video_id \\\n"
     "      --results results.json\n"
-    "  find /srv -name '*.mp4' -print0 | reencode run -0 --from-list -\n",
+    "  find /srv -name '*.mp4' -print0 | reencode run -0 --from-list -\n"
+    "  reencode run --shard 2/8 /shared/recordings      (worker 2 of 8)\n",
     NULL,
 };
 
@@ -299,8 +309,10 @@ static const char *const help_status[] = {
     "usage: reencode status [OPTIONS] [DIR]\n"
     "       reencode journal repair [OPTIONS] [DIR]\n"
     "\n"
-    "status: what the journal of DIR (DIR/.reencode/journal, or --journal PATH)\n"
-    "says of each file, then totals: done, skipped, failed, pending (started or\n"
+    "status: what the journals of DIR (DIR/.reencode/journal and each shard's\n"
+    "journal.K-of-N; or --journal PATH and PATH.K-of-N) say of each file, merged\n"
+    "(an outcome wins over a state in progress, else the latest), then counts per\n"
+    "journal and totals: done, skipped, failed, pending (started or\n"
     "interrupted: a run will redo them), bytes before and after, time spent.\n"
     "States, in the vocabulary of re-encoding services: pending = SUBMITTED,\n"
     "done and skipped = DONE (skipped: original kept, output not smaller enough),\n"
@@ -312,7 +324,10 @@ static const char *const help_status[] = {
     "\n"
     "Options:\n"
     "      --journal PATH         the journal [DIR/.reencode/journal]\n"
-    "      --json                 status as NDJSON: one object per file, then totals\n"
+    "      --json                 status as NDJSON: one object per file, one per\n"
+    "                             journal (shards), then totals\n"
+    "      --shard K/N | auto[/N] status: only the files of that shard; repair: that\n"
+    "                             shard's journal\n"
     "\n"
     "Exit codes: 0 read (status: and nothing failed), 1 some files failed or the\n"
     "journal cannot be read, 2 usage error, 3 (repair) journal locked.\n",
@@ -514,6 +529,7 @@ enum {
     OPT_FROM_LIST,
     OPT_NULL,
     OPT_RESULTS,
+    OPT_SHARD,
 };
 
 static const struct {
@@ -573,6 +589,7 @@ static const struct {
     {"from-list", 0, OPT_FROM_LIST, 1, FOR_LIST | FOR_RUN},
     {"null", '0', OPT_NULL, 0, FOR_LIST | FOR_RUN},
     {"results", 0, OPT_RESULTS, 1, FOR_RUN},
+    {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUN | FOR_STATUS},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -841,6 +858,12 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_NULL:
         cli->nul = 1;
         break;
+    case OPT_SHARD: {
+        char why[256];
+        if (rx_shard_parse(&cli->shard, v, why, sizeof(why)) < 0)
+            return usage_error(err, errsize, "%s", why);
+        break;
+    }
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }

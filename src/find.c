@@ -48,6 +48,10 @@ typedef struct Ctx {
 static int on_entry(void *opaque, const RxScanEntry *e)
 {
     Ctx *c = opaque;
+    int mine = rx_shard_has(&c->o->shard, e->rel);
+
+    if (mine <= 0) /* another shard's (never probed, never listed), or ENOMEM */
+        return mine < 0 ? -ENOMEM : 0;
 
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;

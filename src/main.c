@@ -23,6 +23,7 @@
 #include "reencode/batch.h"
 #include "reencode/cli.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
 #include "reencode/filter.h"
 #include "reencode/helpdoc.h"
 #include "reencode/find.h"
@@ -297,6 +298,7 @@ static int cmd_list(const RxCli *cli)
     fo.scan.follow_symlinks = cli->follow_symlinks;
     fo.scan.one_file_system = cli->one_file_system;
     fo.scan.on_warn = on_scan_warning;
+    fo.shard = cli->shard;
     fo.probe.extra = rx_filter_fields(filter, &fo.probe.n_extra);
     meter.enabled = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
     fo.progress = on_find_progress;
@@ -378,16 +380,20 @@ static int terminal_width(void)
     return 80;
 }
 
-/* "<dir of the journal>/reencode-YYYY-MM-DD.log"; base: the default
- * journal's directory (the first DIR, or the manifest's). */
+/* "<dir of the journal>/reencode-YYYY-MM-DD.log"; a shard's
+ * "reencode-YYYY-MM-DD.K-of-N.log", so no two processes share a log. base:
+ * the default journal's directory (the first DIR, or the manifest's). */
 static char *default_log_path(const RxCli *cli, const char *base)
 {
-    char day[16];
+    char day[32];
     time_t now = time(NULL);
     struct tm tm;
 
     localtime_r(&now, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    if (cli->shard.count)
+        snprintf(day + strlen(day), sizeof(day) - strlen(day), ".%d-of-%d", cli->shard.index,
+                 cli->shard.count);
     if (cli->journal) {
         const char *slash = strrchr(cli->journal, '/');
         if (!slash)
@@ -428,6 +434,7 @@ static int cmd_run(const RxCli *cli)
     o.settings = cli->settings;
     o.jobs = cli->jobs; /* 0: the batch sizes the pool from the cores, memory and queue */
     o.journal_path = cli->journal;
+    o.shard = cli->shard;
     o.wait_lock = cli->wait_lock;
     o.retry_failed = cli->retry_failed;
     o.originals = (RxOriginals)cli->originals;
@@ -525,55 +532,80 @@ static char *journal_path_of(const RxCli *cli)
     return av_asprintf("%s/%s/%s", cli->roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
 }
 
+typedef struct Tally {
+    size_t files, done, skipped, failed, pending;
+    int64_t before, after;
+    double spent;
+} Tally;
+
+static void tally(Tally *t, const RxJournalEntry *e)
+{
+    switch (rx_state_status(e->result.state)[0]) {
+    case 'd':
+        t->done++;
+        t->before += e->result.in_bytes;
+        t->after += e->result.out_bytes;
+        break;
+    case 's':
+        t->skipped++;
+        break;
+    case 'f':
+        t->failed++;
+        break;
+    default:
+        t->pending++;
+    }
+    t->files++;
+    t->spent += e->result.wall_seconds;
+}
+
+/* Status merges every journal of the root: the unsharded one and each
+ * shard's (journals.h); with --shard, only the files of that shard. */
 static int cmd_status(const RxCli *cli)
 {
-    RxJournal *j = NULL;
+    RxJournals *set = NULL;
     RxJournalReport rep;
     AVBPrint bp;
+    Tally all = {0}, *per = NULL;
     char *path = journal_path_of(cli);
-    char why[128];
-    size_t done = 0, skipped = 0, failed = 0, pending = 0;
-    int64_t before = 0, after = 0;
-    double spent = 0;
+    char bad[4200], why[128];
     int ret;
 
     if (!path)
         return EXIT_FAILED;
-    ret = rx_journal_open(&j, path, RX_JOURNAL_READONLY, &rep);
+    ret = rx_journals_open(&set, path, NULL, &rep, bad, sizeof(bad));
+    if (ret == 0 && !rx_journals_count(set))
+        ret = AVERROR(ENOENT);
+    if (ret == 0 && (ret = rx_journals_merge(set)) == 0 &&
+        !(per = av_calloc(rx_journals_count(set), sizeof(*per))))
+        ret = AVERROR(ENOMEM);
     if (ret < 0) {
         if (ret == AVERROR(ENOENT))
             rx_error("no journal at '%s': no run has worked there yet", path);
         else if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
-            rx_error("journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'",
-                     path, rep.corrupt_line, rep.reason);
+            rx_error("journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'", bad,
+                     rep.corrupt_line, rep.reason);
         else
-            rx_error("cannot read journal '%s': %s", path, rx_strerror(ret, why, sizeof(why)));
+            rx_error("cannot read journal '%s': %s", bad[0] ? bad : path,
+                     rx_strerror(ret, why, sizeof(why)));
+        rx_journals_free(&set);
         av_free(path);
         return EXIT_FAILED;
     }
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (size_t i = 0; i < rx_journal_count(j); i++) {
-        const RxJournalEntry *e = rx_journal_entry(j, i);
+    for (size_t i = 0; i < rx_journals_files(set); i++) {
+        size_t from;
+        const RxJournalEntry *e = rx_journals_file(set, i, &from);
         const char *w = rx_state_status(e->result.state);
-        switch (w[0]) {
-        case 'd':
-            done++;
-            before += e->result.in_bytes;
-            after += e->result.out_bytes;
-            break;
-        case 's':
-            skipped++;
-            break;
-        case 'f':
-            failed++;
-            break;
-        default:
-            pending++;
-        }
-        spent += e->result.wall_seconds;
+        if (rx_shard_has(&cli->shard, e->id.rel) == 0)
+            continue;
+        tally(&all, e);
+        tally(&per[from], e);
         if (cli->json) {
             av_bprintf(&bp, "{\"type\":\"file\",");
             rx_journal_entry_json(&bp, e, w, NULL);
+            av_bprintf(&bp, ",\"journal\":");
+            rx_text_json(&bp, av_basename(rx_journals_path(set, from)));
             av_bprintf(&bp, "}\n");
         } else {
             av_bprintf(&bp, "%-8s %-11s ", w, rx_state_name(e->result.state));
@@ -590,35 +622,64 @@ static int cmd_status(const RxCli *cli)
             }
         }
     }
+    /* Per journal: the files whose latest word it has. Shown when there is
+     * more than the one unsharded journal. */
+    for (size_t k = 0; k < rx_journals_count(set); k++) {
+        const RxShard *sh = rx_journals_shard(set, k);
+        const Tally *t = &per[k];
+        if (rx_journals_count(set) == 1 && !sh->count)
+            break;
+        if (cli->json) {
+            av_bprintf(&bp, "{\"type\":\"journal\",\"journal\":");
+            rx_text_json(&bp, av_basename(rx_journals_path(set, k)));
+            if (sh->count)
+                av_bprintf(&bp, ",\"shard\":%d,\"shards\":%d", sh->index, sh->count);
+            av_bprintf(&bp,
+                       ",\"files\":%zu,\"done\":%zu,\"skipped\":%zu,\"failed\":%zu,"
+                       "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,"
+                       "\"seconds\":%.1f}\n",
+                       t->files, t->done, t->skipped, t->failed, t->pending, (long long)t->before,
+                       (long long)t->after, t->spent);
+        } else {
+            if (!k)
+                av_bprintf(&bp, "\n");
+            av_bprintf(&bp, "%s: %zu file%s: %zu done, %zu skipped, %zu failed, %zu pending\n",
+                       av_basename(rx_journals_path(set, k)), t->files, t->files == 1 ? "" : "s",
+                       t->done, t->skipped, t->failed, t->pending);
+        }
+    }
     if (cli->json) {
         av_bprintf(&bp,
                    "{\"type\":\"totals\",\"files\":%zu,\"done\":%zu,\"skipped\":%zu,\"failed\":%zu,"
-                   "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,\"seconds\":%.1f}\n",
-                   rx_journal_count(j), done, skipped, failed, pending, (long long)before,
-                   (long long)after, spent);
+                   "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,\"seconds\":%.1f,"
+                   "\"journals\":%zu}\n",
+                   all.files, all.done, all.skipped, all.failed, all.pending, (long long)all.before,
+                   (long long)all.after, all.spent, rx_journals_count(set));
     } else {
-        av_bprintf(&bp, "\n%zu file%s: %zu done, %zu skipped, %zu failed, %zu pending; ",
-                   rx_journal_count(j), rx_journal_count(j) == 1 ? "" : "s", done, skipped, failed,
-                   pending);
-        rx_text_bytes(&bp, before);
+        av_bprintf(&bp, "\n%zu file%s: %zu done, %zu skipped, %zu failed, %zu pending; ", all.files,
+                   all.files == 1 ? "" : "s", all.done, all.skipped, all.failed, all.pending);
+        rx_text_bytes(&bp, all.before);
         av_bprintf(&bp, " -> ");
-        rx_text_bytes(&bp, after);
-        av_bprintf(&bp, " in %.0f s of encoding\n", spent);
+        rx_text_bytes(&bp, all.after);
+        av_bprintf(&bp, " in %.0f s of encoding\n", all.spent);
     }
     fwrite(bp.str, 1, bp.len, stdout);
     av_bprint_finalize(&bp, NULL);
-    rx_journal_close(&j);
+    av_free(per);
+    rx_journals_free(&set);
     av_free(path);
-    return failed ? EXIT_FAILED : 0;
+    return all.failed ? EXIT_FAILED : 0;
 }
 
 static int cmd_journal_repair(const RxCli *cli)
 {
     RxJournalReport rep;
-    char *path = journal_path_of(cli);
+    char *base = journal_path_of(cli);
+    char *path = base ? rx_shard_journal_path(base, &cli->shard) : NULL;
     char why[128];
     int ret;
 
+    av_free(base);
     if (!path)
         return EXIT_FAILED;
     ret = rx_journal_repair(path, &rep);
@@ -732,6 +793,11 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     rx_log_init(cli.log_level);
+    if (rx_shard_from_env(&cli.shard, err, sizeof(err)) < 0) { /* --shard auto */
+        rx_error("%s", err);
+        rx_cli_free(&cli);
+        return EXIT_USAGE;
+    }
 
     switch (cli.cmd) {
     case RX_CMD_HELP:

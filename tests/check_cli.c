@@ -238,6 +238,9 @@ static const struct {
     {{"list", "--from-list", "l", "--results", "r"}, "--results"},
     {{"list", "--from-list", ""}, "needs a value"},
     {{"list", "--json"}, "needs a DIR, --from-csv FILE or --from-list FILE"},
+    {{"run", "--shard", "3/3", "d"}, "--shard 3/3"},
+    {{"list", "--shard=1/x", "d"}, "--shard"},
+    {{"encode", "--shard", "0/2", "a.mp4"}, "--shard"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -390,6 +393,26 @@ START_TEST(run_options)
 }
 END_TEST
 
+START_TEST(shard_option)
+{
+    char *run[] = {"reencode", "run", "--shard", "1/3", "d"};
+    char *list[] = {"reencode", "list", "--shard=auto/4", "d"};
+    char *rep[] = {"reencode", "journal", "repair", "--shard", "2/5", "d"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(run), run, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(cli.shard.index == 1 && cli.shard.count == 3 && !cli.shard.from_env);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(list), list, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(cli.shard.from_env && cli.shard.count == 4);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(rep), rep, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_JOURNAL_REPAIR);
+    ck_assert(cli.shard.index == 2 && cli.shard.count == 5);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 /* A message quotes what the person typed; control characters in it must not
  * split the one line or reach the terminal as escape sequences. */
 START_TEST(manifest_options)
@@ -530,6 +553,7 @@ int main(void)
     tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, run_options);
     tcase_add_test(tc, manifest_options);
+    tcase_add_test(tc, shard_option);
     tcase_add_test(tc, usage_messages_stay_one_clean_line);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);

@@ -29,6 +29,7 @@
 #include "reencode/progress.h"
 #include "reencode/results.h"
 #include "reencode/settings.h"
+#include "reencode/shard.h"
 
 typedef enum RxOriginals {
     RX_ORIGINALS_RENAME = 0, /* foo.mp4 -> foo.mp4.reencoded (the default) */
@@ -50,6 +51,7 @@ typedef struct RxBatchOptions {
                                  0 = chosen per file (see rx_batch_run) */
     int jobs;                 /* encodes at once; 0 = chosen from the cores, memory and queue */
     const char *journal_path; /* NULL: <roots[0]>/.reencode/journal */
+    RxShard shard;            /* only this shard's files, journal PATH.K-of-N (count 0: all) */
     int wait_lock;            /* wait for another run's lock instead of failing */
     int retry_failed;         /* retry files that failed before */
     RxOriginals originals;

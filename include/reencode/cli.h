@@ -14,6 +14,7 @@
 
 #include "reencode/log.h"
 #include "reencode/settings.h"
+#include "reencode/shard.h"
 
 typedef enum RxCommand {
     RX_CMD_NONE = 0,
@@ -71,6 +72,7 @@ typedef struct RxCli {
     int accept_truncated;
     const char *log_path;   /* --log FILE */
     const char *stats_path; /* --stats FILE */
+    RxShard shard;          /* --shard K/N | auto[/N] (list, run, status, journal repair) */
 
     int verify_mode; /* verify: RX_VERIFY_FULL (default) or --quick */
     /* list and run: a manifest (manifest.h) */

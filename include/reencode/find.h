@@ -28,6 +28,7 @@
 
 #include "reencode/probe.h"
 #include "reencode/scan.h"
+#include "reencode/shard.h"
 
 /* One file found: where it is, and what MediaInfo says or why it could not. */
 typedef struct RxFound {
@@ -53,6 +54,7 @@ typedef struct RxFindOptions {
     RxProbeOptions probe; /* extra fields (the filter's), ParseSpeed */
     int jobs;             /* probe threads; <= 0 = 2 (MediaInfo parses one file at a
                              time process-wide: more threads do not parse faster) */
+    RxShard shard;        /* only the files of this shard (shard.h); count 0: all */
     RxFindSkipFn skip;    /* optional */
     void *skip_opaque;
     RxFindProgressFn progress; /* optional */

@@ -53,7 +53,7 @@ _reencode()
     --from-list) _reencode_reply -f; return ;;
     --results) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --images)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --shard | --images)
         return # nothing to offer
         ;;
     esac
@@ -61,15 +61,15 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard'
         operand=-d
         ;;
     'list')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --ext -m --match --all --follow-symlinks --one-file-system --json --from-csv --column --id-column --from-list -0 --null'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --ext -m --match --all --follow-symlinks --one-file-system --json --from-csv --column --id-column --from-list -0 --null --shard'
         operand=-d
         ;;
     'status')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --json --journal'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --json --journal --shard'
         operand=-d
         ;;
     'encode')
@@ -77,7 +77,7 @@ _reencode()
         operand=-f
         ;;
     'journal repair')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --json --journal'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --json --journal --shard'
         operand=-d
         ;;
     'verify')
