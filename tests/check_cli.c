@@ -219,6 +219,12 @@ static const struct {
     {{"encode", "--video-encoder=libsvtav1", "--preset=14", "a.mp4"}, "--preset"},
     {{"encode", "--video-encoder=libsvtav1", "--preset=-1", "a.mp4"}, "--preset"},
     {{"list", "--video-encoder=libsvtav1", "d"}, "--video-encoder"},
+    /* Measured quality: SSIM bounds, and a target that would be ignored. */
+    {{"encode", "--min-ssim", "1", "a.mp4"}, "--min-ssim"},
+    {{"run", "--target-ssim", "0.3", "d"}, "--target-ssim"},
+    {{"run", "--target-ssim", "high", "d"}, "high"},
+    {{"encode", "--crf", "30", "--target-ssim", "0.98", "a.mp4"}, "exclude"},
+    {{"list", "--measure", "d"}, "--measure"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -233,6 +239,25 @@ START_TEST(bad_command_lines_are_usage_errors)
     ck_assert_msg(strstr(err, bad[_i].needle), "message '%s' does not name '%s'", err,
                   bad[_i].needle);
     ck_assert_ptr_null(strchr(err, '\n')); /* one line */
+    rx_cli_free(&cli);
+}
+END_TEST
+
+START_TEST(quality_options)
+{
+    char *argv[] = {"reencode",        "run",           "--measure",
+                    "--min-ssim=0.95", "--target-ssim", "0.98",
+                    "--video-encoder", "libsvtav1",     "d"};
+    char *none[] = {"reencode", "encode", "a.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.settings.measure, 1);
+    ck_assert_double_eq(cli.settings.min_ssim, 0.95);
+    ck_assert_double_eq(cli.settings.target_ssim, 0.98);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(none), none, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(!rx_settings_measures(&cli.settings));
     rx_cli_free(&cli);
 }
 END_TEST
@@ -454,6 +479,7 @@ int main(void)
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);
+    tcase_add_test(tc, quality_options);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }
