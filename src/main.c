@@ -152,6 +152,17 @@ static int cmd_encode(const RxCli *cli)
     if (res.video_frames_elided)
         rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", cli->input,
                 (long long)res.video_frames_elided);
+    if (res.tuned_crf)
+        rx_info("'%s': crf %d for --target-ssim %.4f (%d probe encode%s)", cli->input,
+                res.tuned_crf, cli->settings.target_ssim, res.tune_probes,
+                res.tune_probes == 1 ? "" : "s");
+    if (res.ssim > 0)
+        rx_info("'%s': SSIM %.4f (lowest frame %.4f), PSNR %.2f dB", rx_transcode_output(t),
+                res.ssim, res.ssim_min, res.psnr);
+    if (res.ssim > 0 && res.ssim < cli->settings.target_ssim)
+        rx_warn("'%s': SSIM %.4f is below --target-ssim %.4f at crf %d; kept (--min-ssim "
+                "refuses such outputs)",
+                rx_transcode_output(t), res.ssim, cli->settings.target_ssim, res.tuned_crf);
     if (res.decode_errors)
         rx_warn("'%s': %lld damaged packets skipped", cli->input, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter

@@ -158,7 +158,8 @@ static int fail(RxTranscode *t, int err, const char *fmt, ...)
     vsnprintf(r->error, sizeof(r->error), fmt, ap);
     va_end(ap);
     n = strlen(r->error);
-    if (err != RX_ERR_CANCELLED && n < sizeof(r->error))
+    /* Those two messages say all there is to say. */
+    if (err != RX_ERR_CANCELLED && err != RX_ERR_LOW_QUALITY && n < sizeof(r->error))
         snprintf(r->error + n, sizeof(r->error) - n, ": %s", rx_strerror(err, why, sizeof(why)));
     pthread_mutex_unlock(&t->err_lock);
     return err;
@@ -1662,7 +1663,7 @@ static int measure_output(RxTranscode *t)
     if (t->s.min_ssim > 0 && q.ssim < t->s.min_ssim)
         return fail(t, RX_ERR_LOW_QUALITY,
                     "output of '%s' measures SSIM %.4f (PSNR %.1f dB), below --min-ssim %.4f; "
-                    "not published, original kept",
+                    "output discarded, input left as it is",
                     t->input, q.ssim, q.psnr, t->s.min_ssim);
     return 0;
 }
