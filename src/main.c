@@ -532,6 +532,11 @@ static int cmd_status(const RxCli *cli)
                                                                : "no",
                        e->time);
             rx_text_json(&bp, e->result.error);
+            if (e->result.ssim > 0)
+                av_bprintf(&bp, ",\"ssim\":%.6f,\"ssim_min\":%.6f,\"psnr\":%.3f", e->result.ssim,
+                           e->result.ssim_min, e->result.psnr);
+            if (e->result.tuned_crf)
+                av_bprintf(&bp, ",\"tuned_crf\":%d", e->result.tuned_crf);
             av_bprintf(&bp, ",\"original\":");
             rx_text_json(&bp, e->original ? e->original : "");
             av_bprintf(&bp, "}\n");
@@ -541,6 +546,8 @@ static int cmd_status(const RxCli *cli)
             av_bprintf(&bp, " -> ");
             rx_text_bytes(&bp, e->result.out_bytes);
             av_bprintf(&bp, "  %6.1f s  ", e->result.wall_seconds);
+            if (e->result.ssim > 0)
+                av_bprintf(&bp, "SSIM %.4f  ", e->result.ssim);
             rx_text_human(&bp, e->id.rel);
             av_bprintf(&bp, "\n");
             if (e->result.state == RX_STATE_FAILED || e->result.state == RX_STATE_SKIPPED) {
