@@ -223,7 +223,7 @@ static const struct {
     {{"encode", "--min-ssim", "1", "a.mp4"}, "--min-ssim"},
     {{"run", "--target-ssim", "0.3", "d"}, "--target-ssim"},
     {{"run", "--target-ssim", "high", "d"}, "high"},
-    {{"encode", "--crf", "30", "--target-ssim", "0.98", "a.mp4"}, "exclude"},
+    {{"encode", "--crf=30", "--target-ssim=0.98", "a.mp4"}, "exclude"},
     {{"list", "--measure", "d"}, "--measure"},
 };
 
