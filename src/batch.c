@@ -50,6 +50,7 @@ typedef struct Task {
     char *reject;       /* why a selected file cannot be encoded at all, or NULL */
     struct stat before; /* the input when its job started */
     RxBatch *batch;
+    int known_crf; /* crf an earlier attempt's --target-ssim search chose, or 0 */
 } Task;
 
 struct RxBatch {
@@ -465,6 +466,18 @@ static void on_not_taken(void *opaque, const char *path, int err)
     note_reason(opaque, path, "not-taken", RX_STATE_PENDING, rx_scan_why(err));
 }
 
+/* The crf a --target-ssim search found for this file before, when it was
+ * found for the same target and picture settings (docs/journal.md). */
+static int known_crf(const RxBatch *b, const RxJournalEntry *je)
+{
+    char key[RX_TUNE_KEY_MAX];
+
+    if (!je || b->o.settings.target_ssim <= 0 || !je->result.tuned_crf)
+        return 0;
+    rx_settings_tune_key(&b->o.settings, key);
+    return strcmp(key, je->result.tuned_for) ? 0 : je->result.tuned_crf;
+}
+
 static int plan(RxBatch *b)
 {
     size_t n = rx_find_count(b->found);
@@ -534,6 +547,7 @@ static int plan(RxBatch *b)
             av_freep(&t->output);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
         }
+        t->known_crf = known_crf(b, je);
         if (je && committed_before(je, f->entry, t->output))
             t->only_original = 1;
         else if (je)
@@ -564,6 +578,28 @@ static void on_progress(void *opaque, const RxProgress *p)
 {
     Job *j = opaque;
     rx_reporter_progress(j->task->batch->rep, j->slot, p);
+}
+
+/* A journal that cannot be written stops the batch: going on would do work
+ * no later run could know was done. */
+static void journal_failed(RxBatch *b, int ret)
+{
+    char why[128];
+
+    rx_reporter_note(b->rep, RX_LOG_ERROR, "cannot write journal '%s': %s; stopping",
+                     b->journal_path, rx_strerror(ret, why, sizeof(why)));
+    rx_batch_interrupt(b, 0);
+}
+
+/* The search chose a crf: journal it before the encode it is for, so a
+ * crash in that encode does not cost the search again. */
+static void on_tuned(void *opaque, const RxResult *res)
+{
+    Job *j = opaque;
+    int ret = rx_journal_note(j->task->batch->journal, &j->task->id, res);
+
+    if (ret < 0)
+        journal_failed(j->task->batch, ret);
 }
 
 /* Does the output hold the streams it should? A cheap open of the .part. */
@@ -784,18 +820,13 @@ static void count(RxBatch *b, RxState st)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Journal a state; a journal that cannot be written stops the batch: going
- * on would do work no later run could know was done. */
+/* Journal a state (see journal_failed()). */
 static void journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const char *original)
 {
-    char why[128];
     int ret = rx_journal_record(b->journal, &t->id, st, res, t->output, original);
 
-    if (ret < 0) {
-        rx_reporter_note(b->rep, RX_LOG_ERROR, "cannot write journal '%s': %s; stopping",
-                         b->journal_path, rx_strerror(ret, why, sizeof(why)));
-        rx_batch_interrupt(b, 0);
-    }
+    if (ret < 0)
+        journal_failed(b, ret);
 }
 
 /*
@@ -875,7 +906,16 @@ static void run_task(void *opaque, size_t index, int slot)
         res.state = RX_STATE_DONE;
         goto finish;
     }
-    journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    if (t->known_crf) { /* the new attempt carries the cache on (docs/journal.md) */
+        rx_result_init(&res);
+        res.tuned_crf = t->known_crf;
+        rx_settings_tune_key(&b->o.settings, res.tuned_for);
+        journal(b, t, RX_STATE_STARTED, &res, NULL);
+        rx_result_init(&res);
+        res.in_bytes = t->found->entry->size;
+    } else {
+        journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    }
     if (stat(in, &t->before) < 0) {
         res.err = AVERROR(errno);
         snprintf(res.error, sizeof(res.error), "cannot open '%s': %s", in, strerror(errno));
@@ -908,6 +948,8 @@ static void run_task(void *opaque, size_t index, int slot)
     }
     rx_transcode_set_progress(job, on_progress, &ctx);
     rx_transcode_set_check(job, check_output, t);
+    rx_transcode_set_tuned(job, on_tuned, &ctx);
+    rx_transcode_set_known_crf(job, t->known_crf);
     pthread_mutex_lock(&b->lock);
     b->running[slot] = job;
     if (atomic_load(&b->cancelling))

@@ -98,6 +98,21 @@ static const char *const help_main[] = {
     "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
     "      --opus-application A   voip | audio | lowdelay [voip]\n"
 
+#define HELP_QUALITY                                                                      \
+    "Measured quality (SSIM of the output's luma against the input's, as shown):\n"       \
+    "      --measure              measure SSIM and PSNR before the output takes its\n"    \
+    "                             name (five 1 s spans; all of a video <= 10 s)\n"        \
+    "      --min-ssim X           below X (e.g. 0.97) the output is not published:\n"     \
+    "                             the file fails, the original is kept (measures)\n"      \
+    "      --target-ssim X        choose the crf for X (e.g. 0.98) per file: probe\n"     \
+    "                             encodes of up to 3 x 2 s at crfs from the encoder's\n"  \
+    "                             range (libaom-av1 25-55, libsvtav1 32-62), the\n"       \
+    "                             highest whose worst probe reaches X; replaces --crf.\n" \
+    "                             Slides get a high crf, video playback what it needs.\n" \
+    "                             The output is measured; one below X is kept (use\n"     \
+    "                             --min-ssim to refuse it). run journals the crf:\n"      \
+    "                             a resumed file is not probed again\n"
+
 #define HELP_MESSAGES                                                        \
     "Messages:\n"                                                            \
     "  -q, --quiet                errors only, no progress\n"                \
@@ -166,6 +181,7 @@ static const char *const help_encode[] = {
     "                             fails the job, naming it\n"
     "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_QUALITY,
     "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
     "artist tag 'Microsoft Game DVR' is dropped; the recorder's own title (the\n"
@@ -275,6 +291,7 @@ static const char *const help_run[] = {
     "                             written to FILE.part, then renamed\n"
     "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_QUALITY,
     "\n"
     "Progress and records:\n"
     "  On a terminal, a live line per running encode and one for the batch;\n"
@@ -530,6 +547,9 @@ enum {
     OPT_NULL,
     OPT_RESULTS,
     OPT_SHARD,
+    OPT_MEASURE,
+    OPT_MIN_SSIM,
+    OPT_TARGET_SSIM,
 };
 
 static const struct {
@@ -590,6 +610,9 @@ static const struct {
     {"null", '0', OPT_NULL, 0, FOR_LIST | FOR_RUN},
     {"results", 0, OPT_RESULTS, 1, FOR_RUN},
     {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUN | FOR_STATUS},
+    {"measure", 0, OPT_MEASURE, 0, FOR_ENCODE | FOR_RUN},
+    {"min-ssim", 0, OPT_MIN_SSIM, 1, FOR_ENCODE | FOR_RUN},
+    {"target-ssim", 0, OPT_TARGET_SSIM, 1, FOR_ENCODE | FOR_RUN},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -863,7 +886,20 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         if (rx_shard_parse(&cli->shard, v, why, sizeof(why)) < 0)
             return usage_error(err, errsize, "%s", why);
         break;
-    }
+    } break;
+    case OPT_MEASURE:
+        s->measure = 1;
+        break;
+    case OPT_MIN_SSIM:
+    case OPT_TARGET_SSIM:
+        /* Above 0.5 (a picture barely related to its source) and below 1
+         * (no lossy encode reaches it, so every file would fail or probe
+         * to the range's end). */
+        if (parse_double(v, 0.5, 0.9999, &d))
+            return usage_error(err, errsize, "--%s takes an SSIM from 0.5 to 0.9999, not '%s'",
+                               id == OPT_MIN_SSIM ? "min-ssim" : "target-ssim", v);
+        *(id == OPT_MIN_SSIM ? &s->min_ssim : &s->target_ssim) = d;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -1051,6 +1087,20 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         RxCliStatus st = check_encoder_options(cli, err, errsize);
         if (st != RX_CLI_OK)
             return st;
+        if (cli->crf_given && cli->settings.target_ssim > 0)
+            return usage_error(err, errsize,
+                               "--crf and --target-ssim exclude each other (the target "
+                               "chooses the crf)");
+        /* Not built: probe windows retimed to a constant rate start at their
+         * own time 0, so they would be compared with the wrong source frames. */
+        if (cli->settings.cfr && cli->settings.target_ssim > 0)
+            return usage_error(err, errsize,
+                               "--target-ssim cannot go with --cfr or --fps yet: choose a --crf");
+        if (cli->images &&
+            (cli->settings.measure || cli->settings.min_ssim > 0 || cli->settings.target_ssim > 0))
+            return usage_error(err, errsize,
+                               "--measure, --min-ssim and --target-ssim need a source video, "
+                               "not --images");
     }
     if (cli->cmd == RX_CMD_RUN && cli->dry_run) /* --dry-run is the listing */
         cli->cmd = RX_CMD_LIST;

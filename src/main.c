@@ -166,6 +166,17 @@ static int cmd_encode(const RxCli *cli)
         rx_info("%s: constant %d/%d fps (%.3f): %lld frames repeated, %lld dropped to keep time",
                 rx_transcode_output(t), res.fps_num, res.fps_den, (double)res.fps_num / res.fps_den,
                 (long long)res.video_frames_repeated, (long long)res.video_frames_dropped);
+    if (res.tuned_crf)
+        rx_info("'%s': crf %d for --target-ssim %.4f (%d probe encode%s)", cli->input,
+                res.tuned_crf, cli->settings.target_ssim, res.tune_probes,
+                res.tune_probes == 1 ? "" : "s");
+    if (res.ssim > 0)
+        rx_info("'%s': SSIM %.4f (lowest frame %.4f), PSNR %.2f dB", rx_transcode_output(t),
+                res.ssim, res.ssim_min, res.psnr);
+    if (res.ssim > 0 && res.ssim < cli->settings.target_ssim)
+        rx_warn("'%s': SSIM %.4f is below --target-ssim %.4f at crf %d; kept (--min-ssim "
+                "refuses such outputs)",
+                rx_transcode_output(t), res.ssim, cli->settings.target_ssim, res.tuned_crf);
     if (res.decode_errors)
         rx_warn("'%s': %lld damaged packets skipped", in, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter
@@ -613,6 +624,8 @@ static int cmd_status(const RxCli *cli)
             av_bprintf(&bp, " -> ");
             rx_text_bytes(&bp, e->result.out_bytes);
             av_bprintf(&bp, "  %6.1f s  ", e->result.wall_seconds);
+            if (e->result.ssim > 0)
+                av_bprintf(&bp, "SSIM %.4f  ", e->result.ssim);
             rx_text_human(&bp, e->id.rel);
             av_bprintf(&bp, "\n");
             if (e->result.state == RX_STATE_FAILED || e->result.state == RX_STATE_SKIPPED) {

@@ -473,6 +473,18 @@ static int64_t media_of(const RxResult *res)
     return res->video_duration_us > 0 ? res->video_duration_us : res->in_duration_us;
 }
 
+/* "SSIM 0.9876  crf 44 (5 probes)  " when measured / tuned. */
+static void quality_text(AVBPrint *bp, const RxResult *res)
+{
+    if (res->ssim > 0)
+        av_bprintf(bp, "SSIM %.4f  ", res->ssim);
+    if (res->tuned_crf && res->tune_probes)
+        av_bprintf(bp, "crf %d (%d probe%s)  ", res->tuned_crf, res->tune_probes,
+                   res->tune_probes == 1 ? "" : "s");
+    else if (res->tuned_crf)
+        av_bprintf(bp, "crf %d (journalled)  ", res->tuned_crf);
+}
+
 /* The finish line; with fold, the original's fate joins it (TTY, where rows
  * are scarce) instead of getting a line of its own. */
 static void human_finish(AVBPrint *bp, int color, const char *path, const RxResult *res,
@@ -490,6 +502,7 @@ static void human_finish(AVBPrint *bp, int color, const char *path, const RxResu
                        100.0 * (double)(res->out_bytes - res->in_bytes) / (double)res->in_bytes);
         av_bprintf(bp, "  %s in %s  ", dur_str(dur, sizeof(dur), (double)media_of(res) / 1e6),
                    dur_str(wall, sizeof(wall), res->wall_seconds));
+        quality_text(bp, res);
         if (fold && original)
             av_bprintf(bp, "original %s  ", original);
         rx_text_human(bp, path);
@@ -851,6 +864,14 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
     json_int(bp, "width", res->width);
     json_int(bp, "height", res->height);
     json_num(bp, "wall_seconds", res->wall_seconds);
+    if (res->ssim > 0) {
+        av_bprintf(bp, ",\"ssim\":%.6f,\"ssim_min\":%.6f", res->ssim, res->ssim_min);
+        json_num(bp, "psnr", res->psnr);
+    }
+    if (res->tuned_crf) {
+        json_int(bp, "tuned_crf", res->tuned_crf);
+        json_int(bp, "tune_probes", res->tune_probes);
+    }
     json_int(bp, "err", res->err);
     json_str(bp, "error", res->error[0] ? res->error : NULL);
     json_str(bp, "original", original);

@@ -73,6 +73,9 @@ const char *rx_strerror(int err, char *buf, size_t size)
     case RX_ERR_BAD_OUTPUT:
         snprintf(buf, size, "output failed its check");
         break;
+    case RX_ERR_LOW_QUALITY:
+        snprintf(buf, size, "output quality below --min-ssim");
+        break;
     default:
         /* AVERROR(e) == -e, so av_strerror covers negative errno too. */
         if (av_strerror(err, buf, size) < 0)

@@ -1,9 +1,11 @@
 /*
  * settings.c - reference defaults of a transcode job.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/crc.h>
 #include <libavutil/error.h>
 
 #include "reencode/settings.h"
@@ -89,4 +91,37 @@ int rx_settings_set_str(char *dst, size_t size, const char *src)
 int rx_settings_threads(const RxSettings *s)
 {
     return s->threads > 0 ? s->threads : rx_sys_cores();
+}
+
+int rx_settings_measures(const RxSettings *s)
+{
+    return s->measure || s->min_ssim > 0 || s->target_ssim > 0;
+}
+
+/* libaom's default crf 32 sits low in its range and libsvtav1's 40 (the
+ * calibrated equivalent) eight higher: the ranges keep that offset. Below
+ * 25 libaom's files grow fast for SSIM gains a viewer does not see; 55 is
+ * where slide text still reads. */
+void rx_settings_crf_range(const RxSettings *s, int *lo, int *hi)
+{
+    if (!strcmp(s->video_encoder, "libsvtav1")) {
+        *lo = 32;
+        *hi = 62;
+    } else {
+        *lo = 25;
+        *hi = 55;
+    }
+}
+
+void rx_settings_tune_key(const RxSettings *s, char key[RX_TUNE_KEY_MAX])
+{
+    char all[sizeof(*s) + 128];
+    int n = snprintf(all, sizeof(all), "%s|%d|%s|%d|%s|%d|%s|%.6f|%d|%d", s->video_encoder,
+                     s->cpu_used, s->usage, s->lag_in_frames, s->aom_params, s->preset,
+                     s->svt_params, s->keyint_seconds, rx_settings_dedup(s), s->dedup_max_diff);
+    uint32_t crc = av_crc(av_crc_get_table(AV_CRC_32_IEEE_LE), UINT32_MAX, (const uint8_t *)all,
+                          n > 0 && (size_t)n < sizeof(all) ? (size_t)n : 0);
+
+    snprintf(key, RX_TUNE_KEY_MAX, "ssim>=%.6f %.16s %08x", s->target_ssim, s->video_encoder,
+             (unsigned)~crc);
 }

@@ -43,6 +43,7 @@
 
 #include "reencode/fsutil.h"
 #include "reencode/log.h"
+#include "reencode/measure.h"
 #include "reencode/transcode.h"
 #include "reencode/verify.h"
 #include "fqueue.h"
@@ -110,6 +111,9 @@ struct RxTranscode {
     void *progress_opaque;
     RxCheckFn check_fn;
     void *check_opaque;
+    RxTunedFn tuned_fn;
+    void *tuned_opaque;
+    int known_crf; /* rx_transcode_set_known_crf(), 0 = search */
     atomic_int cancel;
     int ran;
     struct timespec in_times[2]; /* the input's atime and mtime, for the output */
@@ -139,7 +143,15 @@ struct RxTranscode {
     AVPacket *pkt;  /* source thread: demuxed packet */
     AVFrame *frame; /* source thread: decoded frame */
     AVPacket *epkt; /* job thread: encoded packet */
+
+    /* A probe pass (--target-ssim) encodes the video of one window of the
+     * input, [win_start, win_end) in the stream's microseconds, and no
+     * audio, into the .part; nothing of it is published. */
+    int probe;
+    int64_t win_start, win_end;
 };
+
+_Static_assert(sizeof(((RxResult *)0)->tuned_for) == RX_TUNE_KEY_MAX, "tuned_for holds a key");
 
 /* Record the first failure of the job as one line: "<what>: <why>". Later
  * failures (usually consequences of the first) are not reported over it. */
@@ -162,7 +174,8 @@ static int fail(RxTranscode *t, int err, const char *fmt, ...)
     vsnprintf(r->error, sizeof(r->error), fmt, ap);
     va_end(ap);
     n = strlen(r->error);
-    if (err != RX_ERR_CANCELLED && n < sizeof(r->error))
+    /* Those two messages say all there is to say. */
+    if (err != RX_ERR_CANCELLED && err != RX_ERR_LOW_QUALITY && n < sizeof(r->error))
         snprintf(r->error + n, sizeof(r->error) - n, ": %s", rx_strerror(err, why, sizeof(why)));
     pthread_mutex_unlock(&t->err_lock);
     return err;
@@ -301,6 +314,17 @@ void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque)
 {
     t->check_fn = fn;
     t->check_opaque = opaque;
+}
+
+void rx_transcode_set_tuned(RxTranscode *t, RxTunedFn fn, void *opaque)
+{
+    t->tuned_fn = fn;
+    t->tuned_opaque = opaque;
+}
+
+void rx_transcode_set_known_crf(RxTranscode *t, int crf)
+{
+    t->known_crf = crf;
 }
 
 const char *rx_transcode_output(const RxTranscode *t)
@@ -805,6 +829,15 @@ static int open_part(RxTranscode *t)
 {
     struct stat fst, pst;
 
+    if (t->lock_fd >= 0) { /* a later pass of this job: the .part is ours */
+        t->fd = fcntl(t->lock_fd, F_DUPFD_CLOEXEC, 0);
+        if (t->fd < 0)
+            return fail(t, AVERROR(errno), "cannot reopen '%s' for '%s'", t->part, t->input);
+        if (ftruncate(t->fd, 0) < 0)
+            return fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
+        return 0;
+    }
+
     for (int tries = 0; tries < 8; tries++) {
         t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (t->fd < 0)
@@ -973,7 +1006,7 @@ static void report_progress(RxTranscode *t)
 {
     RxProgress p;
 
-    if (!t->progress_fn)
+    if (!t->progress_fn || t->probe)
         return;
     p.frames = t->res->video_frames;
     p.media_us =
@@ -1090,6 +1123,17 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
     int key;
     int ret;
 
+    if (t->probe) { /* only the window: what comes before is skipped, after ends it */
+        int64_t end = v->cfr ? v->in_end : v->last_end;
+        int64_t pts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp
+                      : end != AV_NOPTS_VALUE                        ? end
+                                                                     : 0;
+        int64_t us = av_rescale_q(pts, v->in_tb, AV_TIME_BASE_Q);
+        if (us < t->win_start)
+            return 0;
+        if (us >= t->win_end)
+            return 1;
+    }
     if (v->cfr)
         return encode_video_cfr(t, frame);
     /* Dropped or not, the frame's time is covered: the last kept frame is
@@ -1354,7 +1398,7 @@ static int open_streams(RxTranscode *t)
     if (vidx < 0 || (t->ic->streams[vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
         return fail(t, RX_ERR_NOVIDEO, "cannot re-encode '%s'", t->input);
 
-    for (i = 0; i < (int)t->ic->nb_streams; i++)
+    for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++)
         if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO)
             t->na++;
     if (t->na) {
@@ -1367,7 +1411,7 @@ static int open_streams(RxTranscode *t)
     if (ret < 0)
         return ret;
     t->na = 0;
-    for (i = 0; i < (int)t->ic->nb_streams; i++) {
+    for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++) {
         if (t->ic->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
             continue;
         ret = open_audio(t, t->ic->streams[i], &t->a[t->na++]);
@@ -1501,6 +1545,8 @@ static int transcode_loop(RxTranscode *t)
         av_frame_free(&f);
         if (ret < 0)
             return ret;
+        if (ret > 0) /* a probe's window is done */
+            break;
     }
     stop_source(t);
     return 0;
@@ -1682,6 +1728,224 @@ static int verify_output(RxTranscode *t)
     }
 }
 
+/* ---- measured quality (--measure, --min-ssim, --target-ssim) */
+
+static void pass_close(RxTranscode *t);
+
+static int measure_cancelled(void *opaque)
+{
+    return cancelled(opaque);
+}
+
+static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
+{
+    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t};
+    int ret = rx_measure(t->input, t->part, spans, n, &mo, q);
+
+    if (ret == AVERROR_EXIT || cancelled(t))
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    if (ret < 0)
+        return fail(t, ret, "cannot measure '%s' against '%s'", t->part, t->input);
+    return 0;
+}
+
+/* Time of the first video frame sent, in the input stream's microseconds. */
+static int64_t first_us(const RxTranscode *t)
+{
+    return av_rescale_q(t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+}
+
+/*
+ * The finished output against its source: MEASURE_SPANS seconds of one
+ * second each, centred in equal parts of the video, so an hour costs five
+ * seconds of decoding both files; a video of MEASURE_WHOLE seconds or less
+ * is measured whole. Below --min-ssim the output is not published.
+ */
+#define MEASURE_SPANS 5
+#define MEASURE_WHOLE (10 * AV_TIME_BASE)
+
+static int measure_output(RxTranscode *t)
+{
+    RxResult *r = t->res;
+    int64_t d = r->video_duration_us, start = first_us(t);
+    RxSpan spans[MEASURE_SPANS];
+    int n = d <= MEASURE_WHOLE ? 1 : MEASURE_SPANS;
+    RxQuality q;
+    int ret;
+
+    for (int i = 0; i < n; i++) {
+        int64_t off = n == 1 ? 0 : (2 * i + 1) * d / (2 * n) - AV_TIME_BASE / 2;
+        spans[i] = (RxSpan){start + off, off, n == 1 ? FFMAX(d, 1) : AV_TIME_BASE};
+    }
+    ret = measure(t, spans, n, &q);
+    if (ret < 0)
+        return ret;
+    r->ssim = q.ssim;
+    r->ssim_min = q.ssim_min;
+    r->psnr = q.psnr;
+    if (t->s.min_ssim > 0 && q.ssim < t->s.min_ssim)
+        return fail(t, RX_ERR_LOW_QUALITY,
+                    "output of '%s' measures SSIM %.4f (PSNR %.1f dB), below --min-ssim %.4f; "
+                    "output discarded, input left as it is",
+                    t->input, q.ssim, q.psnr, t->s.min_ssim);
+    return 0;
+}
+
+static int open_pass(RxTranscode *t)
+{
+    int ret;
+
+    memset(&t->v, 0, sizeof(t->v));
+    t->na = 0;
+    t->io_errno = 0;
+    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
+        (ret = write_header(t)) < 0)
+        return ret;
+    return 0;
+}
+
+/* A probe starts at the keyframe before its window; encode_video_frame()
+ * skips the frames before the window. */
+static int seek_window(RxTranscode *t)
+{
+    const AVStream *st = t->ic->streams[t->v.in_index];
+    int64_t ts = av_rescale_q(t->win_start, AV_TIME_BASE_Q, st->time_base);
+
+    if (av_seek_frame(t->ic, t->v.in_index, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
+        av_seek_frame(t->ic, t->v.in_index, ts, 0) < 0)
+        return fail(t, AVERROR(EIO), "cannot seek in '%s' for a probe encode", t->input);
+    return 0;
+}
+
+/*
+ * One probe encode: the video of [start, start + len) (stream microseconds)
+ * at the job's current crf, through the same frame stage and encoder
+ * settings as the real encode, into the .part, then measured against the
+ * source. Its figures go to a scratch result; a failure is the job's.
+ */
+static int probe(RxTranscode *t, int64_t start, int64_t len, double *ssim)
+{
+    RxResult scratch, *res = t->res;
+    RxQuality q;
+    int ret;
+
+    rx_result_init(&scratch);
+    t->res = &scratch;
+    t->probe = 1;
+    t->win_start = start;
+    t->win_end = start + len;
+    if ((ret = open_pass(t)) < 0 || (ret = seek_window(t)) < 0 || (ret = start_source(t)) < 0 ||
+        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
+        goto done;
+    if (t->v.first_pts == AV_NOPTS_VALUE) {
+        ret = fail(t, AVERROR_INVALIDDATA, "no video to probe in '%s' at %.1f s", t->input,
+                   start / 1e6);
+        goto done;
+    }
+    ret = av_write_trailer(t->oc);
+    if (ret >= 0) {
+        avio_flush(t->pb);
+        ret = t->pb->error;
+    }
+    if (ret < 0) {
+        fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
+        goto done;
+    }
+    ret = measure(t, &(RxSpan){first_us(t), 0, t->win_end - first_us(t)}, 1, &q);
+    *ssim = q.ssim;
+done:
+    pass_close(t);
+    t->probe = 0;
+    t->res = res;
+    if (ret < 0) {
+        res->err = scratch.err;
+        memcpy(res->error, scratch.error, sizeof(res->error));
+    }
+    return ret;
+}
+
+/* Where the probes go, in stream microseconds: TUNE_WINDOW seconds centred
+ * in 3, 2 or 1 equal parts of the video (from 30 s, from 12 s, shorter); a
+ * video of at most two windows is probed whole. Returns the count. */
+#define TUNE_WINDOW  (2 * AV_TIME_BASE)
+#define TUNE_WINDOWS 3
+
+static int tune_windows(RxTranscode *t, int64_t start[TUNE_WINDOWS], int64_t *len)
+{
+    AVFormatContext *ic = NULL;
+    int64_t s0 = 0, d = 0;
+    int ret, n, vidx;
+
+    ret = avformat_open_input(&ic, t->input, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(ic, NULL);
+    if (ret >= 0)
+        ret = vidx = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (ret < 0) {
+        avformat_close_input(&ic);
+        return fail(t, ret == AVERROR_STREAM_NOT_FOUND ? RX_ERR_NOVIDEO : ret,
+                    "cannot open '%s' for probe encodes", t->input);
+    }
+    if (ic->streams[vidx]->start_time != AV_NOPTS_VALUE)
+        s0 = av_rescale_q(ic->streams[vidx]->start_time, ic->streams[vidx]->time_base,
+                          AV_TIME_BASE_Q);
+    if (ic->duration != AV_NOPTS_VALUE)
+        d = ic->duration;
+    avformat_close_input(&ic);
+    if (d <= 2 * TUNE_WINDOW) {
+        start[0] = s0;
+        *len = INT64_MAX / 4; /* short or of unknown length: to the end */
+        return 1;
+    }
+    n = d >= 30 * (int64_t)AV_TIME_BASE ? 3 : d >= 12 * (int64_t)AV_TIME_BASE ? 2 : 1;
+    for (int i = 0; i < n; i++)
+        start[i] = s0 + (2 * i + 1) * d / (2 * n) - TUNE_WINDOW / 2;
+    *len = TUNE_WINDOW;
+    return n;
+}
+
+/*
+ * --target-ssim: the highest crf of the encoder's range (settings.h) whose
+ * probes all reach the target, judged by the worst window's mean SSIM (a
+ * film clip in one window must not be averaged away by slides in the
+ * others). A binary search: at most 5 crfs, each stopped at the first
+ * window that misses. When even the lowest crf misses, it is used: the
+ * final measure then reports the output below the target.
+ */
+static int tune_crf(RxTranscode *t)
+{
+    RxResult *r = t->res;
+    int64_t start[TUNE_WINDOWS], len;
+    int lo, hi, best, n, ret;
+
+    rx_settings_crf_range(&t->s, &lo, &hi);
+    best = lo;
+    n = tune_windows(t, start, &len);
+    if (n < 0)
+        return n;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, ok = 1;
+        double ssim = 0;
+        t->s.crf = mid;
+        for (int i = 0; i < n && ok; i++) {
+            ret = probe(t, start[i], len, &ssim);
+            if (ret < 0)
+                return ret;
+            r->tune_probes++;
+            ok = ssim >= t->s.target_ssim;
+        }
+        if (ok) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    t->s.crf = best;
+    r->tuned_crf = best;
+    return 0;
+}
+
 static int commit(RxTranscode *t)
 {
     int ret = av_write_trailer(t->oc);
@@ -1700,6 +1964,8 @@ static int commit(RxTranscode *t)
     if (cancelled(t)) /* last chance: nothing is published after a cancel */
         return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     ret = verify_output(t);
+    if (ret >= 0 && rx_settings_measures(&t->s))
+        ret = measure_output(t);
     if (ret < 0)
         return ret;
     t->res->out_bytes = t->out_size;
@@ -1733,7 +1999,9 @@ static int commit(RxTranscode *t)
     return 0;
 }
 
-static void job_close(RxTranscode *t)
+/* Release what one pass (a probe or the encode) opened; the .part's lock
+ * and the packets stay for the next pass. */
+static void pass_close(RxTranscode *t)
 {
     int i;
 
@@ -1767,6 +2035,12 @@ static void job_close(RxTranscode *t)
         close(t->fd);
         t->fd = -1;
     }
+    t->out_pos = t->out_size = 0;
+}
+
+static void job_close(RxTranscode *t)
+{
+    pass_close(t);
     if (t->lock_fd >= 0) {
         close(t->lock_fd);
         t->lock_fd = -1;
@@ -1823,9 +2097,20 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         ret = fail(t, AVERROR(ENOMEM), "cannot start job for '%s'", t->input);
         goto done;
     }
-    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
-        (ret = write_header(t)) < 0 || (ret = start_source(t)) < 0 ||
-        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
+    if (t->s.target_ssim > 0) {
+        rx_settings_tune_key(&t->s, res->tuned_for);
+        if (t->known_crf > 0) {
+            t->s.crf = res->tuned_crf = t->known_crf;
+        } else {
+            ret = tune_crf(t);
+            if (ret < 0)
+                goto done;
+            if (t->tuned_fn)
+                t->tuned_fn(t->tuned_opaque, res);
+        }
+    }
+    if ((ret = open_pass(t)) < 0 || (ret = start_source(t)) < 0 || (ret = transcode_loop(t)) < 0 ||
+        (ret = flush_all(t)) < 0)
         goto done;
     /* Known before commit: the pre-publish check compares them with what
      * the input declares. */

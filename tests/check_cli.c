@@ -172,7 +172,7 @@ END_TEST
 
 /* Each bad command line must be refused with a message naming the culprit. */
 static const struct {
-    const char *args[6];
+    const char *args[7]; /* NULL-terminated: at most 6 */
     const char *needle;
 } bad[] = {
     {{"encode", "--crf", "64", "a.mp4"}, "--crf"},
@@ -241,11 +241,19 @@ static const struct {
     {{"run", "--shard", "3/3", "d"}, "--shard 3/3"},
     {{"list", "--shard=1/x", "d"}, "--shard"},
     {{"encode", "--shard", "0/2", "a.mp4"}, "--shard"},
+    /* Measured quality: SSIM bounds, and a target that would be ignored. */
+    {{"encode", "--min-ssim", "1", "a.mp4"}, "--min-ssim"},
+    {{"run", "--target-ssim", "0.3", "d"}, "--target-ssim"},
+    {{"run", "--target-ssim", "high", "d"}, "high"},
+    {{"encode", "--crf=30", "--target-ssim=0.98", "a.mp4"}, "exclude"},
+    {{"list", "--measure", "d"}, "--measure"},
+    {{"encode", "--target-ssim", "0.98", "--fps", "10", "a.mp4"}, "--target-ssim cannot go"},
+    {{"encode", "--images=x/*.png", "--fps=5", "-o", "o.webm", "--measure"}, "need a source video"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
 {
-    char *argv[8] = {"reencode"};
+    char *argv[9] = {"reencode"};
     int argc = 1;
     RxCli cli;
 
@@ -289,6 +297,25 @@ START_TEST(frame_rate_options)
         ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
         rx_cli_free(&cli);
     }
+}
+END_TEST
+
+START_TEST(quality_options)
+{
+    char *argv[] = {"reencode",        "run",           "--measure",
+                    "--min-ssim=0.95", "--target-ssim", "0.98",
+                    "--video-encoder", "libsvtav1",     "d"};
+    char *none[] = {"reencode", "encode", "a.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.settings.measure, 1);
+    ck_assert_double_eq(cli.settings.min_ssim, 0.95);
+    ck_assert_double_eq(cli.settings.target_ssim, 0.98);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(none), none, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(!rx_settings_measures(&cli.settings));
+    rx_cli_free(&cli);
 }
 END_TEST
 
@@ -558,6 +585,7 @@ int main(void)
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);
+    tcase_add_test(tc, quality_options);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }

@@ -81,8 +81,8 @@ END_TEST
 /* Each document names every option of every command, as its syntax has it. */
 START_TEST(documents_carry_every_option)
 {
-    static const RxCommand cmds[] = {RX_CMD_ENCODE, RX_CMD_LIST, RX_CMD_RUN, RX_CMD_STATUS,
-                                     RX_CMD_JOURNAL_REPAIR, RX_CMD_VERIFY};
+    static const RxCommand cmds[] = {RX_CMD_ENCODE, RX_CMD_LIST,           RX_CMD_RUN,
+                                     RX_CMD_STATUS, RX_CMD_JOURNAL_REPAIR, RX_CMD_VERIFY};
 
     for (int f = RX_HELPDOC_MAN; f <= RX_HELPDOC_ZSH; f++) {
         AVBPrint bp;

@@ -181,6 +181,15 @@ const RxJournalEntry *rx_journal_find(RxJournal *j, const RxFileId *id);
 int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
                       const char *output, const char *original);
 
+/*
+ * Append a record of what was learnt within the file's current attempt (the
+ * crf a --target-ssim search chose): its latest state again, res's fields,
+ * output and original carried, no new attempt. Durable when it returns 0,
+ * so a crash later in the attempt keeps it. Returns as rx_journal_record(),
+ * or AVERROR(EINVAL) when the journal knows no record of id (or res is NULL).
+ */
+int rx_journal_note(RxJournal *j, const RxFileId *id, const RxResult *res);
+
 /* Number of files the journal knows, and the i-th (0 <= i < count): the
  * latest entry of each, in the order files first appeared in the journal. */
 size_t rx_journal_count(RxJournal *j);

@@ -30,6 +30,7 @@ typedef enum RxState {
 #define RX_ERR_CHANGED     (-0x52584304) /* input changed while being encoded */
 #define RX_ERR_NOT_SMALLER (-0x52584305) /* output not enough smaller: original kept */
 #define RX_ERR_BAD_OUTPUT  (-0x52584306) /* output failed the check before commit */
+#define RX_ERR_LOW_QUALITY (-0x52584307) /* output measured below --min-ssim */
 
 #define RX_ERROR_MAX 512
 
@@ -58,6 +59,12 @@ typedef struct RxResult {
     int fps_num, fps_den;
     int64_t video_frames_repeated;
     int64_t video_frames_dropped;
+    /* Measured quality (measure.h), all 0 when not measured. */
+    double ssim, ssim_min; /* mean and lowest per-frame SSIM (luma) */
+    double psnr;           /* dB */
+    int tuned_crf;         /* crf chosen for --target-ssim, 0 when none */
+    int tune_probes;       /* probe encodes this job ran to choose it (0: known before) */
+    char tuned_for[48];    /* rx_settings_tune_key() it was chosen under */
 } RxResult;
 
 void rx_result_init(RxResult *r);

@@ -72,6 +72,33 @@ void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque);
 
 void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque);
 
+/*
+ * Measured quality (settings: measure, min_ssim, target_ssim). After
+ * verify, before the check hook, the .part is compared with the input
+ * (measure.h: five 1-second spans spread over the video, or all of a video
+ * of 10 s or less) into res->ssim, ssim_min and psnr; below min_ssim the job
+ * fails with RX_ERR_LOW_QUALITY and nothing is published.
+ *
+ * With target_ssim, before the encode, probe encodes choose the crf
+ * (res->tuned_crf, res->tune_probes): the video of up to three 2-second
+ * windows spread over the input, no audio, through the same frame stage and
+ * encoder settings, written to the job's own .part (so a crash leaves
+ * nothing but the .part a resume removes) and measured; the highest crf of
+ * rx_settings_crf_range() whose worst window reaches the target wins. The
+ * final output is measured too; one below the target is published all the
+ * same (the target steers, --min-ssim guards).
+ */
+
+/* Called on the job's thread once the probes chose res->tuned_crf, before
+ * the encode starts; res->tuned_for holds the key it was found under. */
+typedef void (*RxTunedFn)(void *opaque, const RxResult *res);
+
+void rx_transcode_set_tuned(RxTranscode *t, RxTunedFn fn, void *opaque);
+
+/* A crf an earlier run chose for this input under the same tune key: with
+ * target_ssim set, the job uses it and runs no probes. */
+void rx_transcode_set_known_crf(RxTranscode *t, int crf);
+
 /* Final output path of the job (owned by the job). */
 const char *rx_transcode_output(const RxTranscode *t);
 

@@ -53,7 +53,7 @@ _reencode()
     --from-list) _reencode_reply -f; return ;;
     --results) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --shard | --images)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --shard | --min-ssim | --target-ssim | --images)
         return # nothing to offer
         ;;
     esac
@@ -61,7 +61,7 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
         operand=-d
         ;;
     'list')
@@ -73,7 +73,7 @@ _reencode()
         operand=-d
         ;;
     'encode')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --cfr --fps --images'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --cfr --fps --images --measure --min-ssim --target-ssim'
         operand=-f
         ;;
     'journal repair')
