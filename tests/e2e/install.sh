@@ -16,8 +16,10 @@ cat >want.txt <<'LIST'
 ./share/doc/reencode/LICENSE-MIT
 ./share/doc/reencode/README.md
 ./share/doc/reencode/benchmarks.md
+./share/doc/reencode/cluster.md
 ./share/doc/reencode/copyright
 ./share/doc/reencode/design.md
+./share/doc/reencode/internals.md
 ./share/doc/reencode/journal.md
 ./share/doc/reencode/match-expressions.md
 ./share/man/man1/reencode.1
