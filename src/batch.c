@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -30,6 +31,7 @@
 #include "reencode/find.h"
 #include "reencode/fsutil.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
 #include "reencode/plan.h"
 #include "reencode/pool.h"
 #include "reencode/sysinfo.h"
@@ -48,6 +50,7 @@ typedef struct Task {
     char *reject;       /* why a selected file cannot be encoded at all, or NULL */
     struct stat before; /* the input when its job started */
     RxBatch *batch;
+    int known_crf; /* crf an earlier attempt's --target-ssim search chose, or 0 */
 } Task;
 
 struct RxBatch {
@@ -55,6 +58,7 @@ struct RxBatch {
     char error[1024];
     char *journal_path;
     RxJournal *journal;
+    RxJournals *others; /* the other shards' journals, read-only (journals.h) */
     RxFilter *filter;
     RxFind *found;
     RxPool *pool;
@@ -122,33 +126,67 @@ static int set_error(RxBatch *b, int err, const char *fmt, ...)
 
 /* ---- journal */
 
+/* The directory the default journal lives in, and the one named files'
+ * rels are taken from. */
+static const char *journal_base(const RxBatch *b)
+{
+    return b->o.n_roots ? b->o.roots[0] : b->o.files_base;
+}
+
+/* The journals of the other shards (any N) and the unsharded one: what
+ * they settled is settled here too. Read once, before the walk; they may be
+ * being written right now, which only ever tears their last line. */
+static int open_others(RxBatch *b, const char *base)
+{
+    RxJournalReport rep;
+    char bad[4200], why[128];
+    int ret = rx_journals_open(&b->others, base, &b->o.shard, &rep, bad, sizeof(bad));
+
+    if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
+        return set_error(b, ret,
+                         "journal '%s' (another shard's) is damaged at line %ld (%s); run "
+                         "'reencode journal repair --journal %s' once no run uses it",
+                         bad, rep.corrupt_line, rep.reason, bad);
+    if (ret < 0)
+        return set_error(b, ret, "cannot read journal '%s': %s", bad,
+                         rx_strerror(ret, why, sizeof(why)));
+    return 0;
+}
+
 static int open_journal(RxBatch *b)
 {
     RxJournalReport rep;
     char why[128];
-    char *dir;
+    char *dir, *base;
     int ret;
 
     if (b->o.journal_path) {
-        b->journal_path = av_strdup(b->o.journal_path);
+        base = av_strdup(b->o.journal_path);
         dir = NULL;
     } else {
-        b->journal_path = av_asprintf("%s/%s/%s", b->o.roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
-        dir = av_asprintf("%s/%s", b->o.roots[0], RX_JOURNAL_DIR);
-        if (!dir) {
-            av_freep(&b->journal_path);
+        base = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+        dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
+        if (!dir || !base) {
+            av_free(dir);
+            av_free(base);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
         }
         ret = rx_journal_dir_create(dir);
         if (ret < 0) {
             set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
             av_free(dir);
+            av_free(base);
             return ret;
         }
         av_free(dir);
     }
-    if (!b->journal_path)
-        return set_error(b, AVERROR(ENOMEM), "out of memory");
+    b->journal_path = base ? rx_shard_journal_path(base, &b->o.shard) : NULL;
+    ret = b->journal_path ? open_others(b, base) : AVERROR(ENOMEM);
+    av_free(base);
+    if (ret == AVERROR(ENOMEM))
+        return set_error(b, ret, "out of memory");
+    if (ret < 0)
+        return ret;
 
     ret = rx_journal_open(&b->journal, b->journal_path, b->o.wait_lock ? RX_JOURNAL_WAIT : 0, &rep);
     if (ret == AVERROR(EWOULDBLOCK))
@@ -178,17 +216,47 @@ static int open_journal(RxBatch *b)
  * it is a copy that needs its own output. */
 static int same_file(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je)
 {
+    const char *root;
     char *old, *renamed;
     int gone;
 
     if (!je || !strcmp(je->id.rel, e->rel))
         return je != NULL;
-    old = av_asprintf("%s/%s", b->o.roots[e->root], je->id.rel);
-    renamed = av_asprintf("%s/%s.reencoded", b->o.roots[e->root], je->id.rel);
+    /* Named files (root past the roots) are relative to the journal's base,
+     * or absolute (see rx_scan_files()). */
+    root = je->id.rel[0] == '/'     ? ""
+           : e->root < b->o.n_roots ? b->o.roots[e->root]
+                                    : journal_base(b);
+    old = av_asprintf("%s%s%s", root, *root ? "/" : "", je->id.rel);
+    renamed = av_asprintf("%s.reencoded", old ? old : "");
     gone = old && renamed && access(old, F_OK) < 0 && access(renamed, F_OK) < 0;
     av_free(old);
     av_free(renamed);
     return gone;
+}
+
+typedef struct Lookup {
+    const RxBatch *b;
+    const RxScanEntry *e;
+} Lookup;
+
+static int accept_entry(void *opaque, const RxJournalEntry *je)
+{
+    const Lookup *l = opaque;
+    return same_file(l->b, l->e, je);
+}
+
+/* What the journals say of the file e: its own record, or another shard's
+ * when that one wins (journals.h: an outcome anywhere settles it). */
+static const RxJournalEntry *lookup(const RxBatch *b, const RxScanEntry *e, const RxFileId *id)
+{
+    Lookup l = {b, e};
+    const RxJournalEntry *own = rx_journal_find(b->journal, id), *other;
+
+    if (!same_file(b, e, own))
+        own = NULL;
+    other = rx_journals_find(b->others, id, accept_entry, &l);
+    return other && (!own || rx_journals_prefer(other, own)) ? other : own;
 }
 
 /* Files the journal already settled need no probe (find's skip hook, on the
@@ -217,8 +285,8 @@ static int skip_known(void *opaque, const RxScanEntry *e)
 
     if (rx_file_id_compute(&id, e->path, e->rel) < 0)
         return 0; /* let the probe say what is wrong with it */
-    je = rx_journal_find(b->journal, &id);
-    skip = same_file(b, e, je) && settled(je, b->o.retry_failed);
+    je = lookup(b, e, &id);
+    skip = settled(je, b->o.retry_failed);
     /* Counted here: plan() only sees "not probed", and would report files
      * that failed before as "already done". */
     if (skip && je->result.state == RX_STATE_FAILED)
@@ -284,10 +352,17 @@ static int by_work(const void *pa, const void *pb)
 static void unlink_stale_part(const char *output)
 {
     char *part = av_asprintf("%s.part", output);
+    int fd = part ? open(part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1, busy;
 
-    /* Only ours: the journal says this output was being written. */
-    if (part && unlink(part) == 0)
+    /* Only ours: a journal says this output was being written. Unless its
+     * writer is alive: after a change of shard count the record can be
+     * another shard's that is still encoding it (its .part is flock'ed);
+     * the encode then refuses that .part rather than this removing it. */
+    busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    if (part && !busy && unlink(part) == 0)
         rx_info("removed '%s' left by an interrupted run", part);
+    if (fd >= 0)
+        close(fd);
     av_free(part);
 }
 
@@ -339,6 +414,72 @@ static int committed_before(const RxJournalEntry *je, const RxScanEntry *in, con
     return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec == in->mtime_ns;
 }
 
+/* What the journal last said of the file named by rel, when that says its
+ * output is committed: a file named by a manifest whose original was then
+ * renamed or deleted is gone from where the manifest names it. */
+static const RxJournalEntry *committed_at(RxBatch *b, const char *rel)
+{
+    const RxJournalEntry *found = NULL;
+
+    for (size_t i = 0; i < rx_journal_count(b->journal); i++) {
+        const RxJournalEntry *e = rx_journal_entry(b->journal, i);
+        if (!strcmp(e->id.rel, rel))
+            found = e; /* the latest file under that name */
+    }
+    if (found && found->result.state != RX_STATE_DONE && found->result.state != RX_STATE_ENCODED)
+        found = NULL;
+    return found;
+}
+
+/* ---- results (--results): what became of each file, by its path */
+
+static void note_entry(RxBatch *b, const char *path, const RxJournalEntry *je)
+{
+    if (b->o.results && je && rx_results_entry(b->o.results, path, je) < 0)
+        rx_warn("out of memory for the results of '%s'", path);
+}
+
+static void note_reason(RxBatch *b, const char *path, const char *status, RxState st,
+                        const char *why)
+{
+    if (b->o.results && rx_results_note(b->o.results, path, status, st, why) < 0)
+        rx_warn("out of memory for the results of '%s'", path);
+}
+
+/* A file the probe threads left unprobed as settled: its journal entry. */
+static void note_settled(RxBatch *b, const RxScanEntry *e)
+{
+    RxFileId id;
+
+    if (!b->o.results || rx_file_id_compute(&id, e->path, e->rel) < 0)
+        return;
+    note_entry(b, e->path, rx_journal_find(b->journal, &id));
+    rx_file_id_clear(&id);
+}
+
+static void on_not_taken(void *opaque, const char *path, int err)
+{
+    AVBPrint bp;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
+    rx_text_human(&bp, path);
+    rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
+    av_bprint_finalize(&bp, NULL);
+    note_reason(opaque, path, "not-taken", RX_STATE_PENDING, rx_scan_why(err));
+}
+
+/* The crf a --target-ssim search found for this file before, when it was
+ * found for the same target and picture settings (docs/journal.md). */
+static int known_crf(const RxBatch *b, const RxJournalEntry *je)
+{
+    char key[RX_TUNE_KEY_MAX];
+
+    if (!je || b->o.settings.target_ssim <= 0 || !je->result.tuned_crf)
+        return 0;
+    rx_settings_tune_key(&b->o.settings, key);
+    return strcmp(key, je->result.tuned_for) ? 0 : je->result.tuned_crf;
+}
+
 static int plan(RxBatch *b)
 {
     size_t n = rx_find_count(b->found);
@@ -358,23 +499,39 @@ static int plan(RxBatch *b)
             /* settled by an earlier run (see skip_known) */
             b->counts.candidates++;
             b->counts.already++;
+            note_settled(b, f->entry);
+            continue;
+        }
+        if (f->entry->err == -ENOENT && (je = committed_at(b, f->entry->rel))) {
+            b->counts.candidates++; /* named, and done: the original went */
+            b->counts.already++;
+            note_entry(b, f->entry->path, je);
             continue;
         }
         rx_plan_decide(f, b->filter, &d);
-        if (d.verdict != RX_VERDICT_CANDIDATE && !must_fail(b, f, &d))
+        if (d.verdict != RX_VERDICT_CANDIDATE && !must_fail(b, f, &d)) {
+            note_reason(b, f->entry->path, "not-selected", RX_STATE_PENDING, d.reason);
             continue;
+        }
         b->counts.candidates++;
         ret = rx_file_id_compute(&t->id, f->entry->path, f->entry->rel);
         if (ret < 0) {
-            char why[128];
-            rx_warn("cannot read '%s': %s", f->entry->path, rx_strerror(ret, why, sizeof(why)));
+            char why[128], line[RX_ERROR_MAX];
+            AVBPrint bp;
+            av_bprint_init_for_buffer(&bp, line, sizeof(line));
+            av_bprintf(&bp, "cannot read '");
+            rx_text_human(&bp, f->entry->path);
+            /* A named file that is missing says so, not "not a regular file". */
+            av_bprintf(&bp, "': %s",
+                       rx_strerror(f->entry->err ? f->entry->err : ret, why, sizeof(why)));
+            rx_error("%s", line); /* a failure of that file: exit 1 */
+            note_reason(b, f->entry->path, "failed", RX_STATE_FAILED, line);
             b->counts.failed++;
             continue;
         }
-        je = rx_journal_find(b->journal, &t->id);
-        if (!same_file(b, f->entry, je))
-            je = NULL; /* a copy of a file done elsewhere: its own work */
+        je = lookup(b, f->entry, &t->id); /* NULL for a copy of a file done elsewhere */
         if (je && settled(je, b->o.retry_failed)) {
+            note_entry(b, f->entry->path, je);
             if (je->result.state == RX_STATE_FAILED)
                 b->counts.failed_before++;
             else
@@ -392,6 +549,7 @@ static int plan(RxBatch *b)
             av_freep(&t->output);
             return set_error(b, AVERROR(ENOMEM), "out of memory");
         }
+        t->known_crf = known_crf(b, je);
         if (je && committed_before(je, f->entry, t->output))
             t->only_original = 1;
         else if (je)
@@ -422,6 +580,28 @@ static void on_progress(void *opaque, const RxProgress *p)
 {
     Job *j = opaque;
     rx_reporter_progress(j->task->batch->rep, j->slot, p);
+}
+
+/* A journal that cannot be written stops the batch: going on would do work
+ * no later run could know was done. */
+static void journal_failed(RxBatch *b, int ret)
+{
+    char why[128];
+
+    rx_reporter_note(b->rep, RX_LOG_ERROR, "cannot write journal '%s': %s; stopping",
+                     b->journal_path, rx_strerror(ret, why, sizeof(why)));
+    rx_batch_interrupt(b, 0);
+}
+
+/* The search chose a crf: journal it before the encode it is for, so a
+ * crash in that encode does not cost the search again. */
+static void on_tuned(void *opaque, const RxResult *res)
+{
+    Job *j = opaque;
+    int ret = rx_journal_note(j->task->batch->journal, &j->task->id, res);
+
+    if (ret < 0)
+        journal_failed(j->task->batch, ret);
 }
 
 /* Does the output hold the streams it should? A cheap open of the .part:
@@ -519,6 +699,22 @@ static void changed_error(RxResult *res, const char *in, const char *how)
              how);
 }
 
+/* Journalled with the output, so `reencode verify` can tell later whether the
+ * file under its name is still the one committed (the same identity as
+ * inputs: size and a hash of its first and last 64 KiB). Left out when it
+ * cannot be read; verify then says it has no record. */
+static void output_identity(const char *path, RxResult *res)
+{
+    RxFileId id;
+
+    res->out_hash[0] = '\0';
+    if (rx_file_id_compute(&id, path, "") < 0)
+        return;
+    if (id.size == res->out_bytes)
+        memcpy(res->out_hash, id.hash, sizeof(res->out_hash));
+    rx_file_id_clear(&id);
+}
+
 /* The transcode's pre-publish hook: nothing reaches its final name unless
  * the input is unchanged, the durations match what the input declares, the
  * output opens with the expected streams, and it is worth keeping. */
@@ -527,7 +723,6 @@ static int check_output(void *opaque, const char *part, RxResult *res)
     Task *t = opaque;
     RxBatch *b = t->batch;
     const char *in = t->found->entry->path;
-    struct timespec times[2];
     int64_t declared = res->in_duration_us, tol;
     char how[160];
     int ret;
@@ -565,10 +760,7 @@ static int check_output(void *opaque, const char *part, RxResult *res)
                  100.0 * b->o.max_size_ratio);
         return RX_ERR_NOT_SMALLER;
     }
-    /* The output keeps the recording's time, for people who sort by it. */
-    times[0] = t->before.st_atim;
-    times[1] = t->before.st_mtim;
-    utimensat(AT_FDCWD, part, times, 0);
+    output_identity(part, res);
     return 0;
 }
 
@@ -634,18 +826,13 @@ static void count(RxBatch *b, RxState st)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Journal a state; a journal that cannot be written stops the batch: going
- * on would do work no later run could know was done. */
+/* Journal a state (see journal_failed()). */
 static void journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const char *original)
 {
-    char why[128];
     int ret = rx_journal_record(b->journal, &t->id, st, res, t->output, original);
 
-    if (ret < 0) {
-        rx_reporter_note(b->rep, RX_LOG_ERROR, "cannot write journal '%s': %s; stopping",
-                         b->journal_path, rx_strerror(ret, why, sizeof(why)));
-        rx_batch_interrupt(b, 0);
-    }
+    if (ret < 0)
+        journal_failed(b, ret);
 }
 
 /*
@@ -706,6 +893,7 @@ static void run_task(void *opaque, size_t index, int slot)
         res.state = RX_STATE_FAILED;
         journal(b, t, RX_STATE_FAILED, &res, NULL);
         count(b, res.state);
+        note_entry(b, in, rx_journal_find(b->journal, &t->id));
         rx_reporter_finish(b->rep, -1, in, &res, NULL);
         return;
     }
@@ -716,6 +904,7 @@ static void run_task(void *opaque, size_t index, int slot)
         struct stat st;
         if (stat(t->output, &st) == 0)
             res.out_bytes = st.st_size;
+        output_identity(t->output, &res);
         res.in_duration_us = t->media_us;
         journal(b, t, RX_STATE_ENCODED, &res, NULL);
         original = handle_original(b, t);
@@ -723,7 +912,16 @@ static void run_task(void *opaque, size_t index, int slot)
         res.state = RX_STATE_DONE;
         goto finish;
     }
-    journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    if (t->known_crf) { /* the new attempt carries the cache on (docs/journal.md) */
+        rx_result_init(&res);
+        res.tuned_crf = t->known_crf;
+        rx_settings_tune_key(&b->o.settings, res.tuned_for);
+        journal(b, t, RX_STATE_STARTED, &res, NULL);
+        rx_result_init(&res);
+        res.in_bytes = t->found->entry->size;
+    } else {
+        journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    }
     if (stat(in, &t->before) < 0) {
         res.err = AVERROR(errno);
         snprintf(res.error, sizeof(res.error), "cannot open '%s': %s", in, strerror(errno));
@@ -756,6 +954,8 @@ static void run_task(void *opaque, size_t index, int slot)
     }
     rx_transcode_set_progress(job, on_progress, &ctx);
     rx_transcode_set_check(job, check_output, t);
+    rx_transcode_set_tuned(job, on_tuned, &ctx);
+    rx_transcode_set_known_crf(job, t->known_crf);
     pthread_mutex_lock(&b->lock);
     b->running[slot] = job;
     if (atomic_load(&b->cancelling))
@@ -792,6 +992,7 @@ static void run_task(void *opaque, size_t index, int slot)
     }
 finish:
     count(b, res.state);
+    note_entry(b, in, rx_journal_find(b->journal, &t->id));
     rx_reporter_finish(b->rep, slot, in, &res, original);
 }
 
@@ -824,6 +1025,12 @@ static int find_files(RxBatch *b)
     fo.probe.extra = rx_filter_fields(b->filter, &fo.probe.n_extra);
     fo.skip = skip_known;
     fo.skip_opaque = b;
+    fo.files = b->o.files;
+    fo.n_files = b->o.n_files;
+    fo.files_base = journal_base(b);
+    fo.scan.on_not_taken = on_not_taken;
+    fo.scan.not_taken_opaque = b;
+    fo.shard = b->o.shard;
     ret = rx_find_run(&b->found, b->o.roots, b->o.n_roots, &fo);
     if (ret < 0)
         return set_error(b, ret, "cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
@@ -919,6 +1126,11 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
                   rx_strerror(ret, why, sizeof(why)));
         goto done;
     }
+    if (b->o.shard.count) /* which worker wrote this log, and what it knew */
+        rx_reporter_note(
+            b->rep, RX_LOG_INFO, "shard %d of %d (0-based): journal '%s', %zu other journal%s read",
+            b->o.shard.index, b->o.shard.count, b->journal_path, rx_journals_count(b->others),
+            rx_journals_count(b->others) == 1 ? "" : "s");
 
     if (!b->n_tasks && !b->counts.candidates) {
         rx_reporter_note(b->rep, RX_LOG_INFO,
@@ -1020,6 +1232,7 @@ void rx_batch_free(RxBatch **pb)
     rx_find_free(&b->found);
     rx_filter_free(&b->filter);
     rx_journal_close(&b->journal);
+    rx_journals_free(&b->others);
     av_free(b->journal_path);
     pthread_mutex_destroy(&b->lock);
     av_freep(pb);

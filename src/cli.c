@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <libavutil/error.h>
+#include <libavutil/parseutils.h>
 
 #include "reencode/cli.h"
 #include "vencoder.h"
@@ -29,9 +30,12 @@ static const char *const help_main[] = {
     "  run DIR...                 re-encode every recording found; resumable\n"
     "  list DIR...                what would be re-encoded, and why not the rest\n"
     "                             (run --dry-run is the same)\n"
+    "                             both take files named by --from-csv/--from-list\n"
+    "                             too, or instead of DIRs\n"
     "  status [DIR]               what the journal says: done, failed, pending\n"
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "  journal repair [DIR]       salvage a damaged journal\n"
+    "  verify [DIR | FILE...]     re-check committed outputs: damaged, replaced, missing\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text; 'reencode COMMAND --help' for a command\n"
@@ -72,7 +76,10 @@ static const char *const help_main[] = {
     "libsvtav1 (defaults calibrated to match libaom-av1's, docs/benchmarks.md):\n"        \
     "      --preset N             speed 0-13, higher is faster [12]; librav1e 0-10 [8]\n" \
     "      --svtav1-params K=V:...  raw SVT-AV1 options, applied last (so they win),\n"   \
-    "                             e.g. tune=0:enable-overlays=1 ['']\n"                   \
+    "                             e.g. tune=0:enable-overlays=1 ['']\n"
+
+/* Split from HELP_ENCODER_OPTIONS: ISO C caps a string literal at 4095 bytes. */
+#define HELP_ENCODER_OPTIONS_2                                                            \
     "librav1e, libvpx-vp9 (defaults calibrated against libaom-av1's):\n"                  \
     "      --rav1e-params K=V:... rav1e's own options, e.g. tune=Psnr:low_latency=true\n" \
     "      --vp9-params K=V:...   FFmpeg's libvpx-vp9 options, e.g. deadline=realtime:\n" \
@@ -95,6 +102,13 @@ static const char *const help_main[] = {
     "                             quick = its streams, and every frame from the last\n"   \
     "                             keyframe on; full = every frame (used anyway at\n"      \
     "                             libaom crf <= 8); off [quick]\n"                        \
+    "      --cfr                  constant frame rate at the source's nominal rate\n"     \
+    "                             (r_frame_rate when plausible, else the average):\n"     \
+    "                             frame k at exactly k/rate from the first video\n"       \
+    "                             frame (WebM stores it to the ms); frames repeated\n"    \
+    "                             or dropped by time; audio stays in sync; --dedup off\n" \
+    "      --fps RATE             constant frame rate RATE, as --cfr: 10, 30000/1001,\n"  \
+    "                             29.97 (0.01-240)\n"                                     \
     "\n"
 
 #define HELP_AUDIO_OPTIONS                                                               \
@@ -108,6 +122,22 @@ static const char *const help_main[] = {
     "                             (.mkv) with --audio-codec copy; an -o NAME.webm or\n"  \
     "                             .mkv names it. WebM holds VP9/AV1 and Opus/Vorbis\n"   \
     "                             only: other audio there is refused before writing\n"
+
+#define HELP_QUALITY                                                                      \
+    "Measured quality (SSIM of the output's luma against the input's, as shown):\n"       \
+    "      --measure              measure SSIM and PSNR before the output takes its\n"    \
+    "                             name (five 1 s spans; all of a video <= 10 s)\n"        \
+    "      --min-ssim X           below X (e.g. 0.97) the output is not published:\n"     \
+    "                             the file fails, the original is kept (measures)\n"      \
+    "      --target-ssim X        choose the crf for X (e.g. 0.98) per file: probe\n"     \
+    "                             encodes of up to 3 x 2 s at crfs from the encoder's\n"  \
+    "                             range (libaom-av1 and libvpx-vp9 25-55, libsvtav1\n"    \
+    "                             32-62, librav1e 50-110), the\n"                         \
+    "                             highest whose worst probe reaches X; replaces --crf.\n" \
+    "                             Slides get a high crf, video playback what it needs.\n" \
+    "                             The output is measured; one below X is kept (use\n"     \
+    "                             --min-ssim to refuse it). run journals the crf:\n"      \
+    "                             a resumed file is not probed again\n"
 
 #define HELP_MESSAGES                                                        \
     "Messages:\n"                                                            \
@@ -136,8 +166,28 @@ static const char *const help_main[] = {
     "  Title?    present                !Title     absent\n"                                 \
     "  A condition on Video or Audio holds when any stream of that kind satisfies it.\n"
 
+#define HELP_MANIFEST                                                                   \
+    "Files named by a manifest (besides the DIRs, or instead of them), taken by\n"      \
+    "the same rules as walked files (--ext, never *.part/*.reencoded, --match);\n"      \
+    "relative paths are from the current directory. A named file that is missing\n"     \
+    "or unreadable fails, one line each (exit 1); one not taken is named in a\n"        \
+    "warning.\n"                                                                        \
+    "      --from-csv FILE        a CSV with a header row (RFC 4180: quoted fields\n"   \
+    "                             with commas, quotes, newlines; UTF-8 BOM; CRLF);\n"   \
+    "                             '-' = standard input\n"                               \
+    "      --column NAME          its column of paths (needed with --from-csv)\n"       \
+    "      --id-column NAME       its column of ids (the keys of --results; two rows\n" \
+    "                             with one id are an error)\n"                          \
+    "      --from-list FILE       one path per line (blank lines ignored, a trailing\n" \
+    "                             CR dropped); '-' = standard input\n"                  \
+    "  -0, --null                 the list is NUL-separated (find -print0): names\n"    \
+    "                             may hold any byte but NUL, newlines too\n"            \
+    "  Without DIR, the journal is MANIFEST_DIR/.reencode/journal (the current\n"       \
+    "  directory's for standard input) and the log beside it; --journal moves it.\n"
+
 static const char *const help_encode[] = {
     "usage: reencode encode [OPTIONS] INPUT [-o OUTPUT]\n"
+    "       reencode encode --images LIST|GLOB --fps RATE [OPTIONS] -o OUTPUT\n"
     "\n"
     "Re-encode INPUT to AV1 + Opus WebM, in process. The output is written to\n"
     "OUTPUT.part and renamed to OUTPUT only once complete and synced to disk: an\n"
@@ -148,13 +198,25 @@ static const char *const help_encode[] = {
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
     "                             (.mkv: see --container)\n"
     "      --overwrite            replace an existing OUTPUT\n"
+    "      --images LIST|GLOB     PNG/JPEG images as one video, one frame each\n"
+    "                             at --fps, no audio: image k at k/RATE.\n"
+    "                             GLOB: a pattern ('shots/*.png', quoted), in version\n"
+    "                             order (2 before 10); a name ending in .png/.jpg/.jpeg\n"
+    "                             is one image; else LIST: a file of paths, one a line\n"
+    "                             (relative to its directory). Every image is scaled\n"
+    "                             to the first one's size; one that cannot be decoded\n"
+    "                             fails the job, naming it\n"
     "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_ENCODER_OPTIONS_2,
     HELP_AUDIO_OPTIONS,
+    HELP_QUALITY,
     "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
     "artist tag 'Microsoft Game DVR' is dropped; the recorder's own title (the\n"
-    "captured application) is kept as RECORDED_TITLE; creation time is kept.\n"
+    "captured application) is kept as RECORDED_TITLE; creation time, chapters\n"
+    "and audio languages are kept; OUTPUT gets INPUT's modification and access\n"
+    "times. A rotated video (display matrix) is turned upright in the pixels.\n"
     "\n",
     HELP_MESSAGES,
     "\n"
@@ -175,12 +237,15 @@ static const char *const help_list[] = {
     "skip, then totals and an estimate of the space re-encoding would save.\n"
     "\n",
     HELP_SELECT,
+    "\n",
+    HELP_MANIFEST,
     "\n"
     "Output:\n"
     "      --json                 one JSON object per line (NDJSON): {\"type\":\"file\",\n"
     "                             \"status\",\"path\",\"reason\",\"size\",\"duration_ms\",...}\n"
     "                             per file, then {\"type\":\"totals\",...}. A name that is\n"
     "                             not UTF-8 also comes as exact bytes in \"path_hex\"\n"
+    "      --shard K/N | auto[/N] only the files of one shard (see 'run --help')\n"
     "\n"
     "The estimate assumes the reference settings give video at 200 kb/s per\n"
     "1920x1080 of picture area (at least 50 kb/s) plus 32 kb/s per audio track:\n"
@@ -202,6 +267,8 @@ static const char *const help_list[] = {
 
 static const char *const help_run[] = {
     "usage: reencode run [OPTIONS] DIR...\n"
+    "       reencode run [OPTIONS] --from-csv FILE --column NAME [DIR...]\n"
+    "       reencode run [OPTIONS] [-0] --from-list FILE [DIR...]\n"
     "\n"
     "Re-encode every recording found under the DIRs (see 'Which files'), several\n"
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
@@ -234,11 +301,28 @@ static const char *const help_run[] = {
     "      --accept-truncated     commit outputs of recordings shorter than they\n"
     "                             declare (cut short); by default they fail\n"
     "      --overwrite            replace existing outputs\n"
+    "      --shard K/N            only the files of shard K (0..N-1), by a hash of\n"
+    "                             each path: N workers split a shared tree with no\n"
+    "                             coordination. Journal: journal.K-of-N; all the\n"
+    "                             tree's journals are read, so a change of N redoes\n"
+    "                             nothing (docs/cluster.md)\n"
+    "      --shard auto[/N]       K and N from a Slurm array (SLURM_ARRAY_TASK_*) or\n"
+    "                             a Kubernetes Indexed Job (JOB_COMPLETION_INDEX;\n"
+    "                             N from auto/N or REENCODE_SHARDS)\n"
     "\n",
     HELP_SELECT,
     "\n",
+    HELP_MANIFEST,
+    "      --results FILE         after the run, a JSON object keyed by the ids\n"
+    "                             (--id-column, else the paths): per file the record\n"
+    "                             of 'status --json' (state, output, sizes, error),\n"
+    "                             or status not-selected, not-taken or pending;\n"
+    "                             written to FILE.part, then renamed\n"
+    "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_ENCODER_OPTIONS_2,
     HELP_AUDIO_OPTIONS,
+    HELP_QUALITY,
     "\n"
     "Progress and records:\n"
     "  On a terminal, a live line per running encode and one for the batch;\n"
@@ -261,7 +345,11 @@ static const char *const help_run[] = {
     "\n"
     "Examples:\n"
     "  reencode run ~/Videos/Captures\n"
-    "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n",
+    "  reencode run -j 2 --originals keep --output-dir /srv/webm /srv/recordings\n"
+    "  reencode run --from-csv videos.csv --column video_path --id-column video_id \\\n"
+    "      --results results.json\n"
+    "  find /srv -name '*.mp4' -print0 | reencode run -0 --from-list -\n"
+    "  reencode run --shard 2/8 /shared/recordings      (worker 2 of 8)\n",
     NULL,
 };
 
@@ -269,8 +357,10 @@ static const char *const help_status[] = {
     "usage: reencode status [OPTIONS] [DIR]\n"
     "       reencode journal repair [OPTIONS] [DIR]\n"
     "\n"
-    "status: what the journal of DIR (DIR/.reencode/journal, or --journal PATH)\n"
-    "says of each file, then totals: done, skipped, failed, pending (started or\n"
+    "status: what the journals of DIR (DIR/.reencode/journal and each shard's\n"
+    "journal.K-of-N; or --journal PATH and PATH.K-of-N) say of each file, merged\n"
+    "(an outcome wins over a state in progress, else the latest), then counts per\n"
+    "journal and totals: done, skipped, failed, pending (started or\n"
     "interrupted: a run will redo them), bytes before and after, time spent.\n"
     "States, in the vocabulary of re-encoding services: pending = SUBMITTED,\n"
     "done and skipped = DONE (skipped: original kept, output not smaller enough),\n"
@@ -282,10 +372,52 @@ static const char *const help_status[] = {
     "\n"
     "Options:\n"
     "      --journal PATH         the journal [DIR/.reencode/journal]\n"
-    "      --json                 status as NDJSON: one object per file, then totals\n"
+    "      --json                 status as NDJSON: one object per file, one per\n"
+    "                             journal (shards), then totals\n"
+    "      --shard K/N | auto[/N] status: only the files of that shard; repair: that\n"
+    "                             shard's journal\n"
     "\n"
     "Exit codes: 0 read (status: and nothing failed), 1 some files failed or the\n"
     "journal cannot be read, 2 usage error, 3 (repair) journal locked.\n",
+    NULL,
+};
+
+static const char *const help_verify[] = {
+    "usage: reencode verify [OPTIONS] [DIR]\n"
+    "       reencode verify [OPTIONS] FILE.webm...\n"
+    "\n"
+    "Re-check outputs long after they were made. With DIR (its journal,\n"
+    "DIR/.reencode/journal, or --journal PATH): every file the journal records as\n"
+    "done has its output looked at again, and is reported as\n"
+    "  good      the file committed (same size and hash of its first and last\n"
+    "            64 KiB), and it decodes: every frame, as many as were encoded,\n"
+    "            the durations journalled, timestamps in order\n"
+    "  damaged   cut short, bytes changed, frames that no longer decode\n"
+    "  replaced  another complete file is under its name\n"
+    "  missing   nothing under its name\n"
+    "Outputs are looked for where the run wrote them, else beside their input\n"
+    "under DIR. Journals of older versions hold no output identity: their\n"
+    "outputs are decoded and their size compared, and verify says so.\n"
+    "With FILEs: each is checked on its own (its streams open, every frame\n"
+    "decodes, timestamps in order, it ends where its header says).\n"
+    "Reads only (the journal too): works while a run is going on.\n"
+    "\n"
+    "Options:\n"
+    "      --journal PATH         the journal [DIR/.reencode/journal]\n"
+    "      --full                 decode every frame (the default)\n"
+    "      --quick                identity, streams, durations and the last seconds\n"
+    "                             decoded: a few seconds per file\n"
+    "  -j, --jobs N               files at once [one per core]\n"
+    "      --json                 NDJSON: {\"type\":\"file\",\"status\",\"path\",\"output\",\n"
+    "                             \"cause\",...} per output, then {\"type\":\"totals\",...}\n"
+    "\n",
+    HELP_MESSAGES,
+    "\n"
+    "Exit codes: 0 every output good, 1 some damaged, replaced or missing (or the\n"
+    "journal cannot be read), 2 usage error.\n"
+    "\n"
+    "Example:\n"
+    "  reencode verify ~/Videos/Captures\n",
     NULL,
 };
 
@@ -301,6 +433,8 @@ const char *const *rx_cli_help(RxCommand cmd)
     case RX_CMD_STATUS:
     case RX_CMD_JOURNAL_REPAIR:
         return help_status;
+    case RX_CMD_VERIFY:
+        return help_verify;
     default:
         return help_main;
     }
@@ -389,7 +523,8 @@ int rx_cli_parse_bitrate(const char *s, int64_t *out)
 #define FOR_LIST   2u
 #define FOR_RUN    4u
 #define FOR_STATUS 8u
-#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS)
+#define FOR_VERIFY 16u
+#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY)
 
 enum {
     OPT_HELP = 1,
@@ -435,6 +570,21 @@ enum {
     OPT_VP9_PARAMS,
     OPT_AUDIO_CODEC,
     OPT_CONTAINER,
+    OPT_QUICK,
+    OPT_FULL,
+    OPT_CFR,
+    OPT_FPS,
+    OPT_IMAGES,
+    OPT_FROM_CSV,
+    OPT_COLUMN,
+    OPT_ID_COLUMN,
+    OPT_FROM_LIST,
+    OPT_NULL,
+    OPT_RESULTS,
+    OPT_SHARD,
+    OPT_MEASURE,
+    OPT_MIN_SSIM,
+    OPT_TARGET_SSIM,
 };
 
 static const struct {
@@ -471,10 +621,10 @@ static const struct {
     {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
     {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUN},
     {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUN},
-    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS},
+    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY},
     {"dry-run", 'n', OPT_DRY_RUN, 0, FOR_RUN},
-    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN},
-    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS},
+    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN | FOR_VERIFY},
+    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS | FOR_VERIFY},
     {"wait", 0, OPT_WAIT, 0, FOR_RUN},
     {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUN},
     {"originals", 0, OPT_ORIGINALS, 1, FOR_RUN},
@@ -487,6 +637,21 @@ static const struct {
     {"vp9-params", 0, OPT_VP9_PARAMS, 1, FOR_ENCODE | FOR_RUN},
     {"audio-codec", 0, OPT_AUDIO_CODEC, 1, FOR_ENCODE | FOR_RUN},
     {"container", 0, OPT_CONTAINER, 1, FOR_ENCODE | FOR_RUN},
+    {"quick", 0, OPT_QUICK, 0, FOR_VERIFY},
+    {"full", 0, OPT_FULL, 0, FOR_VERIFY},
+    {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
+    {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
+    {"images", 0, OPT_IMAGES, 1, FOR_ENCODE},
+    {"from-csv", 0, OPT_FROM_CSV, 1, FOR_LIST | FOR_RUN},
+    {"column", 0, OPT_COLUMN, 1, FOR_LIST | FOR_RUN},
+    {"id-column", 0, OPT_ID_COLUMN, 1, FOR_LIST | FOR_RUN},
+    {"from-list", 0, OPT_FROM_LIST, 1, FOR_LIST | FOR_RUN},
+    {"null", '0', OPT_NULL, 0, FOR_LIST | FOR_RUN},
+    {"results", 0, OPT_RESULTS, 1, FOR_RUN},
+    {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUN | FOR_STATUS},
+    {"measure", 0, OPT_MEASURE, 0, FOR_ENCODE | FOR_RUN},
+    {"min-ssim", 0, OPT_MIN_SSIM, 1, FOR_ENCODE | FOR_RUN},
+    {"target-ssim", 0, OPT_TARGET_SSIM, 1, FOR_ENCODE | FOR_RUN},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -781,6 +946,65 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_ACCEPT_TRUNCATED:
         cli->accept_truncated = 1;
         break;
+    case OPT_QUICK:
+    case OPT_FULL:
+        cli->verify_mode = id == OPT_QUICK ? RX_VERIFY_QUICK : RX_VERIFY_FULL;
+        break;
+    case OPT_CFR:
+        s->cfr = 1;
+        break;
+    case OPT_FPS: {
+        AVRational r;
+        if (av_parse_video_rate(&r, v) < 0 || av_q2d(r) < 0.01 || av_q2d(r) > 240)
+            return usage_error(err, errsize,
+                               "--fps takes a rate from 0.01 to 240 such as 10, 30000/1001 or "
+                               "29.97, not '%s'",
+                               v);
+        s->cfr = 1;
+        s->fps_num = r.num;
+        s->fps_den = r.den;
+        break;
+    }
+    case OPT_IMAGES:
+        if (!*v)
+            return usage_error(err, errsize, "--images needs a LIST file or a GLOB pattern");
+        cli->images = v;
+        break;
+    case OPT_FROM_CSV:
+    case OPT_COLUMN:
+    case OPT_ID_COLUMN:
+    case OPT_FROM_LIST:
+    case OPT_RESULTS:
+        if (!*v)
+            return usage_error(err, errsize, "an option needs a value, not ''");
+        *(id == OPT_FROM_CSV    ? &cli->from_csv
+          : id == OPT_COLUMN    ? &cli->column
+          : id == OPT_ID_COLUMN ? &cli->id_column
+          : id == OPT_FROM_LIST ? &cli->from_list
+                                : &cli->results) = v;
+        break;
+    case OPT_NULL:
+        cli->nul = 1;
+        break;
+    case OPT_SHARD: {
+        char why[256];
+        if (rx_shard_parse(&cli->shard, v, why, sizeof(why)) < 0)
+            return usage_error(err, errsize, "%s", why);
+        break;
+    } break;
+    case OPT_MEASURE:
+        s->measure = 1;
+        break;
+    case OPT_MIN_SSIM:
+    case OPT_TARGET_SSIM:
+        /* Above 0.5 (a picture barely related to its source) and below 1
+         * (no lossy encode reaches it, so every file would fail or probe
+         * to the range's end). */
+        if (parse_double(v, 0.5, 0.9999, &d))
+            return usage_error(err, errsize, "--%s takes an SSIM from 0.5 to 0.9999, not '%s'",
+                               id == OPT_MIN_SSIM ? "min-ssim" : "target-ssim", v);
+        *(id == OPT_MIN_SSIM ? &s->min_ssim : &s->target_ssim) = d;
+        break;
     default:
         return usage_error(err, errsize, "internal error: option %d", id);
     }
@@ -854,6 +1078,12 @@ static RxCliStatus check_encoder_options(const RxCli *cli, char *err, size_t err
     if (enc == 1 && s->crf == 0)
         return usage_error(err, errsize,
                            "--crf 0 (lossless) needs libaom-av1; libsvtav1 takes 1 to 63");
+    /* With a constant rate the output's time starts at the first video
+     * frame; copied packets keep the input's and would drift from it. */
+    if (s->audio_copy && s->cfr)
+        return usage_error(err, errsize,
+                           "--audio-codec copy cannot go with --cfr or --fps (the copied audio "
+                           "would keep the input's times); use --audio-codec opus");
     if (s->audio_copy && cli->opus_only)
         return usage_error(err, errsize,
                            "--%s is an Opus option; --audio-codec copy keeps the input's audio as "
@@ -868,6 +1098,28 @@ static RxCliStatus check_encoder_options(const RxCli *cli, char *err, size_t err
     return RX_CLI_OK;
 }
 
+/* A manifest's options make sense only together. */
+static RxCliStatus check_manifest_options(const RxCli *cli, char *err, size_t errsize)
+{
+    if (cli->from_csv && cli->from_list)
+        return usage_error(err, errsize, "give --from-csv or --from-list, not both");
+    if (cli->from_csv && !cli->column)
+        return usage_error(err, errsize, "--from-csv needs --column NAME (the column of paths)");
+    if (!cli->from_csv && (cli->column || cli->id_column))
+        return usage_error(err, errsize, "--%s goes with --from-csv",
+                           cli->column ? "column" : "id-column");
+    if (cli->nul && !cli->from_list)
+        return usage_error(err, errsize, "-0 goes with --from-list");
+    if (cli->results && !cli->from_csv && !cli->from_list)
+        return usage_error(err, errsize, "--results needs --from-csv or --from-list");
+    if (cli->results && cli->dry_run)
+        return usage_error(err, errsize, "--results needs a real run, not --dry-run");
+    if (!cli->n_roots && !cli->from_csv && !cli->from_list)
+        return usage_error(err, errsize, "%s needs a DIR, --from-csv FILE or --from-list FILE",
+                           cli->cmd == RX_CMD_LIST ? "list" : "run");
+    return RX_CLI_OK;
+}
+
 static unsigned command_bit(RxCommand cmd)
 {
     switch (cmd) {
@@ -877,6 +1129,8 @@ static unsigned command_bit(RxCommand cmd)
         return FOR_LIST;
     case RX_CMD_RUN:
         return FOR_RUN;
+    case RX_CMD_VERIFY:
+        return FOR_VERIFY;
     default:
         return FOR_STATUS;
     }
@@ -893,6 +1147,8 @@ static const char *command_name(RxCommand cmd)
         return "run";
     case RX_CMD_JOURNAL_REPAIR:
         return "journal repair";
+    case RX_CMD_VERIFY:
+        return "verify";
     default:
         return "status";
     }
@@ -966,18 +1222,50 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         if (cli->cmd == RX_CMD_HELP)
             return RX_CLI_OK;
     }
-    if (cli->cmd == RX_CMD_ENCODE && !cli->input)
+    if (cli->cmd == RX_CMD_ENCODE && cli->images) {
+        if (cli->input)
+            return usage_error(err, errsize, "encode takes --images or an INPUT, not both");
+        if (!cli->settings.fps_num)
+            return usage_error(err, errsize, "--images needs --fps RATE (images per second)");
+        if (!cli->output)
+            return usage_error(err, errsize, "--images needs -o OUTPUT");
+    } else if (cli->cmd == RX_CMD_ENCODE && !cli->input) {
         return usage_error(err, errsize, "encode needs an INPUT file");
-    if ((cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) && !cli->n_roots)
-        return usage_error(err, errsize, "%s needs at least one DIR", command_name(cli->cmd));
+    }
+    /* Elided frames would shift every later frame number. */
+    if (cli->settings.cfr && cli->settings.dedup == 1)
+        return usage_error(err, errsize,
+                           "--dedup on cannot go with --cfr or --fps: dropped frames would break "
+                           "the frame numbering (leave --dedup auto)");
+    if (cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN) {
+        RxCliStatus st = check_manifest_options(cli, err, errsize);
+        if (st != RX_CLI_OK)
+            return st;
+    }
     if ((cli->cmd == RX_CMD_STATUS || cli->cmd == RX_CMD_JOURNAL_REPAIR) &&
         (cli->n_roots > 1 || (!cli->n_roots && !cli->journal)))
         return usage_error(err, errsize, "%s takes one DIR or --journal PATH",
                            command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_VERIFY && !cli->n_roots && !cli->journal)
+        return usage_error(err, errsize, "verify takes a DIR, --journal PATH, or FILEs");
     if (cli->cmd == RX_CMD_ENCODE || cli->cmd == RX_CMD_RUN) {
         RxCliStatus st = check_encoder_options(cli, err, errsize);
         if (st != RX_CLI_OK)
             return st;
+        if (cli->crf_given && cli->settings.target_ssim > 0)
+            return usage_error(err, errsize,
+                               "--crf and --target-ssim exclude each other (the target "
+                               "chooses the crf)");
+        /* Not built: probe windows retimed to a constant rate start at their
+         * own time 0, so they would be compared with the wrong source frames. */
+        if (cli->settings.cfr && cli->settings.target_ssim > 0)
+            return usage_error(err, errsize,
+                               "--target-ssim cannot go with --cfr or --fps yet: choose a --crf");
+        if (cli->images &&
+            (cli->settings.measure || cli->settings.min_ssim > 0 || cli->settings.target_ssim > 0))
+            return usage_error(err, errsize,
+                               "--measure, --min-ssim and --target-ssim need a source video, "
+                               "not --images");
     }
     if (cli->cmd == RX_CMD_RUN && cli->dry_run) /* --dry-run is the listing */
         cli->cmd = RX_CMD_LIST;
@@ -993,6 +1281,7 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     cli->log_level = RX_LOG_INFO;
     cli->progress = -1;
     cli->max_size_ratio = 0.9;
+    cli->verify_mode = RX_VERIFY_FULL;
     if (errsize)
         err[0] = '\0';
 
@@ -1010,6 +1299,14 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
             cli->help_for = RX_CMD_RUN;
         else if (argc > 2 && (!strcmp(argv[2], "status") || !strcmp(argv[2], "journal")))
             cli->help_for = RX_CMD_STATUS;
+        else if (argc > 2 && !strcmp(argv[2], "--man"))
+            cli->help_format = "man";
+        else if (argc > 2 && !strcmp(argv[2], "--complete")) {
+            if (argc < 4 || (strcmp(argv[3], "bash") && strcmp(argv[3], "zsh")))
+                return usage_error(err, errsize, "--complete takes bash or zsh");
+            cli->help_format = argv[3];
+        } else if (argc > 2 && !strcmp(argv[2], "verify"))
+            cli->help_for = RX_CMD_VERIFY;
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -1024,6 +1321,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         cli->cmd = RX_CMD_RUN;
     else if (!strcmp(cmd, "status"))
         cli->cmd = RX_CMD_STATUS;
+    else if (!strcmp(cmd, "verify"))
+        cli->cmd = RX_CMD_VERIFY;
     else if (!strcmp(cmd, "journal") && argc > 2 && !strcmp(argv[2], "repair"))
         cli->cmd = RX_CMD_JOURNAL_REPAIR;
     else if (!strcmp(cmd, "journal"))
@@ -1046,4 +1345,19 @@ void rx_cli_free(RxCli *cli)
     cli->roots = NULL;
     cli->matches = NULL;
     cli->n_roots = cli->n_matches = 0;
+}
+
+int rx_cli_option(RxCommand cmd, size_t i, RxCliOption *out)
+{
+    unsigned bit = command_bit(cmd);
+
+    for (size_t k = 0; k < N_OPTIONS; k++) {
+        if (!(options[k].cmds & bit) || i--)
+            continue;
+        out->name = options[k].name;
+        out->short_name = options[k].short_name;
+        out->has_value = options[k].has_value;
+        return 0;
+    }
+    return -1;
 }

@@ -48,6 +48,10 @@ typedef struct Ctx {
 static int on_entry(void *opaque, const RxScanEntry *e)
 {
     Ctx *c = opaque;
+    int mine = rx_shard_has(&c->o->shard, e->rel);
+
+    if (mine <= 0) /* another shard's (never probed, never listed), or ENOMEM */
+        return mine < 0 ? -ENOMEM : 0;
 
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;
@@ -96,6 +100,8 @@ static void *worker(void *opaque)
         /* Probe outside our lock: MediaInfo has its own. */
         if (aborted)
             it->pub.err = -ECANCELED;
+        else if (it->pub.entry->err)
+            it->pub.err = it->pub.entry->err; /* a named file that cannot be used */
         else if (c->o->skip && c->o->skip(c->o->skip_opaque, it->pub.entry))
             it->pub.err = RX_ERR_NOT_PROBED; /* the caller knows it already */
         else
@@ -174,6 +180,8 @@ int rx_find_run(RxFind **out, const char *const *roots, size_t n, const RxFindOp
     so.on_entry = on_entry;
     so.entry_opaque = &c;
     ret = rx_scan_run(list, roots, n, &so);
+    if (ret >= 0 && o->n_files)
+        ret = rx_scan_files(list, o->files, o->n_files, o->files_base, n, &so);
 
     pthread_mutex_lock(&c.lock);
     c.closed = 1;

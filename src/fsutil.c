@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,5 +67,54 @@ int rx_mkdir_parents(const char *path)
         *s = '/';
     }
     free(p);
+    return ret;
+}
+
+int rx_replace_file(const char *path, const char *suffix, const void *data, size_t len)
+{
+    size_t plen = strlen(path), slen = strlen(suffix);
+    char *tmp = malloc(plen + slen + 1);
+    const char *p = data;
+    int fd = -1, ret;
+
+    if (!tmp)
+        return AVERROR(ENOMEM);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, slen + 1);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        ret = AVERROR(errno);
+        goto fail;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ret = AVERROR(errno);
+            goto fail;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) < 0) {
+        ret = AVERROR(errno);
+        goto fail;
+    }
+    ret = close(fd);
+    fd = -1;
+    if (ret < 0 || rename(tmp, path) < 0) {
+        ret = AVERROR(errno);
+        goto fail;
+    }
+    free(tmp);
+    /* The rename is durable once the directory is: a failure here is
+     * reported, but the new file is in place, so nothing to undo. */
+    return rx_fsync_parent(path);
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
     return ret;
 }

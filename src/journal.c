@@ -21,11 +21,14 @@
  */
 #include "reencode/fsutil.h"
 #include "reencode/journal.h"
+#include "reencode/settings.h"
+#include "reencode/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +40,7 @@
 #include <unistd.h>
 
 #include <libavutil/bprint.h>
+#include <libavutil/common.h>
 #include <libavutil/crc.h>
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
@@ -69,6 +73,7 @@ enum Key {
     K_ERROR,
     K_IN_BYTES,
     K_OUT_BYTES,
+    K_OUT_HASH,
     K_IN_DURATION_US,
     K_VIDEO_DURATION_US,
     K_AUDIO_DURATION_US,
@@ -80,6 +85,11 @@ enum Key {
     K_WIDTH,
     K_HEIGHT,
     K_WALL_MS,
+    K_SSIM_PPM,
+    K_SSIM_MIN_PPM,
+    K_PSNR_MDB,
+    K_TUNED_CRF,
+    K_TUNED_FOR,
     K_COUNT
 };
 
@@ -112,6 +122,7 @@ static const KeyDef keys[K_COUNT] = {
     [K_ERROR] = {"error", 1, T_FILE, 0},
     [K_IN_BYTES] = {"in_bytes", 0, T_FILE, 0},
     [K_OUT_BYTES] = {"out_bytes", 0, T_FILE, 0},
+    [K_OUT_HASH] = {"out_hash", 1, T_FILE, 0},
     [K_IN_DURATION_US] = {"in_duration_us", 0, T_FILE, 0},
     [K_VIDEO_DURATION_US] = {"video_duration_us", 0, T_FILE, 0},
     [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, T_FILE, 0},
@@ -123,17 +134,23 @@ static const KeyDef keys[K_COUNT] = {
     [K_WIDTH] = {"width", 0, T_FILE, 0},
     [K_HEIGHT] = {"height", 0, T_FILE, 0},
     [K_WALL_MS] = {"wall_ms", 0, T_FILE, 0},
+    [K_SSIM_PPM] = {"ssim_ppm", 0, T_FILE, 0},
+    [K_SSIM_MIN_PPM] = {"ssim_min_ppm", 0, T_FILE, 0},
+    [K_PSNR_MDB] = {"psnr_mdb", 0, T_FILE, 0},
+    [K_TUNED_CRF] = {"tuned_crf", 0, T_FILE, 0},
+    [K_TUNED_FOR] = {"tuned_for", 1, T_FILE, 0},
 };
 
 /* One record, decoded or about to be written. Strings are NUL-terminated;
  * they point into the parser's scratch buffer or into an entry. */
 typedef struct Rec {
-    uint32_t present; /* bit k: key k is set */
+    uint64_t present; /* bit k: key k is set */
     int64_t num[K_COUNT];
     const char *str[K_COUNT];
 } Rec;
 
-_Static_assert(K_COUNT <= 32, "Rec.present is a 32-bit mask");
+_Static_assert(K_COUNT <= 64, "Rec.present is a 64-bit mask");
+#define KBIT(k) (UINT64_C(1) << (k))
 
 static const char *const originals[] = {"renamed", "kept", "deleted"};
 
@@ -316,7 +333,7 @@ static void format_rec(AVBPrint *bp, const Rec *r)
 
     av_bprint_chars(bp, '{', 1);
     for (int k = 0; k < K_COUNT; k++) {
-        if (!(r->present & (1u << k)))
+        if (!(r->present & KBIT(k)))
             continue;
         av_bprintf(bp, "%s\"%s\":", first ? "" : ",", keys[k].name);
         first = 0;
@@ -554,6 +571,17 @@ static void entry_free(RxJournalEntry *e)
     free(e);
 }
 
+/* SSIM as the line keeps it: in millionths (no floating point on a line). */
+static int64_t millionths(double v)
+{
+    return isfinite(v) ? llrint(av_clipd(v, -1.0, 1.0) * 1e6) : 0;
+}
+
+static int64_t millidecibels(double db)
+{
+    return isfinite(db) ? llrint(av_clipd(db, 0.0, 1000.0) * 1000.0) : 0;
+}
+
 /* Milliseconds, as the line keeps them (no floating point on the line: its
  * spelling would depend on the locale). */
 static int64_t wall_ms(double seconds)
@@ -583,6 +611,10 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
         {K_WIDTH, res->width},
         {K_HEIGHT, res->height},
         {K_WALL_MS, wall_ms(res->wall_seconds)},
+        {K_SSIM_PPM, millionths(res->ssim)},
+        {K_SSIM_MIN_PPM, millionths(res->ssim_min)},
+        {K_PSNR_MDB, millidecibels(res->psnr)},
+        {K_TUNED_CRF, res->tuned_crf},
     };
 
     memset(r, 0, sizeof(*r));
@@ -596,25 +628,33 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
     r->str[K_HASH] = e->id.hash;
     r->str[K_STATE] = state_name;
     r->num[K_ATTEMPTS] = e->attempts;
-    r->present = 1u << K_V | 1u << K_SEQ | 1u << K_TIME | 1u << K_TYPE | 1u << K_REL |
-                 1u << K_SIZE | 1u << K_MTIME_NS | 1u << K_HASH | 1u << K_STATE | 1u << K_ATTEMPTS;
+    r->present = KBIT(K_V) | KBIT(K_SEQ) | KBIT(K_TIME) | KBIT(K_TYPE) | KBIT(K_REL) |
+                 KBIT(K_SIZE) | KBIT(K_MTIME_NS) | KBIT(K_HASH) | KBIT(K_STATE) | KBIT(K_ATTEMPTS);
     /* Absent means zero / none: the lines stay short. */
     if (e->output) {
         r->str[K_OUTPUT] = e->output;
-        r->present |= 1u << K_OUTPUT;
+        r->present |= KBIT(K_OUTPUT);
     }
     if (e->original) {
         r->str[K_ORIGINAL] = e->original;
-        r->present |= 1u << K_ORIGINAL;
+        r->present |= KBIT(K_ORIGINAL);
     }
     if (res->error[0]) {
         r->str[K_ERROR] = res->error;
-        r->present |= 1u << K_ERROR;
+        r->present |= KBIT(K_ERROR);
+    }
+    if (res->tuned_for[0]) {
+        r->str[K_TUNED_FOR] = res->tuned_for;
+        r->present |= KBIT(K_TUNED_FOR);
+    }
+    if (res->out_hash[0]) {
+        r->str[K_OUT_HASH] = res->out_hash;
+        r->present |= KBIT(K_OUT_HASH);
     }
     for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
         if (opt[i][1]) {
             r->num[opt[i][0]] = opt[i][1];
-            r->present |= 1u << opt[i][0];
+            r->present |= KBIT(opt[i][0]);
         }
     }
 }
@@ -636,12 +676,14 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
     e->id.size = r->num[K_SIZE];
     e->id.mtime_ns = r->num[K_MTIME_NS];
     memcpy(e->id.hash, r->str[K_HASH], 33);
-    if (r->present & 1u << K_OUTPUT)
+    if (r->present & KBIT(K_OUTPUT))
         e->output = strdup(r->str[K_OUTPUT]);
-    if (r->present & 1u << K_ORIGINAL)
+    if (r->present & KBIT(K_ORIGINAL))
         e->original = strdup(r->str[K_ORIGINAL]);
-    if (r->present & 1u << K_ERROR)
+    if (r->present & KBIT(K_ERROR))
         snprintf(res->error, sizeof(res->error), "%s", r->str[K_ERROR]);
+    if (r->present & KBIT(K_OUT_HASH))
+        memcpy(res->out_hash, r->str[K_OUT_HASH], 33);
     res->err = (int)r->num[K_ERR];
     res->in_bytes = r->num[K_IN_BYTES];
     res->out_bytes = r->num[K_OUT_BYTES];
@@ -656,11 +698,17 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
     res->width = (int)r->num[K_WIDTH];
     res->height = (int)r->num[K_HEIGHT];
     res->wall_seconds = (double)r->num[K_WALL_MS] / 1000.0;
+    res->ssim = (double)r->num[K_SSIM_PPM] / 1e6;
+    res->ssim_min = (double)r->num[K_SSIM_MIN_PPM] / 1e6;
+    res->psnr = (double)r->num[K_PSNR_MDB] / 1000.0;
+    res->tuned_crf = (int)r->num[K_TUNED_CRF];
+    if (r->present & KBIT(K_TUNED_FOR))
+        snprintf(res->tuned_for, sizeof(res->tuned_for), "%s", r->str[K_TUNED_FOR]);
     e->attempts = (int)r->num[K_ATTEMPTS];
     e->seq = r->num[K_SEQ];
     snprintf(e->time, sizeof(e->time), "%s", r->str[K_TIME]);
-    if (!e->id.rel || ((r->present & 1u << K_OUTPUT) && !e->output) ||
-        ((r->present & 1u << K_ORIGINAL) && !e->original)) {
+    if (!e->id.rel || ((r->present & KBIT(K_OUTPUT)) && !e->output) ||
+        ((r->present & KBIT(K_ORIGINAL)) && !e->original)) {
         entry_free(e);
         return NULL;
     }
@@ -898,7 +946,7 @@ static const char *parse_object(const char *p, size_t end, Rec *r, char *scratch
         k = find_key(p + ks, i - ks);
         if (k < 0)
             return "unknown field";
-        if (r->present & 1u << k)
+        if (r->present & KBIT(k))
             return "duplicate field";
         i++;
         if (i >= end || p[i] != ':')
@@ -917,7 +965,7 @@ static const char *parse_object(const char *p, size_t end, Rec *r, char *scratch
             if (why)
                 return why;
         }
-        r->present |= 1u << k;
+        r->present |= KBIT(k);
         if (i >= end)
             return "unterminated object";
         if (p[i] == '}')
@@ -944,7 +992,7 @@ static const char *check_rec(const Rec *r)
     RxState st;
 
     for (int k = 0; k < K_COUNT; k++)
-        if (keys[k].type == T_ANY && !(r->present & 1u << k))
+        if (keys[k].type == T_ANY && !(r->present & KBIT(k)))
             return "missing field";
     if (r->num[K_V] != FORMAT_VERSION)
         return "unknown format version";
@@ -961,9 +1009,9 @@ static const char *check_rec(const Rec *r)
     for (int k = 0; k < K_COUNT; k++) {
         if (keys[k].type == T_ANY)
             continue;
-        if ((r->present & 1u << k) && keys[k].type != type)
+        if ((r->present & KBIT(k)) && keys[k].type != type)
             return "field not allowed in this record type";
-        if (!(r->present & 1u << k) && keys[k].type == type && keys[k].required)
+        if (!(r->present & KBIT(k)) && keys[k].type == type && keys[k].required)
             return "missing field";
     }
     if (type == T_SESSION) {
@@ -973,19 +1021,27 @@ static const char *check_rec(const Rec *r)
     }
     if (r->num[K_SIZE] < 0)
         return "bad size";
-    if (!is_hash(r->str[K_HASH]))
+    if (!is_hash(r->str[K_HASH]) ||
+        ((r->present & KBIT(K_OUT_HASH)) && !is_hash(r->str[K_OUT_HASH])))
         return "bad hash";
     if (state_from_name(r->str[K_STATE], &st) < 0)
         return "unknown state";
-    if ((r->present & 1u << K_ORIGINAL) && !is_original(r->str[K_ORIGINAL]))
+    if ((r->present & KBIT(K_ORIGINAL)) && !is_original(r->str[K_ORIGINAL]))
         return "bad original";
-    if ((r->present & 1u << K_ERROR) && strlen(r->str[K_ERROR]) >= RX_ERROR_MAX)
+    if ((r->present & KBIT(K_ERROR)) && strlen(r->str[K_ERROR]) >= RX_ERROR_MAX)
         return "error text too long";
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
         if (!in_range(r->num[ints[i]], ints[i] == K_ERR ? INT_MIN : 0, INT_MAX))
             return "number out of range";
     if (r->num[K_WALL_MS] < 0)
         return "bad wall time";
+    if (!in_range(r->num[K_SSIM_PPM], -1000000, 1000000) ||
+        !in_range(r->num[K_SSIM_MIN_PPM], -1000000, 1000000) ||
+        !in_range(r->num[K_PSNR_MDB], 0, 1000000) || !in_range(r->num[K_TUNED_CRF], 0, 63))
+        return "quality figure out of range";
+    if ((r->present & KBIT(K_TUNED_FOR)) &&
+        strlen(r->str[K_TUNED_FOR]) >= sizeof(((RxResult *)0)->tuned_for))
+        return "tuned_for too long";
     return NULL;
 }
 
@@ -1319,7 +1375,7 @@ static int append_session(RxJournal *j)
     if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
         snprintf(host, sizeof(host), "unknown");
     now_iso(time);
-    r.present = 1u << K_V | 1u << K_SEQ | 1u << K_TIME | 1u << K_TYPE | 1u << K_PID | 1u << K_HOST;
+    r.present = KBIT(K_V) | KBIT(K_SEQ) | KBIT(K_TIME) | KBIT(K_TYPE) | KBIT(K_PID) | KBIT(K_HOST);
     r.num[K_V] = FORMAT_VERSION;
     r.num[K_SEQ] = j->seq + 1;
     r.str[K_TIME] = time;
@@ -1447,18 +1503,20 @@ const RxJournalEntry *rx_journal_find(RxJournal *j, const RxFileId *id)
 
 /* The entry that a record of (id, state, ...) makes, given the previous one. */
 static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id, RxState state,
-                                  const RxResult *res, const char *output, const char *original)
+                                  const RxResult *res, const char *output, const char *original,
+                                  int note)
 {
     RxJournalEntry *e = calloc(1, sizeof(*e));
-    const RxJournalEntry *carry = state == RX_STATE_STARTED ? NULL : prev;
+    const RxJournalEntry *carry = state == RX_STATE_STARTED && !note ? NULL : prev;
     int new_attempt;
 
     if (!e)
         return NULL;
     new_attempt =
-        state == RX_STATE_STARTED ||
-        (state != RX_STATE_PENDING && (!prev || (prev->result.state != RX_STATE_STARTED &&
-                                                 prev->result.state != RX_STATE_ENCODED)));
+        !note &&
+        (state == RX_STATE_STARTED ||
+         (state != RX_STATE_PENDING && (!prev || (prev->result.state != RX_STATE_STARTED &&
+                                                  prev->result.state != RX_STATE_ENCODED))));
     e->id.rel = strdup(id->rel);
     e->id.size = id->size;
     e->id.mtime_ns = id->mtime_ns;
@@ -1471,8 +1529,13 @@ static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id
         rx_result_init(&e->result);
     e->result.state = state;
     e->result.error[RX_ERROR_MAX - 1] = '\0';
+    if (!is_hash(e->result.out_hash)) /* only a real one is written */
+        memset(e->result.out_hash, 0, sizeof(e->result.out_hash));
     /* As a replay will read it back. */
     e->result.wall_seconds = (double)wall_ms(e->result.wall_seconds) / 1000.0;
+    e->result.ssim = (double)millionths(e->result.ssim) / 1e6;
+    e->result.ssim_min = (double)millionths(e->result.ssim_min) / 1e6;
+    e->result.psnr = (double)millidecibels(e->result.psnr) / 1000.0;
     if (output || (carry && carry->output))
         e->output = strdup(output ? output : carry->output);
     if (original || (carry && carry->original))
@@ -1486,9 +1549,12 @@ static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id
     return e;
 }
 
-int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
-                      const char *output, const char *original)
+/* A record of id; with note, one in its latest state and attempt
+ * (rx_journal_note()), state ignored. */
+static int record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
+                  const char *output, const char *original, int note)
 {
+    const RxJournalEntry *prev;
     RxJournalEntry *e = NULL;
     AVBPrint bp;
     Rec r;
@@ -1504,7 +1570,14 @@ int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxR
     ret = reserve(j);
     if (ret < 0)
         goto fail;
-    e = entry_next(lookup(j, id), id, state, res, output, original);
+    prev = lookup(j, id);
+    if (note && !prev) {
+        ret = AVERROR(EINVAL);
+        goto fail;
+    }
+    if (note)
+        state = prev->result.state;
+    e = entry_next(prev, id, state, res, output, original, note);
     if (!e) {
         ret = AVERROR(ENOMEM);
         goto fail;
@@ -1533,6 +1606,19 @@ fail:
     av_bprint_finalize(&bp, NULL);
     entry_free(e);
     return ret;
+}
+
+int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
+                      const char *output, const char *original)
+{
+    return record(j, id, state, res, output, original, 0);
+}
+
+int rx_journal_note(RxJournal *j, const RxFileId *id, const RxResult *res)
+{
+    if (!res)
+        return AVERROR(EINVAL);
+    return record(j, id, RX_STATE_PENDING, res, NULL, NULL, 1);
 }
 
 size_t rx_journal_count(RxJournal *j)
@@ -1657,4 +1743,43 @@ fail:
     if (fd >= 0)
         close(fd);
     return ret;
+}
+
+void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *status,
+                           const char *path)
+{
+    if (!path)
+        path = e->id.rel ? e->id.rel : "";
+    av_bprintf(bp, "\"status\":\"%s\",\"state\":\"%s\",\"path\":", status,
+               rx_state_name(e->result.state));
+    if (rx_text_json(bp, path)) {
+        av_bprintf(bp, ",\"path_hex\":");
+        rx_text_hex(bp, path);
+    }
+    av_bprintf(bp,
+               ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
+               "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
+               "\"video_frames\":%lld,\"video_frames_elided\":%lld,\"verified\":\"%s\","
+               "\"time\":\"%s\",\"error\":",
+               (long long)e->result.in_bytes, (long long)e->result.out_bytes,
+               e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
+               (long long)e->result.video_duration_us, (long long)e->result.video_frames,
+               (long long)e->result.video_frames_elided,
+               e->result.verified == RX_VERIFY_FULL    ? "full"
+               : e->result.verified == RX_VERIFY_QUICK ? "quick"
+                                                       : "no",
+               e->time);
+    rx_text_json(bp, e->result.error);
+    if (e->result.ssim > 0)
+        av_bprintf(bp, ",\"ssim\":%.6f,\"ssim_min\":%.6f,\"psnr\":%.3f", e->result.ssim,
+                   e->result.ssim_min, e->result.psnr);
+    if (e->result.tuned_crf)
+        av_bprintf(bp, ",\"tuned_crf\":%d", e->result.tuned_crf);
+    av_bprintf(bp, ",\"original\":");
+    rx_text_json(bp, e->original ? e->original : "");
+    av_bprintf(bp, ",\"output\":");
+    if (rx_text_json(bp, e->output ? e->output : "")) {
+        av_bprintf(bp, ",\"output_hex\":");
+        rx_text_hex(bp, e->output);
+    }
 }

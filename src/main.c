@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,16 +19,22 @@
 #include <libavutil/avstring.h>
 #include <libavutil/avutil.h>
 
+#include "reencode/audit.h"
 #include "reencode/batch.h"
 #include "reencode/cli.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
 #include "reencode/filter.h"
+#include "reencode/helpdoc.h"
 #include "reencode/find.h"
 #include "reencode/listing.h"
 #include "reencode/log.h"
+#include "reencode/manifest.h"
 #include "reencode/plan.h"
+#include "reencode/results.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
+#include "reencode/versions.h"
 #include "version.h"
 
 #define EXIT_FAILED 1
@@ -116,9 +123,12 @@ static int cmd_encode(const RxCli *cli)
     char why[128];
     int ret;
 
-    ret = rx_transcode_new(&t, cli->input, cli->output, &cli->settings);
+    const char *in = cli->images ? cli->images : cli->input;
+
+    ret = cli->images ? rx_transcode_new_images(&t, cli->images, cli->output, &cli->settings)
+                      : rx_transcode_new(&t, cli->input, cli->output, &cli->settings);
     if (ret < 0) {
-        rx_error("cannot encode '%s': %s", cli->input,
+        rx_error("cannot encode '%s': %s", in,
                  ret == AVERROR(EINVAL) ? "output would replace the input (give -o OUTPUT)"
                                         : rx_strerror(ret, why, sizeof(why)));
         return ret == AVERROR(EINVAL) ? EXIT_USAGE : EXIT_FAILED;
@@ -150,14 +160,29 @@ static int cmd_encode(const RxCli *cli)
             res.out_bytes > 0 ? (double)res.in_bytes / (double)res.out_bytes : 0.0,
             res.wall_seconds);
     if (res.video_frames_elided)
-        rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", cli->input,
+        rx_info("'%s': %lld duplicate frames not encoded (shown longer instead)", in,
                 (long long)res.video_frames_elided);
+    if (res.fps_num)
+        rx_info("%s: constant %d/%d fps (%.3f): %lld frames repeated, %lld dropped to keep time",
+                rx_transcode_output(t), res.fps_num, res.fps_den, (double)res.fps_num / res.fps_den,
+                (long long)res.video_frames_repeated, (long long)res.video_frames_dropped);
+    if (res.tuned_crf)
+        rx_info("'%s': crf %d for --target-ssim %.4f (%d probe encode%s)", cli->input,
+                res.tuned_crf, cli->settings.target_ssim, res.tune_probes,
+                res.tune_probes == 1 ? "" : "s");
+    if (res.ssim > 0)
+        rx_info("'%s': SSIM %.4f (lowest frame %.4f), PSNR %.2f dB", rx_transcode_output(t),
+                res.ssim, res.ssim_min, res.psnr);
+    if (res.ssim > 0 && res.ssim < cli->settings.target_ssim)
+        rx_warn("'%s': SSIM %.4f is below --target-ssim %.4f at crf %d; kept (--min-ssim "
+                "refuses such outputs)",
+                rx_transcode_output(t), res.ssim, cli->settings.target_ssim, res.tuned_crf);
     if (res.decode_errors)
-        rx_warn("'%s': %lld damaged packets skipped", cli->input, (long long)res.decode_errors);
+        rx_warn("'%s': %lld damaged packets skipped", in, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter
      * than its header says: say so, the output is complete for what exists. */
     if (res.in_duration_us > 0 && res.video_duration_us + 1000000 < res.in_duration_us)
-        rx_warn("'%s' declares %.1f s but only %.1f s could be decoded", cli->input,
+        rx_warn("'%s' declares %.1f s but only %.1f s could be decoded", in,
                 res.in_duration_us / 1e6, res.video_duration_us / 1e6);
     rx_transcode_free(&t);
     return 0;
@@ -212,6 +237,38 @@ static int any_root_readable(const RxCli *cli)
     return 0;
 }
 
+/* The manifest of --from-csv / --from-list into *m (NULL without one).
+ * Returns 0 or the exit code. */
+static int read_manifest(const RxCli *cli, RxManifest **m)
+{
+    RxManifestSpec spec = {RX_MANIFEST_CSV, cli->from_csv, cli->column, cli->id_column};
+    char err[1024];
+
+    *m = NULL;
+    if (!cli->from_csv && !cli->from_list)
+        return 0;
+    if (cli->from_list) {
+        spec.kind = cli->nul ? RX_MANIFEST_LIST0 : RX_MANIFEST_LIST;
+        spec.file = cli->from_list;
+    }
+    if (rx_manifest_read(m, &spec, err, sizeof(err)) < 0) {
+        rx_error("%s", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static void on_not_taken(void *opaque, const char *path, int err)
+{
+    AVBPrint bp;
+
+    (void)opaque;
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
+    rx_text_human(&bp, path);
+    rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
+    av_bprint_finalize(&bp, NULL);
+}
+
 static int cmd_list(const RxCli *cli)
 {
     RxFilter *filter = NULL;
@@ -219,22 +276,27 @@ static int cmd_list(const RxCli *cli)
     RxFindOptions fo;
     RxFind *found = NULL;
     RxListTotals totals = {0};
+    RxManifest *m = NULL;
     Meter meter = {0};
     AVBPrint bp;
     char why[128];
-    int ret;
+    int ret, named_failed = 0;
 
+    if ((ret = read_manifest(cli, &m)) != 0)
+        return ret;
     ret =
         rx_filter_compile(&filter, cli->matches, cli->n_matches, cli->all ? RX_FILTER_ALL : 0, &fe);
     if (ret == -EINVAL) {
         report_filter_error(cli, &fe);
+        rx_manifest_free(&m);
         return EXIT_USAGE;
     }
     if (ret < 0) {
         rx_error("cannot compile --match: %s", rx_strerror(ret, why, sizeof(why)));
+        rx_manifest_free(&m);
         return EXIT_FAILED;
     }
-    if (!any_root_readable(cli)) {
+    if (!m && !any_root_readable(cli)) {
         for (size_t i = 0; i < cli->n_roots; i++)
             on_scan_warning(NULL, cli->roots[i], -errno);
         rx_error("nothing could be scanned");
@@ -247,12 +309,20 @@ static int cmd_list(const RxCli *cli)
     fo.scan.follow_symlinks = cli->follow_symlinks;
     fo.scan.one_file_system = cli->one_file_system;
     fo.scan.on_warn = on_scan_warning;
+    fo.shard = cli->shard;
     fo.probe.extra = rx_filter_fields(filter, &fo.probe.n_extra);
     meter.enabled = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
     fo.progress = on_find_progress;
     fo.progress_opaque = &meter;
+    if (m) {
+        fo.files = rx_manifest_paths(m);
+        fo.n_files = rx_manifest_count(m);
+        fo.files_base = cli->n_roots ? cli->roots[0] : rx_manifest_base(m);
+        fo.scan.on_not_taken = on_not_taken;
+    }
     ret = rx_find_run(&found, cli->roots, cli->n_roots, &fo);
     meter_erase(&meter);
+    rx_manifest_free(&m);
     if (ret < 0) {
         rx_error("cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
         rx_filter_free(&filter);
@@ -268,7 +338,8 @@ static int cmd_list(const RxCli *cli)
         rx_plan_decide(f, filter, &d);
         rx_list_file(&bp, f, &d, cli->json);
         rx_list_count(&totals, f, &d);
-        if (bp.len > 65536) { /* stream long listings */
+        named_failed |= f->entry->err != 0; /* a manifest's file missing: exit 1 */
+        if (bp.len > 65536) {               /* stream long listings */
             fwrite(bp.str, 1, bp.len, stdout);
             av_bprint_clear(&bp);
         }
@@ -277,7 +348,7 @@ static int cmd_list(const RxCli *cli)
     rx_list_totals(&bp, &totals, cli->json);
     fwrite(bp.str, 1, bp.len, stdout);
     av_bprint_finalize(&bp, NULL);
-    ret = fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+    ret = fflush(stdout) == 0 && !named_failed ? 0 : EXIT_FAILED;
     rx_find_free(&found);
     rx_filter_free(&filter);
     return ret;
@@ -320,22 +391,27 @@ static int terminal_width(void)
     return 80;
 }
 
-/* "<dir of the journal>/reencode-YYYY-MM-DD.log" */
-static char *default_log_path(const RxCli *cli)
+/* "<dir of the journal>/reencode-YYYY-MM-DD.log"; a shard's
+ * "reencode-YYYY-MM-DD.K-of-N.log", so no two processes share a log. base:
+ * the default journal's directory (the first DIR, or the manifest's). */
+static char *default_log_path(const RxCli *cli, const char *base)
 {
-    char day[16];
+    char day[32];
     time_t now = time(NULL);
     struct tm tm;
 
     localtime_r(&now, &tm);
     strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+    if (cli->shard.count)
+        snprintf(day + strlen(day), sizeof(day) - strlen(day), ".%d-of-%d", cli->shard.index,
+                 cli->shard.count);
     if (cli->journal) {
         const char *slash = strrchr(cli->journal, '/');
         if (!slash)
             return av_asprintf("reencode-%s.log", day);
         return av_asprintf("%.*s/reencode-%s.log", (int)(slash - cli->journal), cli->journal, day);
     }
-    return av_asprintf("%s/%s/reencode-%s.log", cli->roots[0], RX_JOURNAL_DIR, day);
+    return av_asprintf("%s/%s/reencode-%s.log", base, RX_JOURNAL_DIR, day);
 }
 
 static int cmd_run(const RxCli *cli)
@@ -345,9 +421,18 @@ static int cmd_run(const RxCli *cli)
     RxBatch *b = NULL;
     SignalCtx sig = {0};
     pthread_t sig_thread;
-    char *log_path = NULL;
+    RxManifest *m = NULL;
+    RxResults *results = NULL;
+    char *log_path = NULL, err[1024];
     int ret, rc;
 
+    if ((rc = read_manifest(cli, &m)) != 0)
+        return rc;
+    if (cli->results && rx_results_new(&results) < 0) {
+        rx_error("cannot start the batch: out of memory");
+        rx_manifest_free(&m);
+        return EXIT_FAILED;
+    }
     rx_batch_options_default(&o);
     o.roots = cli->roots;
     o.n_roots = cli->n_roots;
@@ -360,12 +445,19 @@ static int cmd_run(const RxCli *cli)
     o.settings = cli->settings;
     o.jobs = cli->jobs; /* 0: the batch sizes the pool from the cores, memory and queue */
     o.journal_path = cli->journal;
+    o.shard = cli->shard;
     o.wait_lock = cli->wait_lock;
     o.retry_failed = cli->retry_failed;
     o.originals = (RxOriginals)cli->originals;
     o.max_size_ratio = cli->max_size_ratio;
     o.output_dir = cli->output_dir;
     o.accept_truncated = cli->accept_truncated;
+    if (m) {
+        o.files = rx_manifest_paths(m);
+        o.n_files = rx_manifest_count(m);
+        o.files_base = rx_manifest_base(m);
+        o.results = results;
+    }
 
     rx_reporter_options_default(&o.report);
     if (cli->json) {
@@ -381,7 +473,8 @@ static int cmd_run(const RxCli *cli)
     o.report.color = o.report.mode == RX_REPORT_TTY;
     o.report.no_color = getenv("NO_COLOR");
     o.report.width = terminal_width();
-    log_path = cli->log_path ? av_strdup(cli->log_path) : default_log_path(cli);
+    log_path = cli->log_path ? av_strdup(cli->log_path)
+                             : default_log_path(cli, cli->n_roots ? cli->roots[0] : o.files_base);
     o.report.log_path = log_path;
     o.report.stats_path = cli->stats_path;
 
@@ -396,6 +489,8 @@ static int cmd_run(const RxCli *cli)
     ret = rx_batch_new(&b, &o);
     if (ret < 0) {
         rx_error("cannot start the batch: out of memory");
+        rx_results_free(&results);
+        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
@@ -403,6 +498,8 @@ static int cmd_run(const RxCli *cli)
     if (pthread_create(&sig_thread, NULL, signal_main, &sig)) {
         rx_error("cannot start the signal thread");
         rx_batch_free(&b);
+        rx_results_free(&results);
+        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
@@ -425,7 +522,14 @@ static int cmd_run(const RxCli *cli)
     } else {
         rc = counts.failed ? EXIT_FAILED : 0;
     }
+    /* Also after an interrupt: what was done is known. */
+    if (results && ret >= 0 && rx_results_write(results, m, cli->results, err, sizeof(err)) < 0) {
+        rx_error("%s", err);
+        rc = rc ? rc : EXIT_FAILED;
+    }
     rx_batch_free(&b);
+    rx_results_free(&results);
+    rx_manifest_free(&m);
     av_free(log_path);
     return rc;
 }
@@ -439,90 +543,80 @@ static char *journal_path_of(const RxCli *cli)
     return av_asprintf("%s/%s/%s", cli->roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
 }
 
-static const char *status_word(RxState s)
+typedef struct Tally {
+    size_t files, done, skipped, failed, pending;
+    int64_t before, after;
+    double spent;
+} Tally;
+
+static void tally(Tally *t, const RxJournalEntry *e)
 {
-    switch (s) {
-    case RX_STATE_DONE:
-    case RX_STATE_ENCODED:
-        return "done";
-    case RX_STATE_SKIPPED:
-        return "skipped";
-    case RX_STATE_FAILED:
-        return "failed";
+    switch (rx_state_status(e->result.state)[0]) {
+    case 'd':
+        t->done++;
+        t->before += e->result.in_bytes;
+        t->after += e->result.out_bytes;
+        break;
+    case 's':
+        t->skipped++;
+        break;
+    case 'f':
+        t->failed++;
+        break;
     default:
-        return "pending";
+        t->pending++;
     }
+    t->files++;
+    t->spent += e->result.wall_seconds;
 }
 
+/* Status merges every journal of the root: the unsharded one and each
+ * shard's (journals.h); with --shard, only the files of that shard. */
 static int cmd_status(const RxCli *cli)
 {
-    RxJournal *j = NULL;
+    RxJournals *set = NULL;
     RxJournalReport rep;
     AVBPrint bp;
+    Tally all = {0}, *per = NULL;
     char *path = journal_path_of(cli);
-    char why[128];
-    size_t done = 0, skipped = 0, failed = 0, pending = 0;
-    int64_t before = 0, after = 0;
-    double spent = 0;
+    char bad[4200], why[128];
     int ret;
 
     if (!path)
         return EXIT_FAILED;
-    ret = rx_journal_open(&j, path, RX_JOURNAL_READONLY, &rep);
+    ret = rx_journals_open(&set, path, NULL, &rep, bad, sizeof(bad));
+    if (ret == 0 && !rx_journals_count(set))
+        ret = AVERROR(ENOENT);
+    if (ret == 0 && (ret = rx_journals_merge(set)) == 0 &&
+        !(per = av_calloc(rx_journals_count(set), sizeof(*per))))
+        ret = AVERROR(ENOMEM);
     if (ret < 0) {
         if (ret == AVERROR(ENOENT))
             rx_error("no journal at '%s': no run has worked there yet", path);
         else if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
-            rx_error("journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'",
-                     path, rep.corrupt_line, rep.reason);
+            rx_error("journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'", bad,
+                     rep.corrupt_line, rep.reason);
         else
-            rx_error("cannot read journal '%s': %s", path, rx_strerror(ret, why, sizeof(why)));
+            rx_error("cannot read journal '%s': %s", bad[0] ? bad : path,
+                     rx_strerror(ret, why, sizeof(why)));
+        rx_journals_free(&set);
         av_free(path);
         return EXIT_FAILED;
     }
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    for (size_t i = 0; i < rx_journal_count(j); i++) {
-        const RxJournalEntry *e = rx_journal_entry(j, i);
-        const char *w = status_word(e->result.state);
-        switch (w[0]) {
-        case 'd':
-            done++;
-            before += e->result.in_bytes;
-            after += e->result.out_bytes;
-            break;
-        case 's':
-            skipped++;
-            break;
-        case 'f':
-            failed++;
-            break;
-        default:
-            pending++;
-        }
-        spent += e->result.wall_seconds;
+    for (size_t i = 0; i < rx_journals_files(set); i++) {
+        size_t from;
+        const RxJournalEntry *e = rx_journals_file(set, i, &from);
+        const char *w = rx_state_status(e->result.state);
+        if (rx_shard_has(&cli->shard, e->id.rel) == 0)
+            continue;
+        tally(&all, e);
+        tally(&per[from], e);
         if (cli->json) {
-            av_bprintf(&bp, "{\"type\":\"file\",\"status\":\"%s\",\"state\":\"%s\",\"path\":", w,
-                       rx_state_name(e->result.state));
-            if (rx_text_json(&bp, e->id.rel)) {
-                av_bprintf(&bp, ",\"path_hex\":");
-                rx_text_hex(&bp, e->id.rel);
-            }
-            av_bprintf(&bp,
-                       ",\"in_bytes\":%lld,\"out_bytes\":%lld,\"seconds\":%.1f,\"attempts\":%d,"
-                       "\"in_duration_us\":%lld,\"video_duration_us\":%lld,"
-                       "\"video_frames\":%lld,\"video_frames_elided\":%lld,\"verified\":\"%s\","
-                       "\"time\":\"%s\",\"error\":",
-                       (long long)e->result.in_bytes, (long long)e->result.out_bytes,
-                       e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
-                       (long long)e->result.video_duration_us, (long long)e->result.video_frames,
-                       (long long)e->result.video_frames_elided,
-                       e->result.verified == RX_VERIFY_FULL    ? "full"
-                       : e->result.verified == RX_VERIFY_QUICK ? "quick"
-                                                               : "no",
-                       e->time);
-            rx_text_json(&bp, e->result.error);
-            av_bprintf(&bp, ",\"original\":");
-            rx_text_json(&bp, e->original ? e->original : "");
+            av_bprintf(&bp, "{\"type\":\"file\",");
+            rx_journal_entry_json(&bp, e, w, NULL);
+            av_bprintf(&bp, ",\"journal\":");
+            rx_text_json(&bp, av_basename(rx_journals_path(set, from)));
             av_bprintf(&bp, "}\n");
         } else {
             av_bprintf(&bp, "%-8s %-11s ", w, rx_state_name(e->result.state));
@@ -530,6 +624,8 @@ static int cmd_status(const RxCli *cli)
             av_bprintf(&bp, " -> ");
             rx_text_bytes(&bp, e->result.out_bytes);
             av_bprintf(&bp, "  %6.1f s  ", e->result.wall_seconds);
+            if (e->result.ssim > 0)
+                av_bprintf(&bp, "SSIM %.4f  ", e->result.ssim);
             rx_text_human(&bp, e->id.rel);
             av_bprintf(&bp, "\n");
             if (e->result.state == RX_STATE_FAILED || e->result.state == RX_STATE_SKIPPED) {
@@ -539,35 +635,64 @@ static int cmd_status(const RxCli *cli)
             }
         }
     }
+    /* Per journal: the files whose latest word it has. Shown when there is
+     * more than the one unsharded journal. */
+    for (size_t k = 0; k < rx_journals_count(set); k++) {
+        const RxShard *sh = rx_journals_shard(set, k);
+        const Tally *t = &per[k];
+        if (rx_journals_count(set) == 1 && !sh->count)
+            break;
+        if (cli->json) {
+            av_bprintf(&bp, "{\"type\":\"journal\",\"journal\":");
+            rx_text_json(&bp, av_basename(rx_journals_path(set, k)));
+            if (sh->count)
+                av_bprintf(&bp, ",\"shard\":%d,\"shards\":%d", sh->index, sh->count);
+            av_bprintf(&bp,
+                       ",\"files\":%zu,\"done\":%zu,\"skipped\":%zu,\"failed\":%zu,"
+                       "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,"
+                       "\"seconds\":%.1f}\n",
+                       t->files, t->done, t->skipped, t->failed, t->pending, (long long)t->before,
+                       (long long)t->after, t->spent);
+        } else {
+            if (!k)
+                av_bprintf(&bp, "\n");
+            av_bprintf(&bp, "%s: %zu file%s: %zu done, %zu skipped, %zu failed, %zu pending\n",
+                       av_basename(rx_journals_path(set, k)), t->files, t->files == 1 ? "" : "s",
+                       t->done, t->skipped, t->failed, t->pending);
+        }
+    }
     if (cli->json) {
         av_bprintf(&bp,
                    "{\"type\":\"totals\",\"files\":%zu,\"done\":%zu,\"skipped\":%zu,\"failed\":%zu,"
-                   "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,\"seconds\":%.1f}\n",
-                   rx_journal_count(j), done, skipped, failed, pending, (long long)before,
-                   (long long)after, spent);
+                   "\"pending\":%zu,\"bytes_before\":%lld,\"bytes_after\":%lld,\"seconds\":%.1f,"
+                   "\"journals\":%zu}\n",
+                   all.files, all.done, all.skipped, all.failed, all.pending, (long long)all.before,
+                   (long long)all.after, all.spent, rx_journals_count(set));
     } else {
-        av_bprintf(&bp, "\n%zu file%s: %zu done, %zu skipped, %zu failed, %zu pending; ",
-                   rx_journal_count(j), rx_journal_count(j) == 1 ? "" : "s", done, skipped, failed,
-                   pending);
-        rx_text_bytes(&bp, before);
+        av_bprintf(&bp, "\n%zu file%s: %zu done, %zu skipped, %zu failed, %zu pending; ", all.files,
+                   all.files == 1 ? "" : "s", all.done, all.skipped, all.failed, all.pending);
+        rx_text_bytes(&bp, all.before);
         av_bprintf(&bp, " -> ");
-        rx_text_bytes(&bp, after);
-        av_bprintf(&bp, " in %.0f s of encoding\n", spent);
+        rx_text_bytes(&bp, all.after);
+        av_bprintf(&bp, " in %.0f s of encoding\n", all.spent);
     }
     fwrite(bp.str, 1, bp.len, stdout);
     av_bprint_finalize(&bp, NULL);
-    rx_journal_close(&j);
+    av_free(per);
+    rx_journals_free(&set);
     av_free(path);
-    return failed ? EXIT_FAILED : 0;
+    return all.failed ? EXIT_FAILED : 0;
 }
 
 static int cmd_journal_repair(const RxCli *cli)
 {
     RxJournalReport rep;
-    char *path = journal_path_of(cli);
+    char *base = journal_path_of(cli);
+    char *path = base ? rx_shard_journal_path(base, &cli->shard) : NULL;
     char why[128];
     int ret;
 
+    av_free(base);
     if (!path)
         return EXIT_FAILED;
     ret = rx_journal_repair(path, &rep);
@@ -591,15 +716,76 @@ static int cmd_journal_repair(const RxCli *cli)
     return 0;
 }
 
+/* ---- verify: one DIR (its journal) or --journal, else FILEs on their own */
+
+static int cmd_verify(const RxCli *cli)
+{
+    RxAuditOptions o;
+    RxAuditCounts c;
+    struct stat st;
+    char *journal = NULL, *root = NULL, err[600];
+    int dir = cli->n_roots == 1 && stat(cli->roots[0], &st) == 0 && S_ISDIR(st.st_mode), ret;
+
+    rx_audit_options_default(&o);
+    if (cli->journal || dir) {
+        if (cli->n_roots > 1 || (cli->n_roots && !dir)) {
+            rx_error("verify takes one DIR with its journal, or FILEs without one");
+            return EXIT_USAGE;
+        }
+        journal = journal_path_of(cli);
+        /* The run's DIR: given, or the one holding the journal's .reencode/. */
+        if (dir)
+            root = av_strdup(cli->roots[0]);
+        else if (strstr(journal, "/" RX_JOURNAL_DIR "/"))
+            root = av_strndup(journal, (size_t)(strstr(journal, "/" RX_JOURNAL_DIR "/") - journal));
+        if (!journal || (!root && dir)) {
+            av_free(journal);
+            return EXIT_FAILED;
+        }
+    }
+    o.journal_path = journal;
+    o.root = root;
+    o.files = cli->roots;
+    o.n_files = cli->n_roots;
+    o.mode = cli->verify_mode;
+    o.jobs = cli->jobs;
+    o.json = cli->json;
+    o.progress = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
+    ret = rx_audit_run(&o, &c, err, sizeof(err));
+    av_free(journal);
+    av_free(root);
+    if (ret < 0) {
+        rx_error("%s", err);
+        return EXIT_FAILED;
+    }
+    return c.damaged || c.replaced || c.missing ? EXIT_FAILED : 0;
+}
+
 static void print_version(void)
 {
-    unsigned c = avcodec_version(), f = avformat_version(), u = avutil_version();
+    AVBPrint bp;
 
-    printf("reencode %s\n", RX_VERSION);
-    printf("libavcodec %u.%u.%u, libavformat %u.%u.%u, libavutil %u.%u.%u\n", c >> 16,
-           (c >> 8) & 0xff, c & 0xff, f >> 16, (f >> 8) & 0xff, f & 0xff, u >> 16, (u >> 8) & 0xff,
-           u & 0xff);
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_versions_describe(&bp);
+    fputs(bp.str, stdout);
+    av_bprint_finalize(&bp, NULL);
     printf("Dual-licensed under MIT or Apache-2.0.\n");
+}
+
+/* The man page or a completion script (hidden: for packaging, see helpdoc.h). */
+static int print_helpdoc(const char *format)
+{
+    AVBPrint bp;
+    int ok;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_helpdoc_write(&bp, (RxHelpdocFormat)rx_helpdoc_format(format));
+    ok = av_bprint_is_complete(&bp) && fputs(bp.str, stdout) >= 0 && fflush(stdout) == 0;
+    if (!ok)
+        rx_error("cannot write the %s document: %s", format,
+                 av_bprint_is_complete(&bp) ? strerror(errno) : "out of memory");
+    av_bprint_finalize(&bp, NULL);
+    return ok ? 0 : EXIT_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -620,9 +806,18 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     rx_log_init(cli.log_level);
+    if (rx_shard_from_env(&cli.shard, err, sizeof(err)) < 0) { /* --shard auto */
+        rx_error("%s", err);
+        rx_cli_free(&cli);
+        return EXIT_USAGE;
+    }
 
     switch (cli.cmd) {
     case RX_CMD_HELP:
+        if (cli.help_format) {
+            rc = print_helpdoc(cli.help_format);
+            break;
+        }
         for (const char *const *h = rx_cli_help(cli.help_for); *h; h++)
             fputs(*h, stdout);
         rc = 0;
@@ -645,6 +840,9 @@ int main(int argc, char **argv)
         break;
     case RX_CMD_JOURNAL_REPAIR:
         rc = cmd_journal_repair(&cli);
+        break;
+    case RX_CMD_VERIFY:
+        rc = cmd_verify(&cli);
         break;
     case RX_CMD_NONE:
         break;

@@ -37,6 +37,7 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
+#include "reencode/fsutil.h"
 #include "reencode/text.h"
 
 #define TTY_INTERVAL   0.25 /* s between redraws of the live block */
@@ -472,6 +473,18 @@ static int64_t media_of(const RxResult *res)
     return res->video_duration_us > 0 ? res->video_duration_us : res->in_duration_us;
 }
 
+/* "SSIM 0.9876  crf 44 (5 probes)  " when measured / tuned. */
+static void quality_text(AVBPrint *bp, const RxResult *res)
+{
+    if (res->ssim > 0)
+        av_bprintf(bp, "SSIM %.4f  ", res->ssim);
+    if (res->tuned_crf && res->tune_probes)
+        av_bprintf(bp, "crf %d (%d probe%s)  ", res->tuned_crf, res->tune_probes,
+                   res->tune_probes == 1 ? "" : "s");
+    else if (res->tuned_crf)
+        av_bprintf(bp, "crf %d (journalled)  ", res->tuned_crf);
+}
+
 /* The finish line; with fold, the original's fate joins it (TTY, where rows
  * are scarce) instead of getting a line of its own. */
 static void human_finish(AVBPrint *bp, int color, const char *path, const RxResult *res,
@@ -489,6 +502,7 @@ static void human_finish(AVBPrint *bp, int color, const char *path, const RxResu
                        100.0 * (double)(res->out_bytes - res->in_bytes) / (double)res->in_bytes);
         av_bprintf(bp, "  %s in %s  ", dur_str(dur, sizeof(dur), (double)media_of(res) / 1e6),
                    dur_str(wall, sizeof(wall), res->wall_seconds));
+        quality_text(bp, res);
         if (fold && original)
             av_bprintf(bp, "original %s  ", original);
         rx_text_human(bp, path);
@@ -850,6 +864,14 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
     json_int(bp, "width", res->width);
     json_int(bp, "height", res->height);
     json_num(bp, "wall_seconds", res->wall_seconds);
+    if (res->ssim > 0) {
+        av_bprintf(bp, ",\"ssim\":%.6f,\"ssim_min\":%.6f", res->ssim, res->ssim_min);
+        json_num(bp, "psnr", res->psnr);
+    }
+    if (res->tuned_crf) {
+        json_int(bp, "tuned_crf", res->tuned_crf);
+        json_int(bp, "tune_probes", res->tune_probes);
+    }
     json_int(bp, "err", res->err);
     json_str(bp, "error", res->error[0] ? res->error : NULL);
     json_str(bp, "original", original);
@@ -988,60 +1010,9 @@ void rx_reporter_totals(RxReporter *r, RxReportTotals *out)
 /* Crash-safe replace: FILE.tmp, fsync, rename, fsync of the directory. */
 static int write_stats(const char *path, const AVBPrint *data)
 {
-    char *tmp = NULL, *dir = NULL, *slash;
-    int fd = -1, ret;
-
     if (!av_bprint_is_complete(data))
         return AVERROR(ENOMEM);
-    tmp = av_asprintf("%s.tmp", path);
-    dir = av_strdup(path);
-    if (!tmp || !dir) {
-        ret = AVERROR(ENOMEM);
-        goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    ret = write_all(fd, data->str, data->len);
-    if (ret < 0)
-        goto fail;
-    if (fsync(fd) < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    ret = close(fd);
-    fd = -1;
-    if (ret < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    if (rename(tmp, path) < 0) {
-        ret = AVERROR(errno);
-        goto fail;
-    }
-    /* The rename is durable once the directory is: a failure here is
-     * reported, but the new file is in place, so nothing to undo. */
-    slash = strrchr(dir, '/');
-    if (slash)
-        slash[slash == dir ? 1 : 0] = '\0';
-    fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    ret = fd < 0 || fsync(fd) < 0 ? AVERROR(errno) : 0;
-    if (fd >= 0)
-        close(fd);
-    av_free(tmp);
-    av_free(dir);
-    return ret;
-
-fail:
-    if (fd >= 0)
-        close(fd);
-    if (tmp)
-        unlink(tmp);
-    av_free(tmp);
-    av_free(dir);
-    return ret;
+    return rx_replace_file(path, ".tmp", data->str, data->len);
 }
 
 int rx_reporter_summary(RxReporter *r)

@@ -35,6 +35,21 @@ const char *rx_state_name(RxState s)
     return "unknown";
 }
 
+const char *rx_state_status(RxState s)
+{
+    switch (s) {
+    case RX_STATE_DONE:
+    case RX_STATE_ENCODED:
+        return "done";
+    case RX_STATE_SKIPPED:
+        return "skipped";
+    case RX_STATE_FAILED:
+        return "failed";
+    default:
+        return "pending";
+    }
+}
+
 const char *rx_strerror(int err, char *buf, size_t size)
 {
     if (!size)
@@ -57,6 +72,9 @@ const char *rx_strerror(int err, char *buf, size_t size)
         break;
     case RX_ERR_BAD_OUTPUT:
         snprintf(buf, size, "output failed its check");
+        break;
+    case RX_ERR_LOW_QUALITY:
+        snprintf(buf, size, "output quality below --min-ssim");
         break;
     default:
         /* AVERROR(e) == -e, so av_strerror covers negative errno too. */

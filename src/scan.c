@@ -23,6 +23,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The journal's directory, never walked into (journal.h's RX_JOURNAL_DIR;
+ * scan comes before the journal). */
+#define RX_SCAN_JOURNAL_DIR ".reencode"
+
 struct RxScanList {
     RxScanEntry **entries; /* each entry is one allocation: struct then path */
     size_t n, cap;
@@ -198,17 +202,33 @@ static int path_push(Scan *s, const char *name, size_t *saved)
     return 0;
 }
 
-static int emit(Scan *s, const struct stat *st, size_t rel_at)
+/* Fill e from st (NULL: a named file that cannot be used), append it to the
+ * list (which owns it from here) and hand it to on_entry. */
+static int push(Scan *s, RxScanEntry *e, const struct stat *st)
 {
     RxScanList *l = s->list;
+
+    e->root = s->root;
+    e->size = st ? (int64_t)st->st_size : 0;
+    e->mtime_ns = st ? (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec : 0;
+    e->dev = st ? (uint64_t)st->st_dev : 0;
+    e->ino = st ? (uint64_t)st->st_ino : 0;
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         RxScanEntry **p = realloc(l->entries, cap * sizeof(*p));
-        if (!p)
+        if (!p) {
+            free(e);
             return -ENOMEM;
+        }
         l->entries = p;
         l->cap = cap;
     }
+    l->entries[l->n++] = e;
+    return s->o->on_entry ? s->o->on_entry(s->o->entry_opaque, e) : 0;
+}
+
+static int emit(Scan *s, const struct stat *st, size_t rel_at)
+{
     RxScanEntry *e = malloc(sizeof(*e) + s->len + 1);
     if (!e)
         return -ENOMEM;
@@ -216,13 +236,8 @@ static int emit(Scan *s, const struct stat *st, size_t rel_at)
     memcpy(path, s->path, s->len + 1);
     e->path = path;
     e->rel = path + rel_at;
-    e->root = s->root;
-    e->size = (int64_t)st->st_size;
-    e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    e->dev = (uint64_t)st->st_dev;
-    e->ino = (uint64_t)st->st_ino;
-    l->entries[l->n++] = e;
-    return s->o->on_entry ? s->o->on_entry(s->o->entry_opaque, e) : 0;
+    e->err = 0;
+    return push(s, e, st);
 }
 
 static int scan_dir(Scan *s, int fd);
@@ -422,20 +437,34 @@ int rx_scan_list_new(RxScanList **out)
     return 0;
 }
 
+/* Start a walk or a list of named files; release with scan_release(). */
+static int scan_init(Scan *s, RxScanList *list, const RxScanOptions *o, RxScanOptions *defaults)
+{
+    if (!o) {
+        rx_scan_options_default(defaults);
+        o = defaults;
+    }
+    memset(s, 0, sizeof(*s));
+    s->list = list;
+    s->o = o;
+    return parse_extensions(s, o->extensions ? o->extensions : "mp4");
+}
+
+static void scan_release(Scan *s)
+{
+    free(s->dirs.keys);
+    free(s->files.keys);
+    free(s->path);
+    free(s->exts);
+    free(s->ext_buf);
+}
+
 int rx_scan_run(RxScanList *list, const char *const *roots, size_t n, const RxScanOptions *o)
 {
     RxScanOptions defaults;
     Scan s;
-    int ret;
+    int ret = scan_init(&s, list, o, &defaults);
 
-    if (!o) {
-        rx_scan_options_default(&defaults);
-        o = &defaults;
-    }
-    memset(&s, 0, sizeof(s));
-    s.list = list;
-    s.o = o;
-    ret = parse_extensions(&s, o->extensions ? o->extensions : "mp4");
     if (ret < 0)
         goto done;
 
@@ -455,12 +484,143 @@ int rx_scan_run(RxScanList *list, const char *const *roots, size_t n, const RxSc
     }
 
 done:
-    free(s.dirs.keys);
-    free(s.files.keys);
-    free(s.path);
-    free(s.exts);
-    free(s.ext_buf);
+    scan_release(&s);
     return ret;
+}
+
+const char *rx_scan_why(int err)
+{
+    switch (err) {
+    case RX_SCAN_ERR_NAME:
+        return "the walk would not pick this name (--ext, *.part, *.reencoded, .reencode/)";
+    case RX_SCAN_ERR_SAME:
+        return "the same file as a name met before";
+    case RX_SCAN_ERR_TYPE:
+        return "not a regular file (give directories as DIR operands)";
+    default:
+        return NULL;
+    }
+}
+
+/* Would the walk pick path by name? Its base name by the walk's rules, and
+ * no ".reencode" directory on the way. */
+static int path_wanted(const Scan *s, const char *path)
+{
+    const char *base = strrchr(path, '/');
+
+    for (const char *p = path; base && p < base;) {
+        const char *end = strchr(p, '/');
+        if ((size_t)(end - p) == strlen(RX_SCAN_JOURNAL_DIR) &&
+            !strncmp(p, RX_SCAN_JOURNAL_DIR, (size_t)(end - p)))
+            return 0;
+        p = end + 1;
+    }
+    return name_wanted(s, base ? base + 1 : path);
+}
+
+/* The absolute path of path with its directories resolved (NULL when they
+ * cannot be: the file is then reported missing anyway). */
+static char *resolve_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir, *real, *abs;
+    size_t n;
+
+    dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    real = dir ? realpath(dir, NULL) : NULL;
+    free(dir);
+    if (!real)
+        return NULL;
+    slash = slash ? slash + 1 : path;
+    n = strlen(real);
+    abs = malloc(n + 1 + strlen(slash) + 1);
+    if (abs) {
+        memcpy(abs, real, n);
+        if (real[n - 1] != '/') /* realpath gives "/" for the root alone */
+            abs[n++] = '/';
+        memcpy(abs + n, slash, strlen(slash) + 1);
+    }
+    free(real);
+    return abs;
+}
+
+/* One named file: rel as rx_scan_files() promises. */
+static int scan_named(Scan *s, const char *path, const char *base)
+{
+    size_t blen = base ? strlen(base) : 0;
+    char *abs = resolve_dir(path);
+    const char *rel = path;
+    RxScanEntry *e;
+    struct stat st;
+    int err = 0, ret;
+
+    if (abs) {
+        rel = abs;
+        if (base && blen == 1 && abs[0] == '/')
+            rel = abs + 1;
+        else if (base && !strncmp(abs, base, blen) && abs[blen] == '/')
+            rel = abs + blen + 1;
+    }
+    if (stat(path, &st) < 0) {
+        err = -errno;
+    } else if (!S_ISREG(st.st_mode)) {
+        ret = RX_SCAN_ERR_TYPE;
+        goto left_out;
+    }
+    if (!err && !path_wanted(s, path)) {
+        ret = RX_SCAN_ERR_NAME;
+        goto left_out;
+    }
+    if (!err && (ret = id_add(&s->files, &st)) <= 0) {
+        if (ret < 0)
+            goto done;
+        ret = RX_SCAN_ERR_SAME;
+        goto left_out;
+    }
+    if (!err && access(path, R_OK) < 0)
+        err = -errno;
+
+    size_t plen = strlen(path) + 1, rlen = strlen(rel) + 1;
+    e = malloc(sizeof(*e) + plen + rlen);
+    ret = -ENOMEM;
+    if (!e)
+        goto done;
+    e->path = memcpy((char *)(e + 1), path, plen);
+    e->rel = memcpy((char *)(e + 1) + plen, rel, rlen);
+    e->err = err;
+    ret = push(s, e, err ? NULL : &st);
+    goto done;
+left_out:
+    if (s->o->on_not_taken)
+        s->o->on_not_taken(s->o->not_taken_opaque, path, ret);
+    ret = 0;
+done:
+    free(abs);
+    return ret;
+}
+
+int rx_scan_files(RxScanList *list, const char *const *paths, size_t n, const char *base,
+                  size_t root, const RxScanOptions *o)
+{
+    RxScanOptions defaults;
+    char *real_base = base ? realpath(base, NULL) : NULL;
+    Scan s;
+    int ret = scan_init(&s, list, o, &defaults);
+
+    s.root = root;
+    /* Files already in the list count as met (a file both walked and named). */
+    for (size_t i = 0; ret >= 0 && i < list->n; i++) {
+        const RxScanEntry *e = list->entries[i];
+        struct stat st = {.st_dev = (dev_t)e->dev, .st_ino = (ino_t)e->ino};
+        if (!e->err)
+            ret = id_add(&s.files, &st);
+    }
+    for (size_t i = 0; ret >= 0 && i < n; i++)
+        ret = scan_named(&s, paths[i], real_base);
+
+    free(real_base);
+    scan_release(&s);
+    return ret < 0 ? ret : 0;
 }
 
 size_t rx_scan_list_count(const RxScanList *list)

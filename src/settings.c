@@ -1,10 +1,12 @@
 /*
  * settings.c - reference defaults of a transcode job.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/crc.h>
 #include <libavutil/error.h>
 
 #include "reencode/settings.h"
@@ -78,6 +80,8 @@ void rx_settings_default(RxSettings *s)
 
 int rx_settings_dedup(const RxSettings *s)
 {
+    if (s->cfr) /* a dropped frame would shift every later frame number */
+        return 0;
     if (s->dedup >= 0)
         return s->dedup;
     /* Screen content is where frames repeat for minutes; elsewhere (camera
@@ -144,4 +148,46 @@ int rx_settings_set_str(char *dst, size_t size, const char *src)
 int rx_settings_threads(const RxSettings *s)
 {
     return s->threads > 0 ? s->threads : rx_sys_cores();
+}
+
+int rx_settings_measures(const RxSettings *s)
+{
+    return s->measure || s->min_ssim > 0 || s->target_ssim > 0;
+}
+
+/* libaom's default crf 32 sits low in its range and libsvtav1's 40 (the
+ * calibrated equivalent) eight higher: the ranges keep that offset. Below
+ * 25 libaom's files grow fast for SSIM gains a viewer does not see; 55 is
+ * where slide text still reads. */
+void rx_settings_crf_range(const RxSettings *s, int *lo, int *hi)
+{
+    if (!strcmp(s->video_encoder, "libsvtav1")) {
+        *lo = 32;
+        *hi = 62;
+    } else if (!strcmp(s->video_encoder, "librav1e")) {
+        /* rav1e's quantizer, 0-255, around its calibrated 80: 61 values,
+         * at most 6 probe encodes (the slowest encoder, alas) */
+        *lo = 50;
+        *hi = 110;
+    } else { /* libaom-av1, and libvpx-vp9 whose crf 36 matches libaom's 32 */
+        *lo = 25;
+        *hi = 55;
+    }
+}
+
+void rx_settings_tune_key(const RxSettings *s, char key[RX_TUNE_KEY_MAX])
+{
+    char all[sizeof(*s) + 128];
+    int n = snprintf(all, sizeof(all), "%s|%d|%s|%d|%s|%d|%s|%.6f|%d|%d", s->video_encoder,
+                     s->cpu_used, s->usage, s->lag_in_frames, s->aom_params, s->preset,
+                     s->svt_params, s->keyint_seconds, rx_settings_dedup(s), s->dedup_max_diff);
+    /* The later encoders' raw options, only when given: keys of the others
+     * stay what they were. */
+    if (n > 0 && (size_t)n < sizeof(all) && (s->rav1e_params[0] || s->vp9_params[0]))
+        n += snprintf(all + n, sizeof(all) - (size_t)n, "|%s|%s", s->rav1e_params, s->vp9_params);
+    uint32_t crc = av_crc(av_crc_get_table(AV_CRC_32_IEEE_LE), UINT32_MAX, (const uint8_t *)all,
+                          n > 0 && (size_t)n < sizeof(all) ? (size_t)n : 0);
+
+    snprintf(key, RX_TUNE_KEY_MAX, "ssim>=%.6f %.16s %08x", s->target_ssim, s->video_encoder,
+             (unsigned)~crc);
 }

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -38,16 +37,19 @@
 #include <libavutil/audio_fifo.h>
 #include <libavutil/avstring.h>
 #include <libavutil/channel_layout.h>
-#include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
 
 #include "reencode/fsutil.h"
 #include "reencode/log.h"
+#include "reencode/measure.h"
 #include "reencode/transcode.h"
+#include "reencode/verify.h"
 #include "fqueue.h"
 #include "vencoder.h"
+#include "orient.h"
+#include "imgseq.h"
 #include "version.h"
 #include "vstage.h"
 
@@ -90,20 +92,34 @@ typedef struct VideoPath {
     int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
+    /* Constant frame rate: the encoder counts output frames (time base
+     * 1/rate) and the input's timing is tracked apart, in in_tb. */
+    int cfr;
+    int64_t tpf; /* encoder ticks per output frame: 1, or 1/rate's numerator when
+                    rate < 1 fps (libaom wants a time base of at most 1 s) */
+    AVRational in_tb;
+    int64_t in_last, in_end; /* pts and end of the last input frame, in_tb */
 } VideoPath;
 
 struct RxTranscode {
-    char *input;
+    char *input; /* the file, or with images the LIST or GLOB */
     char *output;
     char *part;
+    int images;   /* the source is still images (rx_transcode_new_images) */
+    char **paths; /* the images, once expanded */
+    size_t n_paths;
     RxSettings s;
     RxProgressFn progress_fn;
     void *progress_opaque;
     RxCheckFn check_fn;
     void *check_opaque;
+    RxTunedFn tuned_fn;
+    void *tuned_opaque;
+    int known_crf; /* rx_transcode_set_known_crf(), 0 = search */
     atomic_int cancel;
     int ran;
-    pthread_mutex_t err_lock; /* res->error is written from both threads */
+    struct timespec in_times[2]; /* the input's atime and mtime, for the output */
+    pthread_mutex_t err_lock;    /* res->error is written from both threads */
 
     /* Run state, all released by job_close(). */
     RxResult *res;
@@ -122,10 +138,22 @@ struct RxTranscode {
     VideoPath v;
     AudioPath *a;
     int na;
+    /* Audio is encoded once the output's time origin is known (the first
+     * video frame, with cfr); audio_shift (1/48000) is that origin. */
+    int audio_ready;
+    int64_t audio_shift;
     AVPacket *pkt;  /* source thread: demuxed packet */
     AVFrame *frame; /* source thread: decoded frame */
     AVPacket *epkt; /* job thread: encoded packet */
+
+    /* A probe pass (--target-ssim) encodes the video of one window of the
+     * input, [win_start, win_end) in the stream's microseconds, and no
+     * audio, into the .part; nothing of it is published. */
+    int probe;
+    int64_t win_start, win_end;
 };
+
+_Static_assert(sizeof(((RxResult *)0)->tuned_for) == RX_TUNE_KEY_MAX, "tuned_for holds a key");
 
 /* Record the first failure of the job as one line: "<what>: <why>". Later
  * failures (usually consequences of the first) are not reported over it. */
@@ -143,7 +171,8 @@ static int vfail(RxTranscode *t, int err, int why_too, const char *fmt, va_list 
     r->err = err;
     vsnprintf(r->error, sizeof(r->error), fmt, ap);
     n = strlen(r->error);
-    if (why_too && err != RX_ERR_CANCELLED && n < sizeof(r->error))
+    /* Those two messages say all there is to say. */
+    if (why_too && err != RX_ERR_CANCELLED && err != RX_ERR_LOW_QUALITY && n < sizeof(r->error))
         snprintf(r->error + n, sizeof(r->error) - n, ": %s", rx_strerror(err, why, sizeof(why)));
     pthread_mutex_unlock(&t->err_lock);
     return err;
@@ -283,6 +312,22 @@ fail:
     return ret;
 }
 
+int rx_transcode_new_images(RxTranscode **out, const char *spec, const char *output,
+                            const RxSettings *settings)
+{
+    int ret;
+
+    *out = NULL;
+    if (!output || settings->fps_num <= 0 || settings->fps_den <= 0)
+        return AVERROR(EINVAL);
+    ret = rx_transcode_new(out, spec, output, settings);
+    if (ret < 0)
+        return ret;
+    (*out)->images = 1;
+    (*out)->s.cfr = 1;
+    return 0;
+}
+
 void rx_transcode_set_progress(RxTranscode *t, RxProgressFn fn, void *opaque)
 {
     t->progress_fn = fn;
@@ -293,6 +338,17 @@ void rx_transcode_set_check(RxTranscode *t, RxCheckFn fn, void *opaque)
 {
     t->check_fn = fn;
     t->check_opaque = opaque;
+}
+
+void rx_transcode_set_tuned(RxTranscode *t, RxTunedFn fn, void *opaque)
+{
+    t->tuned_fn = fn;
+    t->tuned_opaque = opaque;
+}
+
+void rx_transcode_set_known_crf(RxTranscode *t, int crf)
+{
+    t->known_crf = crf;
 }
 
 const char *rx_transcode_output(const RxTranscode *t)
@@ -307,25 +363,49 @@ void rx_transcode_cancel(RxTranscode *t)
 
 /* ---- input */
 
+/* The input file; with images, the first image (its picture sets the
+ * encoder's size), and the expected duration is that of the series. */
 static int open_input(RxTranscode *t)
 {
+    const char *path = t->images ? t->paths[0] : t->input;
     int ret;
 
     t->ic = avformat_alloc_context();
     if (!t->ic)
-        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", path);
     /* Must be set before opening: it is what lets cancel interrupt I/O. */
     t->ic->interrupt_callback.callback = interrupt_cb;
     t->ic->interrupt_callback.opaque = t;
-    ret = avformat_open_input(&t->ic, t->input, NULL, NULL);
+    ret = avformat_open_input(&t->ic, path, NULL, NULL);
     if (ret < 0) /* avformat_open_input frees ic on failure */
-        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", t->input);
+        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", path);
     ret = avformat_find_stream_info(t->ic, NULL);
     if (ret < 0)
         return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot read stream info of '%s'",
-                    t->input);
-    if (t->ic->duration != AV_NOPTS_VALUE)
+                    path);
+    if (t->images)
+        t->res->in_duration_us =
+            av_rescale((int64_t)t->n_paths, AV_TIME_BASE * t->s.fps_den, t->s.fps_num);
+    else if (t->ic->duration != AV_NOPTS_VALUE)
         t->res->in_duration_us = t->ic->duration;
+    return 0;
+}
+
+/* With images: find them, and their total size (the input's bytes). */
+static int find_images(RxTranscode *t)
+{
+    char why[RX_ERROR_MAX];
+    struct stat st;
+    int ret = rx_imgseq_expand(t->input, &t->paths, &t->n_paths, why, sizeof(why));
+
+    if (ret < 0)
+        return fail(t, ret, "%s", why);
+    for (size_t i = 0; i < t->n_paths; i++) {
+        if (stat(t->paths[i], &st) < 0)
+            return fail(t, AVERROR(errno), "cannot open image '%s' (%zu of %zu)", t->paths[i],
+                        i + 1, t->n_paths);
+        t->res->in_bytes += st.st_size;
+    }
     return 0;
 }
 
@@ -379,37 +459,24 @@ static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
 }
 
 /* A display matrix (phone recordings: "show this picture turned 90°") is
- * dropped by FFmpeg 5.1's WebM muxer, and the frame stage does not turn
- * pixels yet: the output would play sideways or mirrored. Refuse, so the
- * original stays the only copy rather than a wrong one replacing it. */
-static int check_display_matrix(RxTranscode *t, const AVStream *ist)
+ * dropped by FFmpeg 5.1's WebM muxer: the frame stage turns the pixels
+ * instead (orient.h). A turn it cannot make is refused, so the original
+ * stays the only copy rather than a sideways one replacing it. */
+static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
 {
     const int32_t *m =
         (const int32_t *)av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    double ccw;
     int cw;
 
-    if (!m)
+    if (rx_orient_from_matrix(m, o, &cw) == 0)
         return 0;
-    ccw = av_display_rotation_get(m);
-    /* A negative determinant is a mirror image, whatever the angle. */
-    if ((double)m[0] * m[4] - (double)m[1] * m[3] < 0)
+    if (cw < 0)
         return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video is shown mirrored (display matrix), which "
-                    "WebM output cannot carry",
-                    t->input);
-    if (isnan(ccw))
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video has a display matrix WebM output cannot "
-                    "carry",
-                    t->input);
-    cw = ((int)lrint(-ccw) % 360 + 360) % 360;
-    if (cw != 0)
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video is shown rotated %d degrees (display "
-                    "matrix), which WebM output cannot carry",
-                    t->input, cw);
-    return 0;
+                    "cannot re-encode '%s': its display matrix is not a rotation", t->input);
+    return fail(t, AVERROR(ENOTSUP),
+                "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
+                "only quarter turns and mirrors can be applied",
+                t->input, cw);
 }
 
 /* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
@@ -507,6 +574,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
     const char *params, *flag;
+    RxOrient orient;
     int ret;
 
     v->in_index = ist->index;
@@ -516,7 +584,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
         return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
                     ist->index, t->input);
-    ret = check_display_matrix(t, ist);
+    ret = read_orientation(t, ist, &orient);
     if (ret < 0)
         return ret;
 
@@ -535,19 +603,54 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (!enc)
         return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
     v->enc = enc;
-    enc->width = v->dec->width;
-    enc->height = v->dec->height;
+    /* The picture as it is shown: a quarter turn swaps its sides. */
+    enc->width = orient.transpose ? v->dec->height : v->dec->width;
+    enc->height = orient.transpose ? v->dec->width : v->dec->height;
     enc->pix_fmt = pick_pix_fmt(codec, v->dec->pix_fmt);
     enc->sample_aspect_ratio = v->dec->sample_aspect_ratio;
+    if (orient.transpose && enc->sample_aspect_ratio.num > 0)
+        enc->sample_aspect_ratio =
+            (AVRational){enc->sample_aspect_ratio.den, enc->sample_aspect_ratio.num};
+    if (!rx_orient_supported(enc->pix_fmt, &orient))
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video is shown turned (display matrix), which "
+                    "is not built for %s pictures",
+                    t->input, av_get_pix_fmt_name(enc->pix_fmt));
     enc->color_range = v->dec->color_range;
     enc->color_primaries = v->dec->color_primaries;
     enc->color_trc = v->dec->color_trc;
     enc->colorspace = v->dec->colorspace;
     enc->chroma_sample_location = v->dec->chroma_sample_location;
-    /* The input's own time base: variable frame durations pass unchanged. */
+    if (t->images) {
+        /* 4:2:0, which every AV1 player takes, whatever the images are (RGB
+         * PNGs would get 4:4:4 or GBR); swscale converts to it with BT.601
+         * and limited range, whatever range a JPEG had. */
+        enc->pix_fmt = AV_PIX_FMT_YUV420P;
+        enc->color_range = AVCOL_RANGE_MPEG;
+        enc->colorspace = AVCOL_SPC_BT470BG;
+        enc->color_primaries = AVCOL_PRI_UNSPECIFIED;
+        enc->color_trc = AVCOL_TRC_UNSPECIFIED;
+        enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
+    }
+    /* The input's own time base: variable frame durations pass unchanged.
+     * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
+    v->in_tb = ist->time_base;
     enc->time_base = ist->time_base;
     if (ist->avg_frame_rate.num > 0 && ist->avg_frame_rate.den > 0)
         enc->framerate = ist->avg_frame_rate;
+    if (t->s.cfr) {
+        AVRational rate = t->s.fps_num > 0
+                              ? (AVRational){t->s.fps_num, t->s.fps_den}
+                              : rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->cfr = 1;
+        v->tpf = rate.num >= rate.den ? 1 : rate.den;
+        enc->framerate = rate;
+        enc->time_base = av_mul_q(av_inv_q(rate), (AVRational){1, (int)v->tpf});
+        if (t->images) /* the source thread numbers them: image k at k/rate */
+            v->in_tb = av_inv_q(rate);
+        t->res->fps_num = rate.num;
+        t->res->fps_den = rate.den;
+    }
     enc->thread_count = rx_settings_threads(&t->s);
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -599,17 +702,26 @@ static int open_video(RxTranscode *t, AVStream *ist)
     v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
     v->ost->disposition = AV_DISPOSITION_DEFAULT;
     /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
-     * write a DefaultDuration that players trust over the timestamps. */
+     * write a DefaultDuration that players trust over the timestamps. With
+     * a constant rate that DefaultDuration is right, and tells players so. */
+    if (v->cfr)
+        v->ost->avg_frame_rate = enc->framerate;
 
-    ret = rx_vstage_new(&v->stage, &(RxVStageConfig){.width = enc->width,
-                                                     .height = enc->height,
-                                                     .fmt = enc->pix_fmt,
-                                                     .dedup = rx_settings_dedup(&t->s),
-                                                     .max_diff = t->s.dedup_max_diff});
+    ret = rx_vstage_new(&v->stage,
+                        &(RxVStageConfig){.width = enc->width,
+                                          .height = enc->height,
+                                          .fmt = enc->pix_fmt,
+                                          .orient = orient,
+                                          .dedup = rx_settings_dedup(&t->s),
+                                          .max_diff = t->s.dedup_max_diff,
+                                          .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
+                                          .in_tb = v->in_tb});
     if (ret < 0)
         return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
 
     v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
+    v->in_last = v->in_end = AV_NOPTS_VALUE;
+    t->audio_ready = !v->cfr;
     if (t->s.keyint_seconds > 0)
         v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
                                  enc->time_base);
@@ -734,7 +846,8 @@ static int set_metadata(RxTranscode *t)
     static const char *const drop[] = {"major_brand", "minor_version", "compatible_brands",
                                        "encoder",     "title",         "artist"};
     const AVDictionaryEntry *e = NULL;
-    const char *base = strrchr(t->input, '/');
+    const char *name = t->images ? t->output : t->input; /* the title comes from it */
+    const char *base = strrchr(name, '/');
     const char *dot;
     char *title;
     int ret;
@@ -764,7 +877,7 @@ static int set_metadata(RxTranscode *t)
             return ret;
     }
 
-    base = base ? base + 1 : t->input;
+    base = base ? base + 1 : name;
     dot = strrchr(base, '.');
     title = av_strndup(base, dot && dot > base ? (size_t)(dot - base) : strlen(base));
     if (!title)
@@ -788,6 +901,15 @@ static int set_metadata(RxTranscode *t)
 static int open_part(RxTranscode *t)
 {
     struct stat fst, pst;
+
+    if (t->lock_fd >= 0) { /* a later pass of this job: the .part is ours */
+        t->fd = fcntl(t->lock_fd, F_DUPFD_CLOEXEC, 0);
+        if (t->fd < 0)
+            return fail(t, AVERROR(errno), "cannot reopen '%s' for '%s'", t->part, t->input);
+        if (ftruncate(t->fd, 0) < 0)
+            return fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
+        return 0;
+    }
 
     for (int tries = 0; tries < 8; tries++) {
         t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -885,10 +1007,46 @@ static int open_output(RxTranscode *t)
     return 0;
 }
 
+/* Chapters (MP4's chapter track or Nero chpl) go over with their titles; the
+ * muxer converts their time base. The output keeps the input's timestamps,
+ * so their times need no shift. One Matroska refuses (it fails the header)
+ * is mended rather than lost: no end, or an end before the start, becomes
+ * an instant; one starting before zero is left out. */
+static int copy_chapters(RxTranscode *t)
+{
+    unsigned n = t->ic->nb_chapters;
+
+    if (!n)
+        return 0;
+    t->oc->chapters = av_calloc(n, sizeof(*t->oc->chapters));
+    if (!t->oc->chapters)
+        return AVERROR(ENOMEM);
+    for (unsigned i = 0; i < n; i++) {
+        const AVChapter *in = t->ic->chapters[i];
+        AVChapter *out;
+
+        if (in->start < 0 || in->time_base.num <= 0 || in->time_base.den <= 0)
+            continue;
+        out = av_mallocz(sizeof(*out));
+        if (!out)
+            return AVERROR(ENOMEM);
+        t->oc->chapters[t->oc->nb_chapters++] = out;
+        out->id = in->id;
+        out->time_base = in->time_base;
+        out->start = in->start;
+        out->end = in->end == AV_NOPTS_VALUE || in->end < in->start ? in->start : in->end;
+        if (av_dict_copy(&out->metadata, in->metadata, 0) < 0)
+            return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
 static int write_header(RxTranscode *t)
 {
     int ret = set_metadata(t);
 
+    if (ret >= 0)
+        ret = copy_chapters(t);
     if (ret < 0)
         return fail(t, ret, "cannot set metadata of '%s'", t->output);
     ret = avformat_write_header(t->oc, NULL);
@@ -959,7 +1117,7 @@ static void report_progress(RxTranscode *t)
 {
     RxProgress p;
 
-    if (!t->progress_fn)
+    if (!t->progress_fn || t->probe)
         return;
     p.frames = t->res->video_frames;
     p.media_us =
@@ -984,58 +1142,126 @@ static int send_video(RxTranscode *t, AVFrame *out)
     return drain_encoder(t, v->enc, v->ost, 1);
 }
 
-static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+/* Our keyframe cadence is by time (output time, in the encoder's time
+ * base), not frame count, so VFR input and elided stretches get one every
+ * keyint seconds too. */
+static int key_due(const VideoPath *v, int64_t pts)
+{
+    return v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
+}
+
+/* Encode out, a frame of the stage's stamped in the encoder's time base. */
+static int encode_out(RxTranscode *t, AVFrame *out, int key)
 {
     VideoPath *v = &t->v;
-    AVFrame *out;
-    int64_t pts = frame->best_effort_timestamp;
-    int64_t dur = frame->pkt_duration;
-    int key_due;
     int ret;
-
-    if (pts == AV_NOPTS_VALUE)
-        pts = v->last_end != AV_NOPTS_VALUE ? v->last_end : 0;
-    /* Two frames at one instant (damaged or edited input): the second would
-     * never be seen and the muxer needs strictly increasing timestamps. */
-    if (v->last_pts != AV_NOPTS_VALUE && pts <= v->last_pts)
-        return 0;
-    if (dur <= 0) /* unknown: assume the previous frame's spacing */
-        dur = v->last_pts != AV_NOPTS_VALUE ? pts - v->last_pts : 1;
-    /* Our keyframe cadence is by time, not frame count, so VFR input and
-     * elided stretches get one every keyint seconds too; a frame that is due
-     * to be a keyframe is never elided. */
-    key_due = v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
-
-    frame->pts = pts;
-    frame->pkt_duration = dur;
-    ret = rx_vstage_process(v->stage, frame, key_due, &out);
-    if (ret < 0)
-        return fail(t, ret, "cannot convert video of '%s'", t->input);
-    /* Dropped or not, the frame's time is covered: the last kept frame is
-     * shown until the next one, and last_end is where the video ends. */
-    v->last_pts = pts;
-    v->last_end = pts + dur;
-    if (!ret) {
-        t->res->video_frames_elided++;
-        report_progress(t);
-        return 0;
-    }
 
     /* Source keyframes must not force AV1 keyframes: every forced keyframe
      * costs bits. */
     out->pict_type = AV_PICTURE_TYPE_NONE;
     if (v->first_pts == AV_NOPTS_VALUE) {
-        v->first_pts = pts;
-        v->last_kf = pts;
-    } else if (key_due) {
+        v->first_pts = out->pts;
+        v->last_kf = out->pts;
+    } else if (key) {
         out->pict_type = AV_PICTURE_TYPE_I;
-        v->last_kf = pts;
+        v->last_kf = out->pts;
     }
     ret = send_video(t, out);
     if (ret < 0)
         return ret;
     report_progress(t);
     return 0;
+}
+
+/* Stamp frame with its time in the input's time base (right after the last
+ * frame when it has none) and its duration (the last spacing when unknown),
+ * and advance *last and *end. Returns 0 for a frame to drop: two frames at
+ * one instant (damaged or edited input), where the second would never be
+ * seen and the muxer needs strictly increasing timestamps. */
+static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
+{
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t dur = frame->pkt_duration;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = *end != AV_NOPTS_VALUE ? *end : 0;
+    if (*last != AV_NOPTS_VALUE && pts <= *last)
+        return 0;
+    if (dur <= 0)
+        dur = *last != AV_NOPTS_VALUE ? pts - *last : 1;
+    frame->pts = pts;
+    frame->pkt_duration = dur;
+    *last = pts;
+    *end = pts + dur;
+    return 1;
+}
+
+/* Constant frame rate: frame (NULL at the end) goes into the stage, which
+ * hands out every output frame whose time has come (see vstage.h). */
+static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int ret;
+
+    if (frame && !stamp_frame(frame, &v->in_last, &v->in_end))
+        return 0;
+    if (frame && !t->audio_ready) {
+        /* The output starts at the first video frame: audio moves with it,
+         * so the offset between them is the input's. */
+        t->audio_shift = av_rescale_q(frame->pts, v->in_tb, (AVRational){1, OPUS_RATE});
+        t->audio_ready = 1;
+    }
+    ret = rx_vstage_send(v->stage, frame);
+    while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
+        out->pts *= v->tpf;
+        out->pkt_duration = v->tpf;
+        v->last_pts = out->pts;
+        v->last_end = out->pts + v->tpf;
+        ret = encode_out(t, out, key_due(v, out->pts));
+    }
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    t->res->video_frames_repeated = rx_vstage_repeated(v->stage);
+    t->res->video_frames_dropped = rx_vstage_dropped(v->stage);
+    return 0;
+}
+
+static int encode_video_frame(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int key;
+    int ret;
+
+    if (t->probe) { /* only the window: what comes before is skipped, after ends it */
+        int64_t end = v->cfr ? v->in_end : v->last_end;
+        int64_t pts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp
+                      : end != AV_NOPTS_VALUE                        ? end
+                                                                     : 0;
+        int64_t us = av_rescale_q(pts, v->in_tb, AV_TIME_BASE_Q);
+        if (us < t->win_start)
+            return 0;
+        if (us >= t->win_end)
+            return 1;
+    }
+    if (v->cfr)
+        return encode_video_cfr(t, frame);
+    /* Dropped or not, the frame's time is covered: the last kept frame is
+     * shown until the next one, and last_end is where the video ends. */
+    if (!stamp_frame(frame, &v->last_pts, &v->last_end))
+        return 0;
+    /* A frame that is due to be a keyframe is never elided. */
+    key = key_due(v, frame->pts);
+    ret = rx_vstage_process(v->stage, frame, key, &out);
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    if (!ret) {
+        t->res->video_frames_elided++;
+        report_progress(t);
+        return 0;
+    }
+    return encode_out(t, out, key);
 }
 
 /* End of the video: a recording that ends on a still picture ends on dropped
@@ -1045,6 +1271,8 @@ static int flush_video_stage(RxTranscode *t)
     AVFrame *last;
     int ret;
 
+    if (t->v.cfr)
+        return encode_video_cfr(t, NULL);
     while (rx_vstage_flush(t->v.stage, &last)) {
         last->pict_type = AV_PICTURE_TYPE_NONE;
         t->res->video_frames_elided--;
@@ -1160,6 +1388,8 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
     int fs = a->enc->frame_size;
     int ret;
 
+    if (!t->audio_ready && !final) /* the FIFO holds it until then */
+        return 0;
     while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
         int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
         ret = av_frame_make_writable(a->frame);
@@ -1168,7 +1398,7 @@ static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
         a->frame->nb_samples = n;
         if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
             return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
-        a->frame->pts = a->start_pts + a->sent;
+        a->frame->pts = a->start_pts - t->audio_shift + a->sent;
         a->sent += n;
         ret = avcodec_send_frame(a->enc, a->frame);
         if (ret < 0)
@@ -1332,7 +1562,7 @@ static int open_streams(RxTranscode *t)
     if (vidx < 0 || (t->ic->streams[vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
         return fail(t, RX_ERR_NOVIDEO, "cannot re-encode '%s'", t->input);
 
-    for (i = 0; i < (int)t->ic->nb_streams; i++)
+    for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++)
         if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO)
             t->na++;
     if (t->na) {
@@ -1345,7 +1575,7 @@ static int open_streams(RxTranscode *t)
     if (ret < 0)
         return ret;
     t->na = 0;
-    for (i = 0; i < (int)t->ic->nb_streams; i++) {
+    for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++) {
         if (t->ic->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
             continue;
         ret = t->s.audio_copy ? open_audio_copy(t, t->ic->streams[i], &t->a[t->na++])
@@ -1413,13 +1643,40 @@ static void *source_main(void *opaque)
     return NULL;
 }
 
+/* Source thread of an image series: each image decoded in turn, image k
+ * stamped k (in 1/rate). One that cannot be decoded fails the job: a
+ * missing frame would shift the number of every frame after it. */
+static void *images_main(void *opaque)
+{
+    RxTranscode *t = opaque;
+    int ret = 0;
+
+    for (size_t i = 0; i < t->n_paths && ret >= 0; i++) {
+        if (cancelled(t)) {
+            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+            break;
+        }
+        ret = rx_imgseq_decode(t->paths[i], t->frame);
+        if (ret < 0) {
+            ret = fail(t, ret, "cannot decode image '%s' (%zu of %zu)", t->paths[i], i + 1,
+                       t->n_paths);
+            break;
+        }
+        t->frame->best_effort_timestamp = t->frame->pts = (int64_t)i;
+        t->frame->pkt_duration = 1;
+        ret = emit_frame(t, TAG_VIDEO);
+    }
+    rx_fqueue_finish(t->queue, ret < 0 ? ret : 0);
+    return NULL;
+}
+
 static int start_source(RxTranscode *t)
 {
     int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
 
     if (ret < 0)
         return fail(t, ret, "cannot start decoding '%s'", t->input);
-    ret = pthread_create(&t->source, NULL, source_main, t);
+    ret = pthread_create(&t->source, NULL, t->images ? images_main : source_main, t);
     if (ret)
         return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
     t->source_started = 1;
@@ -1456,6 +1713,8 @@ static int transcode_loop(RxTranscode *t)
         av_frame_free(&f);
         if (ret < 0)
             return ret;
+        if (ret > 0) /* a probe's window is done */
+            break;
     }
     stop_source(t);
     return 0;
@@ -1554,27 +1813,6 @@ static int publish(RxTranscode *t)
     return 0;
 }
 
-/* Receive what d has decoded; count damage, and video frames at or after
- * from (AV_NOPTS_VALUE: all). */
-static void verify_drain(AVCodecContext *d, AVFrame *frame, int64_t from, int64_t *frames,
-                         int64_t *damaged)
-{
-    int ret;
-
-    while ((ret = avcodec_receive_frame(d, frame)) != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
-        if (ret < 0) { /* the frame is lost; what follows comes next time */
-            (*damaged)++;
-            return;
-        }
-        if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
-            (*damaged)++;
-        if (d->codec_type == AVMEDIA_TYPE_VIDEO &&
-            (from == AV_NOPTS_VALUE || frame->best_effort_timestamp >= from))
-            (*frames)++;
-        av_frame_unref(frame);
-    }
-}
-
 /* libaom 3.6 writes AV1 that no decoder accepts past the first frame at low
  * crf with the reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion,
  * <= 5 on 10-bit). Such an output would be published, journalled done and
@@ -1587,150 +1825,295 @@ static int verify_mode(const RxTranscode *t)
     return t->s.verify;
 }
 
-/* The last video packet read back sits where the last frame sent was, both
- * taken from the stream's start (the muxer shifts video for Opus' pre-skip). */
-static int ends_in_time(const RxTranscode *t, const AVStream *st, int64_t last_pts)
-{
-    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0, got, want;
-
-    if (last_pts == AV_NOPTS_VALUE || t->v.first_pts == AV_NOPTS_VALUE)
-        return 0;
-    got = av_rescale_q(last_pts - start, st->time_base, AV_TIME_BASE_Q);
-    want = av_rescale_q(t->v.sent_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
-    return llabs(got - want) <= 2000; /* WebM's 1 ms rounding, twice */
-}
-
 /*
- * Read the finished .part back before it may take the final name. It must
- * open and hold one video and one audio stream per input track; then
+ * Read the finished .part back before it may take the final name (verify.h).
+ * It must open and hold one video and one audio stream per input track; then
  *   quick: seek to the last keyframe we forced and decode from there to the
  *          end: the frames sent since must all come back, undamaged, the
  *          last at the time it was sent (a writer that lost the tail, or an
  *          encoder that wrote undecodable frames, fails here);
  *   full:  decode every frame from the start, with the same checks.
- * When the seek is not possible, quick decodes everything. Costs about a
- * tenth of the encode's time in full, a few keyframe intervals in quick.
+ * Both also want timestamps that never go back and streams that end where
+ * the file says. When the seek is not possible, quick decodes everything.
+ * Costs about a tenth of the encode's time in full, a few keyframe
+ * intervals in quick.
  */
 static int verify_output(RxTranscode *t)
 {
-    AVFormatContext *ic = NULL;
-    AVCodecContext **dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *frame = NULL;
-    int64_t frames = 0, damaged = 0, want = t->res->video_frames, last_pts = AV_NOPTS_VALUE;
-    int64_t from = AV_NOPTS_VALUE; /* quick: count frames from the keyframe sought */
-    int mode = verify_mode(t), vidx = -1, naudio = 0;
-    unsigned n = 0;
-    int ret;
+    RxVerifyRequest rq;
+    RxVerifyReport rep;
+    int mode = verify_mode(t), ret;
 
     t->res->verified = RX_VERIFY_OFF;
     if (mode == RX_VERIFY_OFF)
         return 0;
-    pkt = av_packet_alloc();
-    frame = av_frame_alloc();
-    if (!pkt || !frame) {
-        ret = fail(t, AVERROR(ENOMEM), "cannot check '%s' for '%s'", t->part, t->input);
+    rx_verify_request_init(&rq);
+    rq.path = t->part;
+    rq.mode = mode;
+    rq.threads = rx_settings_threads(&t->s);
+    rq.audio_tracks = t->na;
+    rq.cancel = &t->cancel;
+    rq.frames = t->res->video_frames;
+    rq.from = 0; /* nothing sent: read it all */
+    if (t->v.first_pts != AV_NOPTS_VALUE) {
+        rq.from = t->v.last_kf - t->v.first_pts;
+        rq.from_tb = t->v.enc->time_base;
+        rq.frames_from = t->v.since_kf;
+        /* The last packet sits where the last frame sent was, both taken
+         * from the stream's start (the muxer shifts video for Opus' pre-skip). */
+        rq.last_us =
+            av_rescale_q(t->v.sent_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    }
+    ret = rx_verify_file(&rq, &rep);
+    switch (ret < 0 ? rep.fault : RX_VFAULT_NONE) {
+    case RX_VFAULT_NONE:
+        if (ret < 0)
+            return fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
+        t->res->verified = rep.mode;
+        return 0;
+    case RX_VFAULT_CANCELLED:
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    case RX_VFAULT_OPEN:
+        return fail(t, rep.err, "cannot check '%s' for '%s'", t->part, t->input);
+    case RX_VFAULT_READ:
+        return fail(t, rep.err, "cannot read back '%s' for '%s'", t->part, t->input);
+    case RX_VFAULT_STREAMS:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' reads back with %d streams, %d audio; want 1 video and "
+                    "%d audio",
+                    t->part, t->input, rep.streams, rep.audio_streams, t->na);
+    case RX_VFAULT_DECODE:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
+                    "damaged (an encoder fault; another --crf may avoid it)",
+                    t->part, t->input, (long long)rep.frames, (long long)rep.frames_want,
+                    (long long)rep.damaged);
+    case RX_VFAULT_END:
+        return fail(t, RX_ERR_BAD_OUTPUT,
+                    "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
+                    "one encoded)",
+                    t->part, t->input);
+    default:
+        return fail(t, RX_ERR_BAD_OUTPUT, "%s (output of '%s')", rep.error, t->input);
+    }
+}
+
+/* ---- measured quality (--measure, --min-ssim, --target-ssim) */
+
+static void pass_close(RxTranscode *t);
+
+static int measure_cancelled(void *opaque)
+{
+    return cancelled(opaque);
+}
+
+static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
+{
+    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t};
+    int ret = rx_measure(t->input, t->part, spans, n, &mo, q);
+
+    if (ret == AVERROR_EXIT || cancelled(t))
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    if (ret < 0)
+        return fail(t, ret, "cannot measure '%s' against '%s'", t->part, t->input);
+    return 0;
+}
+
+/* Time of the first video frame sent, in the input stream's microseconds. */
+static int64_t first_us(const RxTranscode *t)
+{
+    return av_rescale_q(t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+}
+
+/*
+ * The finished output against its source: MEASURE_SPANS seconds of one
+ * second each, centred in equal parts of the video, so an hour costs five
+ * seconds of decoding both files; a video of MEASURE_WHOLE seconds or less
+ * is measured whole. Below --min-ssim the output is not published.
+ */
+#define MEASURE_SPANS 5
+#define MEASURE_WHOLE (10 * AV_TIME_BASE)
+
+static int measure_output(RxTranscode *t)
+{
+    RxResult *r = t->res;
+    int64_t d = r->video_duration_us, start = first_us(t);
+    RxSpan spans[MEASURE_SPANS];
+    int n = d <= MEASURE_WHOLE ? 1 : MEASURE_SPANS;
+    RxQuality q;
+    int ret;
+
+    for (int i = 0; i < n; i++) {
+        int64_t off = n == 1 ? 0 : (2 * i + 1) * d / (2 * n) - AV_TIME_BASE / 2;
+        spans[i] = (RxSpan){start + off, off, n == 1 ? FFMAX(d, 1) : AV_TIME_BASE};
+    }
+    ret = measure(t, spans, n, &q);
+    if (ret < 0)
+        return ret;
+    r->ssim = q.ssim;
+    r->ssim_min = q.ssim_min;
+    r->psnr = q.psnr;
+    if (t->s.min_ssim > 0 && q.ssim < t->s.min_ssim)
+        return fail(t, RX_ERR_LOW_QUALITY,
+                    "output of '%s' measures SSIM %.4f (PSNR %.1f dB), below --min-ssim %.4f; "
+                    "output discarded, input left as it is",
+                    t->input, q.ssim, q.psnr, t->s.min_ssim);
+    return 0;
+}
+
+static int open_pass(RxTranscode *t)
+{
+    int ret;
+
+    memset(&t->v, 0, sizeof(t->v));
+    t->na = 0;
+    t->io_errno = 0;
+    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
+        (ret = write_header(t)) < 0)
+        return ret;
+    return 0;
+}
+
+/* A probe starts at the keyframe before its window; encode_video_frame()
+ * skips the frames before the window. */
+static int seek_window(RxTranscode *t)
+{
+    const AVStream *st = t->ic->streams[t->v.in_index];
+    int64_t ts = av_rescale_q(t->win_start, AV_TIME_BASE_Q, st->time_base);
+
+    if (av_seek_frame(t->ic, t->v.in_index, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
+        av_seek_frame(t->ic, t->v.in_index, ts, 0) < 0)
+        return fail(t, AVERROR(EIO), "cannot seek in '%s' for a probe encode", t->input);
+    return 0;
+}
+
+/*
+ * One probe encode: the video of [start, start + len) (stream microseconds)
+ * at the job's current crf, through the same frame stage and encoder
+ * settings as the real encode, into the .part, then measured against the
+ * source. Its figures go to a scratch result; a failure is the job's.
+ */
+static int probe(RxTranscode *t, int64_t start, int64_t len, double *ssim)
+{
+    RxResult scratch, *res = t->res;
+    RxQuality q;
+    int ret;
+
+    rx_result_init(&scratch);
+    t->res = &scratch;
+    t->probe = 1;
+    t->win_start = start;
+    t->win_end = start + len;
+    if ((ret = open_pass(t)) < 0 || (ret = seek_window(t)) < 0 || (ret = start_source(t)) < 0 ||
+        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
+        goto done;
+    if (t->v.first_pts == AV_NOPTS_VALUE) {
+        ret = fail(t, AVERROR_INVALIDDATA, "no video to probe in '%s' at %.1f s", t->input,
+                   start / 1e6);
         goto done;
     }
-    ret = avformat_open_input(&ic, t->part, NULL, NULL);
-    if (ret >= 0)
-        ret = avformat_find_stream_info(ic, NULL);
-    if (ret >= 0 && !(dec = av_calloc(ic->nb_streams, sizeof(*dec))))
-        ret = AVERROR(ENOMEM);
-    if (ret >= 0)
-        n = ic->nb_streams;
-    for (unsigned i = 0; ret >= 0 && i < n; i++) {
-        const AVCodecParameters *par = ic->streams[i]->codecpar;
-        const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-        if (par->codec_type == AVMEDIA_TYPE_VIDEO && vidx < 0)
-            vidx = (int)i;
-        else if (par->codec_type == AVMEDIA_TYPE_AUDIO)
-            naudio++;
-        else
-            continue;
-        if (!codec || !(dec[i] = avcodec_alloc_context3(codec)))
-            ret = codec ? AVERROR(ENOMEM) : AVERROR_DECODER_NOT_FOUND;
-        if (ret >= 0)
-            ret = avcodec_parameters_to_context(dec[i], par);
-        if (ret >= 0) {
-            dec[i]->thread_count = rx_settings_threads(&t->s);
-            dec[i]->pkt_timebase = ic->streams[i]->time_base;
-            ret = avcodec_open2(dec[i], codec, NULL);
-        }
+    ret = av_write_trailer(t->oc);
+    if (ret >= 0) {
+        avio_flush(t->pb);
+        ret = t->pb->error;
     }
     if (ret < 0) {
-        fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
+        fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
         goto done;
     }
-    if (vidx < 0 || naudio != t->na || (int)n != 1 + t->na) {
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' reads back with %u streams, %d audio; want 1 video and "
-                   "%d audio",
-                   t->part, t->input, n, naudio, t->na);
-        goto done;
-    }
-    if (mode == RX_VERIFY_QUICK && t->v.last_kf != t->v.first_pts) {
-        const AVStream *st = ic->streams[vidx];
-        /* As written: from the stream's start, which the muxer shifted. */
-        int64_t ts =
-            (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0) +
-            av_rescale_q(t->v.last_kf - t->v.first_pts, t->v.enc->time_base, st->time_base);
-        /* The index may take us to an earlier keyframe: frames before ts
-         * are decoded (their damage counts) but not counted. */
-        if (av_seek_frame(ic, vidx, ts, AVSEEK_FLAG_BACKWARD) >= 0) {
-            want = t->v.since_kf;
-            from = ts;
-        } else
-            mode = RX_VERIFY_FULL; /* no index: from the start */
-    }
-    for (;;) {
-        AVCodecContext *d;
-        if (cancelled(t)) {
-            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
-            goto done;
-        }
-        ret = av_read_frame(ic, pkt);
-        if (ret == AVERROR_EOF)
-            break;
-        if (ret < 0) {
-            fail(t, ret, "cannot read back '%s' for '%s'", t->part, t->input);
-            goto done;
-        }
-        d = dec[pkt->stream_index];
-        if (pkt->stream_index == vidx)
-            last_pts = pkt->pts;
-        if (d && avcodec_send_packet(d, pkt) < 0)
-            damaged++;
-        av_packet_unref(pkt);
-        if (d)
-            verify_drain(d, frame, from, &frames, &damaged);
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (dec[i] && avcodec_send_packet(dec[i], NULL) >= 0)
-            verify_drain(dec[i], frame, from, &frames, &damaged);
-    }
-    ret = 0;
-    /* Every frame sent to the encoder must come back, undamaged. */
-    if (damaged || frames != want)
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
-                   "damaged (an encoder fault; another --crf may avoid it)",
-                   t->part, t->input, (long long)frames, (long long)want, (long long)damaged);
-    else if (!ends_in_time(t, ic->streams[vidx], last_pts))
-        ret = fail(t, RX_ERR_BAD_OUTPUT,
-                   "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
-                   "one encoded)",
-                   t->part, t->input);
-    else
-        t->res->verified = mode;
+    ret = measure(t, &(RxSpan){first_us(t), 0, t->win_end - first_us(t)}, 1, &q);
+    *ssim = q.ssim;
 done:
-    for (unsigned i = 0; i < n; i++)
-        avcodec_free_context(&dec[i]);
-    av_free(dec);
-    avformat_close_input(&ic);
-    av_packet_free(&pkt);
-    av_frame_free(&frame);
+    pass_close(t);
+    t->probe = 0;
+    t->res = res;
+    if (ret < 0) {
+        res->err = scratch.err;
+        memcpy(res->error, scratch.error, sizeof(res->error));
+    }
     return ret;
+}
+
+/* Where the probes go, in stream microseconds: TUNE_WINDOW seconds centred
+ * in 3, 2 or 1 equal parts of the video (from 30 s, from 12 s, shorter); a
+ * video of at most two windows is probed whole. Returns the count. */
+#define TUNE_WINDOW  (2 * AV_TIME_BASE)
+#define TUNE_WINDOWS 3
+
+static int tune_windows(RxTranscode *t, int64_t start[TUNE_WINDOWS], int64_t *len)
+{
+    AVFormatContext *ic = NULL;
+    int64_t s0 = 0, d = 0;
+    int ret, n, vidx;
+
+    ret = avformat_open_input(&ic, t->input, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(ic, NULL);
+    if (ret >= 0)
+        ret = vidx = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (ret < 0) {
+        avformat_close_input(&ic);
+        return fail(t, ret == AVERROR_STREAM_NOT_FOUND ? RX_ERR_NOVIDEO : ret,
+                    "cannot open '%s' for probe encodes", t->input);
+    }
+    if (ic->streams[vidx]->start_time != AV_NOPTS_VALUE)
+        s0 = av_rescale_q(ic->streams[vidx]->start_time, ic->streams[vidx]->time_base,
+                          AV_TIME_BASE_Q);
+    if (ic->duration != AV_NOPTS_VALUE)
+        d = ic->duration;
+    avformat_close_input(&ic);
+    if (d <= 2 * TUNE_WINDOW) {
+        start[0] = s0;
+        *len = INT64_MAX / 4; /* short or of unknown length: to the end */
+        return 1;
+    }
+    n = d >= 30 * (int64_t)AV_TIME_BASE ? 3 : d >= 12 * (int64_t)AV_TIME_BASE ? 2 : 1;
+    for (int i = 0; i < n; i++)
+        start[i] = s0 + (2 * i + 1) * d / (2 * n) - TUNE_WINDOW / 2;
+    *len = TUNE_WINDOW;
+    return n;
+}
+
+/*
+ * --target-ssim: the highest crf of the encoder's range (settings.h) whose
+ * probes all reach the target, judged by the worst window's mean SSIM (a
+ * film clip in one window must not be averaged away by slides in the
+ * others). A binary search: at most 5 crfs, each stopped at the first
+ * window that misses. When even the lowest crf misses, it is used: the
+ * final measure then reports the output below the target.
+ */
+static int tune_crf(RxTranscode *t)
+{
+    RxResult *r = t->res;
+    int64_t start[TUNE_WINDOWS], len;
+    int lo, hi, best, n, ret;
+
+    rx_settings_crf_range(&t->s, &lo, &hi);
+    best = lo;
+    n = tune_windows(t, start, &len);
+    if (n < 0)
+        return n;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, ok = 1;
+        double ssim = 0;
+        t->s.crf = mid;
+        for (int i = 0; i < n && ok; i++) {
+            ret = probe(t, start[i], len, &ssim);
+            if (ret < 0)
+                return ret;
+            r->tune_probes++;
+            ok = ssim >= t->s.target_ssim;
+        }
+        if (ok) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    t->s.crf = best;
+    r->tuned_crf = best;
+    return 0;
 }
 
 static int commit(RxTranscode *t)
@@ -1751,6 +2134,8 @@ static int commit(RxTranscode *t)
     if (cancelled(t)) /* last chance: nothing is published after a cancel */
         return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     ret = verify_output(t);
+    if (ret >= 0 && rx_settings_measures(&t->s))
+        ret = measure_output(t);
     if (ret < 0)
         return ret;
     t->res->out_bytes = t->out_size;
@@ -1763,6 +2148,12 @@ static int commit(RxTranscode *t)
             return ret;
         }
     }
+    /* The output keeps the recording's times, for people who sort by them
+     * (and resume knows a committed output by its original's mtime). Set on
+     * the locked .part, never the final name: the output appears with them
+     * or not at all. A file system that refuses costs only the times. */
+    if (!t->images) /* a video made of images has no one time of its own */
+        futimens(t->lock_fd, t->in_times);
     ret = check_output_name(t);
     if (ret < 0)
         return ret;
@@ -1778,7 +2169,9 @@ static int commit(RxTranscode *t)
     return 0;
 }
 
-static void job_close(RxTranscode *t)
+/* Release what one pass (a probe or the encode) opened; the .part's lock
+ * and the packets stay for the next pass. */
+static void pass_close(RxTranscode *t)
 {
     int i;
 
@@ -1812,6 +2205,12 @@ static void job_close(RxTranscode *t)
         close(t->fd);
         t->fd = -1;
     }
+    t->out_pos = t->out_size = 0;
+}
+
+static void job_close(RxTranscode *t)
+{
+    pass_close(t);
     if (t->lock_fd >= 0) {
         close(t->lock_fd);
         t->lock_fd = -1;
@@ -1844,11 +2243,17 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     }
     t->ran = 1;
 
-    if (stat(t->input, &st) < 0) {
+    if (t->images) {
+        if ((ret = find_images(t)) < 0)
+            goto done;
+    } else if (stat(t->input, &st) < 0) {
         ret = fail(t, AVERROR(errno), "cannot open '%s'", t->input);
         goto done;
+    } else {
+        res->in_bytes = st.st_size;
+        t->in_times[0] = st.st_atim; /* before this job reads it */
+        t->in_times[1] = st.st_mtim;
     }
-    res->in_bytes = st.st_size;
     /* Checked before hours of work, and again before (and, without
      * --overwrite, atomically at) publish. */
     ret = check_output_name(t);
@@ -1862,9 +2267,20 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         ret = fail(t, AVERROR(ENOMEM), "cannot start job for '%s'", t->input);
         goto done;
     }
-    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
-        (ret = write_header(t)) < 0 || (ret = start_source(t)) < 0 ||
-        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
+    if (t->s.target_ssim > 0) {
+        rx_settings_tune_key(&t->s, res->tuned_for);
+        if (t->known_crf > 0) {
+            t->s.crf = res->tuned_crf = t->known_crf;
+        } else {
+            ret = tune_crf(t);
+            if (ret < 0)
+                goto done;
+            if (t->tuned_fn)
+                t->tuned_fn(t->tuned_opaque, res);
+        }
+    }
+    if ((ret = open_pass(t)) < 0 || (ret = start_source(t)) < 0 || (ret = transcode_loop(t)) < 0 ||
+        (ret = flush_all(t)) < 0)
         goto done;
     /* Known before commit: the pre-publish check compares them with what
      * the input declares. */
@@ -1908,6 +2324,7 @@ void rx_transcode_free(RxTranscode **pt)
     av_freep(&t->input);
     av_freep(&t->output);
     av_freep(&t->part);
+    rx_imgseq_free(&t->paths, t->n_paths);
     pthread_mutex_destroy(&t->err_lock);
     av_freep(pt);
 }

@@ -1,10 +1,14 @@
 /*
- * vstage.c - adapt decoded frames to the encoder, drop duplicates (see vstage.h).
+ * vstage.c - adapt decoded frames to the encoder, drop duplicates or retime to
+ * a constant rate (see vstage.h).
  */
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavutil/common.h>
+#include <libavutil/mathematics.h>
 #include <libavutil/mem.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -15,11 +19,24 @@ struct RxVStage {
     RxVStageConfig cfg;
     struct SwsContext *sws; /* created on the first frame that needs it */
     AVFrame *conv;          /* swscale's output */
+    AVFrame *turned;        /* rx_orient_frame()'s output */
     AVFrame *anchor;        /* the last frame kept (dedup only) */
     AVFrame *pending;       /* the last frame dropped since then, if any */
     AVFrame *before;        /* the dropped frame just before pending, if any */
     int flushed;            /* frames handed out by rx_vstage_flush() */
-    int64_t converted, dropped;
+    int64_t converted, dropped, repeated;
+
+    /* Retiming (cfg.rate set). Slot k is output frame k, at t0 + k / rate. */
+    AVFrame *shown;    /* the frame on screen at the next slot */
+    AVFrame *incoming; /* sent, not yet placed: it takes over from slot 'due' */
+    AVFrame *out;      /* a reference to shown, stamped with its slot */
+    int64_t t0;        /* pts of the first frame, AV_NOPTS_VALUE before it */
+    int64_t tol;       /* in_tb ticks a frame may come late to its slot */
+    int64_t slot;      /* the next slot to hand out */
+    int64_t due;       /* first slot of incoming */
+    int64_t end;       /* pts + duration of the last frame sent */
+    int64_t n_slots;   /* known at the end of the stream, else -1 */
+    int shown_out;     /* times shown has been handed out */
 };
 
 int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
@@ -31,29 +48,49 @@ int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
         return AVERROR(ENOMEM);
     vs->cfg = *cfg;
     vs->conv = av_frame_alloc();
+    vs->turned = av_frame_alloc();
     vs->anchor = av_frame_alloc();
     vs->pending = av_frame_alloc();
     vs->before = av_frame_alloc();
-    if (!vs->conv || !vs->anchor || !vs->pending || !vs->before) {
+    vs->shown = av_frame_alloc();
+    vs->incoming = av_frame_alloc();
+    vs->out = av_frame_alloc();
+    vs->t0 = AV_NOPTS_VALUE;
+    vs->n_slots = -1;
+    if (!vs->conv || !vs->turned || !vs->anchor || !vs->pending || !vs->before || !vs->shown ||
+        !vs->incoming || !vs->out) {
         rx_vstage_free(&vs);
         return AVERROR(ENOMEM);
+    }
+    if (cfg->rate.num > 0) {
+        if (cfg->rate.den <= 0 || cfg->in_tb.num <= 0 || cfg->in_tb.den <= 0) {
+            rx_vstage_free(&vs);
+            return AVERROR(EINVAL);
+        }
+        /* 1 ms, or a quarter of an output interval at high rates. */
+        vs->tol = FFMIN(av_rescale_q(1000, (AVRational){1, 1000000}, cfg->in_tb),
+                        av_rescale_q(1, av_inv_q(cfg->rate), cfg->in_tb) / 4);
     }
     *out = vs;
     return 0;
 }
 
-/* *out = in when it fits the encoder, else in converted into vs->conv. */
+/* *out = in when it fits the encoder, else in converted into vs->conv (and
+ * then turned into vs->turned). */
 static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
 {
+    /* The size before the turn. */
+    int w = vs->cfg.orient.transpose ? vs->cfg.height : vs->cfg.width;
+    int h = vs->cfg.orient.transpose ? vs->cfg.width : vs->cfg.height;
     int ret;
 
-    if (in->width == vs->cfg.width && in->height == vs->cfg.height && in->format == vs->cfg.fmt) {
+    if (in->width == w && in->height == h && in->format == vs->cfg.fmt) {
         *out = in;
         return 0;
     }
     /* Cached: only rebuilt when the input's geometry or format changes. */
-    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, vs->cfg.width,
-                                   vs->cfg.height, vs->cfg.fmt, SWS_BICUBIC, NULL, NULL, NULL);
+    vs->sws = sws_getCachedContext(vs->sws, in->width, in->height, in->format, w, h, vs->cfg.fmt,
+                                   SWS_BICUBIC, NULL, NULL, NULL);
     if (!vs->sws)
         return AVERROR(EINVAL);
 
@@ -62,8 +99,8 @@ static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
      * overwritten. */
     if (!vs->conv->buf[0] || !av_frame_is_writable(vs->conv)) {
         av_frame_unref(vs->conv);
-        vs->conv->width = vs->cfg.width;
-        vs->conv->height = vs->cfg.height;
+        vs->conv->width = w;
+        vs->conv->height = h;
         vs->conv->format = vs->cfg.fmt;
         ret = av_frame_get_buffer(vs->conv, 0);
         if (ret < 0)
@@ -81,13 +118,29 @@ static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
     return 0;
 }
 
+/* adapt(), then the display matrix's turn: what the encoder is to see, before
+ * any comparison or retiming looks at it. */
+static int adapt_and_turn(RxVStage *vs, AVFrame *in, AVFrame **out)
+{
+    int ret = adapt(vs, in, out);
+
+    if (ret < 0 || rx_orient_is_identity(&vs->cfg.orient))
+        return ret;
+    /* A fresh buffer each time: the frames held by the stage keep theirs. */
+    ret = rx_orient_frame(&vs->cfg.orient, *out, vs->turned);
+    if (ret < 0)
+        return ret;
+    *out = vs->turned;
+    return 0;
+}
+
 int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
 {
     AVFrame *cand;
     int ret;
 
     *out = NULL;
-    ret = adapt(vs, in, &cand);
+    ret = adapt_and_turn(vs, in, &cand);
     if (ret < 0)
         return ret;
     if (!vs->cfg.dedup) {
@@ -126,6 +179,107 @@ int rx_vstage_flush(RxVStage *vs, AVFrame **out)
     return *out != NULL;
 }
 
+/* ---- retiming to a constant rate */
+
+/* The first slot at which a frame stamped pts is on screen: the smallest k
+ * with t0 + k / rate + tol >= pts, in exact integer arithmetic. */
+static int64_t first_slot(const RxVStage *vs, int64_t pts)
+{
+    AVRational tb = vs->cfg.in_tb, r = vs->cfg.rate;
+    int64_t k = av_rescale_rnd(pts - vs->t0 - vs->tol, (int64_t)tb.num * r.num,
+                               (int64_t)tb.den * r.den, AV_ROUND_UP);
+    return FFMAX(k, 0);
+}
+
+int rx_vstage_send(RxVStage *vs, AVFrame *in)
+{
+    AVFrame *cand;
+    int ret;
+
+    if (vs->cfg.rate.num <= 0 || vs->n_slots >= 0)
+        return AVERROR(EINVAL);
+    if (vs->incoming->buf[0])
+        return AVERROR(EAGAIN);
+    if (!in) {
+        if (vs->t0 != AV_NOPTS_VALUE)
+            vs->n_slots = FFMAX(first_slot(vs, vs->end), 1);
+        else
+            vs->n_slots = 0; /* no frame at all */
+        return 0;
+    }
+    if (vs->t0 == AV_NOPTS_VALUE)
+        vs->t0 = in->pts;
+    ret = adapt_and_turn(vs, in, &cand);
+    if (ret < 0)
+        return ret;
+    ret = av_frame_ref(vs->incoming, cand);
+    if (ret < 0)
+        return ret;
+    vs->due = first_slot(vs, in->pts);
+    vs->end = in->pts + FFMAX(in->pkt_duration, 0);
+    return 0;
+}
+
+int rx_vstage_receive(RxVStage *vs, AVFrame **out)
+{
+    int ret;
+
+    *out = NULL;
+    for (;;) {
+        int64_t limit; /* the first slot shown no longer shows */
+
+        if (!vs->shown->buf[0]) {
+            if (!vs->incoming->buf[0])
+                return 0;
+            av_frame_move_ref(vs->shown, vs->incoming);
+            vs->shown_out = 0;
+            continue;
+        }
+        if (vs->incoming->buf[0])
+            limit = vs->due;
+        else if (vs->n_slots >= 0)
+            limit = vs->n_slots;
+        else
+            return 0; /* shown lasts until the next frame: not known yet */
+        if (vs->slot < limit) {
+            av_frame_unref(vs->out);
+            ret = av_frame_ref(vs->out, vs->shown);
+            if (ret < 0)
+                return ret;
+            vs->out->pts = vs->slot++;
+            vs->out->pkt_duration = 1;
+            if (vs->shown_out++)
+                vs->repeated++;
+            *out = vs->out;
+            return 1;
+        }
+        /* Its time is over; never shown if another frame took its slot. */
+        if (!vs->shown_out)
+            vs->dropped++;
+        av_frame_unref(vs->shown);
+    }
+}
+
+AVRational rx_nominal_rate(AVRational r_frame_rate, AVRational avg_frame_rate)
+{
+    static const AVRational common[] = {{24000, 1001}, {24, 1},  {25, 1},       {30000, 1001},
+                                        {30, 1},       {50, 1},  {60000, 1001}, {60, 1},
+                                        {120, 1},      {144, 1}, {240, 1}};
+    double r = r_frame_rate.den > 0 ? av_q2d(r_frame_rate) : 0;
+    double avg = avg_frame_rate.den > 0 ? av_q2d(avg_frame_rate) : 0;
+    AVRational pick = {30, 1};
+
+    if (r >= 1 && r <= 240 && r >= avg * 0.999)
+        pick = r_frame_rate;
+    else if (avg >= 1 && avg <= 240)
+        pick = avg_frame_rate;
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+        if (fabs(av_q2d(pick) / av_q2d(common[i]) - 1) <= 0.001)
+            return common[i];
+    av_reduce(&pick.num, &pick.den, pick.num, pick.den, INT_MAX);
+    return pick;
+}
+
 int64_t rx_vstage_converted(const RxVStage *vs)
 {
     return vs ? vs->converted : 0;
@@ -134,6 +288,11 @@ int64_t rx_vstage_converted(const RxVStage *vs)
 int64_t rx_vstage_dropped(const RxVStage *vs)
 {
     return vs ? vs->dropped : 0;
+}
+
+int64_t rx_vstage_repeated(const RxVStage *vs)
+{
+    return vs ? vs->repeated : 0;
 }
 
 void rx_vstage_free(RxVStage **pvs)
@@ -145,9 +304,13 @@ void rx_vstage_free(RxVStage **pvs)
     vs = *pvs;
     sws_freeContext(vs->sws);
     av_frame_free(&vs->conv);
+    av_frame_free(&vs->turned);
     av_frame_free(&vs->anchor);
     av_frame_free(&vs->pending);
     av_frame_free(&vs->before);
+    av_frame_free(&vs->shown);
+    av_frame_free(&vs->incoming);
+    av_frame_free(&vs->out);
     av_freep(pvs);
 }
 

@@ -5,7 +5,9 @@
  *  1. adapts it to what the encoder was opened with (pixel format and size,
  *     through libswscale, only when they differ: a mid-stream resolution
  *     change in a damaged recording must not reach the encoder);
- *  2. when duplicate elision is on, drops it if it looks the same as the last
+ *  2. turns it upright when the input's display matrix says so (orient.h:
+ *     WebM output cannot carry the matrix);
+ *  3. when duplicate elision is on, drops it if it looks the same as the last
  *     frame that went to the encoder. The dropped frame costs nothing: in
  *     variable-frame-rate WebM the previous frame simply stays up longer.
  *
@@ -18,7 +20,17 @@
  * frame KEPT, not the previous frame, so slow drift cannot accumulate: what a
  * viewer sees never differs from the source by more than those bounds.
  *
- * This is also where constant-frame-rate output belongs.
+ * With a rate set (--cfr, --fps), the stage retimes instead of eliding: output
+ * frame k belongs at time t0 + k / rate, t0 being the first frame's pts, and
+ * shows the source frame on screen at that instant: the latest one whose pts
+ * is <= t0 + k / rate (+ 1 ms, or a quarter of an output interval when that is
+ * less, so that sources whose timestamps are rounded to the millisecond, as
+ * WebM and MKV ones are, do not lose a frame to the rounding). So source
+ * frames are repeated or dropped by time, never by count; a repeated frame
+ * is a new reference to the same picture, not a copy. The output has
+ * ceil((end - t0 - tolerance) * rate) frames, at least one, where end is the
+ * last frame's pts + duration: its length is the source's, rounded up to a
+ * whole output frame.
  *
  * One stage per job; not shared between threads.
  */
@@ -29,15 +41,24 @@
 
 #include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
+#include <libavutil/rational.h>
+
+#include "orient.h"
 
 typedef struct RxVStageConfig {
     int width, height; /* the encoder's picture */
     enum AVPixelFormat fmt;
-    int dedup;    /* 1: drop frames alike to the last kept one */
-    int max_diff; /* see above; 8-bit levels, 0 = identical frames only. The
-                     default, 10, is above the noise of a high-bitrate H.264
-                     encode of a static screen (1-2 levels, measured) and far
-                     below any visible edit (100+). */
+    int dedup;        /* 1: drop frames alike to the last kept one */
+    int max_diff;     /* see above; 8-bit levels, 0 = identical frames only. The
+                         default, 10, is above the noise of a high-bitrate H.264
+                         encode of a static screen (1-2 levels, measured) and far
+                         below any visible edit (100+). */
+    AVRational rate;  /* > 0: constant-frame-rate output (rx_vstage_send/receive) */
+    AVRational in_tb; /* with rate: time base of the pts of the frames sent */
+
+    /* The turn applied after the conversion to fmt (it must suit fmt); width
+     * and height above are the picture turned. */
+    RxOrient orient;
 } RxVStageConfig;
 
 typedef struct RxVStage RxVStage;
@@ -62,9 +83,41 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out);
  */
 int rx_vstage_flush(RxVStage *vs, AVFrame **out);
 
-/* Frames that needed conversion, and frames dropped (for reports and tests). */
+/*
+ * Constant-frame-rate mode (cfg.rate set; rx_vstage_process/flush are not
+ * used). Send each frame (pts in cfg.in_tb, pkt_duration set, pts strictly
+ * increasing), then call rx_vstage_receive() until it returns 0; at the end
+ * send NULL and receive the rest. The frame is referenced, not taken: the
+ * caller still owns and frees it. Returns 0, AVERROR(EAGAIN) when frames
+ * are waiting to be received, or another negative AVERROR.
+ */
+int rx_vstage_send(RxVStage *vs, AVFrame *in);
+
+/*
+ * Returns 1 with *out the next output frame: pts = its index k (time base
+ * 1 / cfg.rate), pkt_duration 1, owned by the stage and valid until the next
+ * call; 0 with *out NULL when more input (or the end) must be sent first, or
+ * when everything is out. Negative AVERROR on failure.
+ */
+int rx_vstage_receive(RxVStage *vs, AVFrame **out);
+
+/* Frames that needed conversion, and frames dropped: as duplicates, or with a
+ * rate, because another frame took their output slot (for reports and tests). */
 int64_t rx_vstage_converted(const RxVStage *vs);
 int64_t rx_vstage_dropped(const RxVStage *vs);
+/* With a rate: output frames that repeat the one before. */
+int64_t rx_vstage_repeated(const RxVStage *vs);
+
+/*
+ * The source's nominal frame rate, which --cfr keeps: the stream's
+ * r_frame_rate (libavformat's guess at the base rate on which the
+ * timestamps lie) when it is a plausible one (1 to 240 fps, not below the
+ * average rate); else avg_frame_rate (frames / duration: irregular
+ * timestamps, where libavformat reports the time base instead, keep their
+ * frame count); else 30. A rate within 0.1 % of a common one (24000/1001,
+ * 24, 25, 30000/1001, 30, 50, 60000/1001, 60, 120, 144, 240) becomes it.
+ */
+AVRational rx_nominal_rate(AVRational r_frame_rate, AVRational avg_frame_rate);
 
 void rx_vstage_free(RxVStage **vs);
 

@@ -1,6 +1,6 @@
 /*
- * check_alloc.c - allocation failure injection into the journal, the filter
- * and the command line parser.
+ * check_alloc.c - allocation failure injection into the journal, the set of
+ * a root's journals (shards), the filter and the command line parser.
  *
  * Each workload below is a representative use of one module. A sweep runs it
  * with allocation number 1 failing, then number 2, and so on until a run
@@ -45,6 +45,8 @@
 #include "reencode/cli.h"
 #include "reencode/filter.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
+#include "reencode/shard.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_LSAN 1
@@ -713,6 +715,61 @@ static void workload_cli(const char *dir)
     cli_case(5, bad, RX_CLI_USAGE);
 }
 
+/* ---- workload: the journals of a root (shards) ---- */
+
+/* Disarmed: three journals of one base, a file in each and one in two. */
+static void prepare_shards(const char *dir)
+{
+    static const char *const names[] = {"journal", "journal.0-of-2", "journal.1-of-2"};
+    RxJournalReport rep;
+
+    for (int k = 0; k < 3; k++) {
+        RxJournal *j = NULL;
+        RxFileId own = fake_id(names[k], 10 + k, 10u + (unsigned)k), both = fake_id("b", 5, 5);
+        ck_assert_int_eq(rx_journal_open(&j, at(dir, names[k]), 0, &rep), 0);
+        ck_assert_int_eq(rx_journal_record(j, &own, RX_STATE_DONE, NULL, NULL, NULL), 0);
+        if (k)
+            ck_assert_int_eq(rx_journal_record(j, &both, k == 1 ? RX_STATE_DONE : RX_STATE_FAILED,
+                                               NULL, NULL, NULL),
+                             0);
+        rx_journal_close(&j);
+    }
+}
+
+static void workload_journals(const char *dir)
+{
+    RxFileId both = fake_id("b", 5, 5);
+    RxJournalReport rep;
+    RxJournals *set = NULL;
+    const RxJournalEntry *e;
+    char bad[PATH_MAX];
+    int ret, fired;
+
+    prepare_shards(dir);
+    arm();
+    ret = rx_journals_open(&set, at(dir, "journal"), NULL, &rep, bad, sizeof(bad));
+    fired = disarm();
+    expect(ret, fired, 0, AVERROR(ENOMEM), "rx_journals_open");
+    if (!set)
+        goto shard;
+    ck_assert_uint_eq(rx_journals_count(set), 3);
+    arm();
+    ret = rx_journals_merge(set);
+    fired = disarm();
+    expect(ret, fired, 0, AVERROR(ENOMEM), "rx_journals_merge");
+    if (!ret) {
+        ck_assert_uint_eq(rx_journals_files(set), 4);
+        e = rx_journals_find(set, &both, NULL, NULL);
+        ck_assert(e && e->result.state == RX_STATE_DONE);
+    }
+    rx_journals_free(&set);
+shard:
+    arm();
+    ret = rx_shard_of("2024/week1/lecture.mp4", 4);
+    fired = disarm();
+    expect(ret, fired, 0, AVERROR(ENOMEM), "rx_shard_of");
+}
+
 /* ---- the sweeps ---- */
 
 typedef void (*Workload)(const char *dir);
@@ -808,6 +865,12 @@ START_TEST(test_sweep_journal_repair)
 }
 END_TEST
 
+START_TEST(test_sweep_journals)
+{
+    sweep(workload_journals, "journals", 10);
+}
+END_TEST
+
 START_TEST(test_sweep_filter)
 {
     sweep(workload_filter, "filter", 20);
@@ -830,6 +893,7 @@ START_TEST(test_random_failures)
         {workload_journal_write, "random: journal write"},
         {workload_journal_replay, "random: journal replay"},
         {workload_journal_repair, "random: journal repair"},
+        {workload_journals, "random: journals"},
         {workload_filter, "random: filter"},
         {workload_cli, "random: cli"},
     };
@@ -867,6 +931,7 @@ int main(void)
     tcase_add_test(tc, test_sweep_journal_write);
     tcase_add_test(tc, test_sweep_journal_replay);
     tcase_add_test(tc, test_sweep_journal_repair);
+    tcase_add_test(tc, test_sweep_journals);
     tcase_add_test(tc, test_sweep_filter);
     tcase_add_test(tc, test_sweep_cli);
     tcase_add_test(tc, test_random_failures);

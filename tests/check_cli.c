@@ -222,7 +222,7 @@ END_TEST
 
 /* Each bad command line must be refused with a message naming the culprit. */
 static const struct {
-    const char *args[6];
+    const char *args[7]; /* NULL-terminated: at most 6 */
     const char *needle;
 } bad[] = {
     {{"encode", "--crf", "64", "a.mp4"}, "--crf"},
@@ -289,11 +289,42 @@ static const struct {
     {{"encode", "--container", "mp4", "a.mp4"}, "mp4"},
     {{"encode", "--container=webm", "-o", "x.mkv", "a.mp4"}, "--container webm"},
     {{"encode", "--container=mkv", "-o", "x.webm", "a.mp4"}, "x.webm"},
+    {{"encode", "--audio-codec=copy", "--fps=10", "a.mp4"}, "--audio-codec copy cannot go"},
+    /* Constant frame rate: dropped duplicates would break frame numbers. */
+    {{"encode", "--cfr", "--dedup", "on", "a.mp4"}, "--dedup on"},
+    {{"run", "--dedup=on", "--fps=10", "d"}, "--dedup on"},
+    {{"encode", "--fps", "0", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "241", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "-5", "a.mp4"}, "--fps"},
+    {{"encode", "--fps", "ten", "a.mp4"}, "'ten'"},
+    {{"list", "--cfr", "d"}, "--cfr"},
+    /* Manifests: options that only make sense together. */
+    {{"run", "--from-csv", "a.csv"}, "--from-csv needs --column"},
+    {{"run", "--column", "p", "d"}, "--column goes with --from-csv"},
+    {{"list", "--id-column", "i", "d"}, "--id-column goes with --from-csv"},
+    {{"run", "-0", "d"}, "-0 goes with --from-list"},
+    {{"run", "--from-csv=a", "--column=p", "--from-list=l"}, "not both"},
+    {{"run", "--results", "r.json", "d"}, "--results needs --from-csv or --from-list"},
+    {{"run", "-n", "--from-list=l", "--results=r"}, "--dry-run"},
+    {{"list", "--from-list", "l", "--results", "r"}, "--results"},
+    {{"list", "--from-list", ""}, "needs a value"},
+    {{"list", "--json"}, "needs a DIR, --from-csv FILE or --from-list FILE"},
+    {{"run", "--shard", "3/3", "d"}, "--shard 3/3"},
+    {{"list", "--shard=1/x", "d"}, "--shard"},
+    {{"encode", "--shard", "0/2", "a.mp4"}, "--shard"},
+    /* Measured quality: SSIM bounds, and a target that would be ignored. */
+    {{"encode", "--min-ssim", "1", "a.mp4"}, "--min-ssim"},
+    {{"run", "--target-ssim", "0.3", "d"}, "--target-ssim"},
+    {{"run", "--target-ssim", "high", "d"}, "high"},
+    {{"encode", "--crf=30", "--target-ssim=0.98", "a.mp4"}, "exclude"},
+    {{"list", "--measure", "d"}, "--measure"},
+    {{"encode", "--target-ssim", "0.98", "--fps", "10", "a.mp4"}, "--target-ssim cannot go"},
+    {{"encode", "--images=x/*.png", "--fps=5", "-o", "o.webm", "--measure"}, "need a source video"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
 {
-    char *argv[8] = {"reencode"};
+    char *argv[9] = {"reencode"};
     int argc = 1;
     RxCli cli;
 
@@ -303,6 +334,58 @@ START_TEST(bad_command_lines_are_usage_errors)
     ck_assert_msg(strstr(err, bad[_i].needle), "message '%s' does not name '%s'", err,
                   bad[_i].needle);
     ck_assert_ptr_null(strchr(err, '\n')); /* one line */
+    rx_cli_free(&cli);
+}
+END_TEST
+
+START_TEST(frame_rate_options)
+{
+    static const struct {
+        char *value;
+        int num, den;
+    } rates[] = {{"10", 10, 1}, {"30000/1001", 30000, 1001}, {"29.97", 2997, 100}, {"0.5", 1, 2}};
+    RxCli cli;
+
+    for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        char *argv[] = {"reencode", "encode", "--fps", rates[i].value, "in.mp4"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        ck_assert_int_eq(cli.settings.cfr, 1);
+        ck_assert_int_eq(cli.settings.fps_num, rates[i].num);
+        ck_assert_int_eq(cli.settings.fps_den, rates[i].den);
+        rx_cli_free(&cli);
+    }
+    {
+        /* --cfr: the source's rate; dedup auto resolves to off. */
+        char *argv[] = {"reencode", "run", "--cfr", "d"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        ck_assert_int_eq(cli.settings.cfr, 1);
+        ck_assert_int_eq(cli.settings.fps_num, 0);
+        ck_assert_int_eq(rx_settings_dedup(&cli.settings), 0);
+        rx_cli_free(&cli);
+    }
+    {
+        char *argv[] = {"reencode", "encode", "--cfr", "--dedup", "off", "in.mp4"};
+        ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+        rx_cli_free(&cli);
+    }
+}
+END_TEST
+
+START_TEST(quality_options)
+{
+    char *argv[] = {"reencode",        "run",           "--measure",
+                    "--min-ssim=0.95", "--target-ssim", "0.98",
+                    "--video-encoder", "libsvtav1",     "d"};
+    char *none[] = {"reencode", "encode", "a.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.settings.measure, 1);
+    ck_assert_double_eq(cli.settings.min_ssim, 0.95);
+    ck_assert_double_eq(cli.settings.target_ssim, 0.98);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(none), none, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(!rx_settings_measures(&cli.settings));
     rx_cli_free(&cli);
 }
 END_TEST
@@ -408,8 +491,54 @@ START_TEST(run_options)
 }
 END_TEST
 
+START_TEST(shard_option)
+{
+    char *run[] = {"reencode", "run", "--shard", "1/3", "d"};
+    char *list[] = {"reencode", "list", "--shard=auto/4", "d"};
+    char *rep[] = {"reencode", "journal", "repair", "--shard", "2/5", "d"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(run), run, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(cli.shard.index == 1 && cli.shard.count == 3 && !cli.shard.from_env);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(list), list, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert(cli.shard.from_env && cli.shard.count == 4);
+    rx_cli_free(&cli);
+    ck_assert_int_eq(rx_cli_parse(ARGC(rep), rep, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_JOURNAL_REPAIR);
+    ck_assert(cli.shard.index == 2 && cli.shard.count == 5);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 /* A message quotes what the person typed; control characters in it must not
  * split the one line or reach the terminal as escape sequences. */
+START_TEST(manifest_options)
+{
+    char *csv[] = {"reencode",    "run",      "--from-csv", "v.csv",  "--column", "video_path",
+                   "--id-column", "video_id", "--results",  "r.json", "d"};
+    char *list[] = {"reencode", "list", "-0", "--from-list", "-"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(csv), csv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_RUN);
+    ck_assert_str_eq(cli.from_csv, "v.csv");
+    ck_assert_str_eq(cli.column, "video_path");
+    ck_assert_str_eq(cli.id_column, "video_id");
+    ck_assert_str_eq(cli.results, "r.json");
+    ck_assert_ptr_null(cli.from_list);
+    ck_assert_uint_eq(cli.n_roots, 1);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(list), list, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_LIST);
+    ck_assert_str_eq(cli.from_list, "-");
+    ck_assert(cli.nul);
+    ck_assert_uint_eq(cli.n_roots, 0);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(usage_messages_stay_one_clean_line)
 {
     char *argv[] = {"reencode", "list", "--bogus\n\033[2Jx", "dir"};
@@ -518,13 +647,17 @@ int main(void)
     tcase_add_test(tc, other_encoders_audio_and_container);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, frame_rate_options);
     tcase_add_test(tc, list_options);
     tcase_add_test(tc, run_dry_run_is_the_listing);
     tcase_add_test(tc, run_options);
+    tcase_add_test(tc, manifest_options);
+    tcase_add_test(tc, shard_option);
     tcase_add_test(tc, usage_messages_stay_one_clean_line);
     tcase_add_test(tc, no_command_is_usage_error);
     tcase_add_test(tc, help_and_version);
     tcase_add_test(tc, bitrates);
+    tcase_add_test(tc, quality_options);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }

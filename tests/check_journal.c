@@ -173,6 +173,7 @@ START_TEST(test_replay)
     res.width = 2560;
     res.height = 1440;
     res.wall_seconds = 12.3456;
+    snprintf(res.out_hash, sizeof(res.out_hash), "%s", "00112233445566778899aabbccddeeff");
     ck_assert_int_eq(rx_journal_record(j, &a, RX_STATE_ENCODED, &res, NULL, NULL), 0);
     ck_assert_int_eq(rx_journal_record(j, &a, RX_STATE_DONE, NULL, NULL, "renamed"), 0);
 
@@ -189,6 +190,7 @@ START_TEST(test_replay)
     rx_result_init(&res);
     res.in_bytes = 3000;
     res.out_bytes = 3100;
+    snprintf(res.out_hash, sizeof(res.out_hash), "%s", "NOT-A-HASH"); /* never written */
     ck_assert_int_eq(rx_journal_record(j, &c, RX_STATE_SKIPPED, &res, NULL, "kept"), 0);
 
     ck_assert_int_eq(rx_journal_record(j, &d, RX_STATE_STARTED, NULL, "d.webm", NULL), 0);
@@ -227,6 +229,7 @@ START_TEST(test_replay)
     ck_assert_str_eq(e->original, "renamed");
     ck_assert_int_eq(e->result.in_bytes, 1000);
     ck_assert_int_eq(e->result.out_bytes, 300);
+    ck_assert_str_eq(e->result.out_hash, "00112233445566778899aabbccddeeff"); /* carried */
     ck_assert_int_eq(e->result.in_duration_us, 60000000);
     ck_assert_int_eq(e->result.video_duration_us, 60016667);
     ck_assert_int_eq(e->result.audio_duration_us, 60000000);
@@ -243,6 +246,7 @@ START_TEST(test_replay)
     ck_assert_int_eq(e->result.state, RX_STATE_DONE);
     ck_assert_int_eq(e->attempts, 2);
     ck_assert_int_eq(e->result.out_bytes, 10);
+    ck_assert_str_eq(e->result.out_hash, ""); /* never given: absent */
     ck_assert_int_eq(e->result.err, 0);
     ck_assert_str_eq(e->result.error, "");
     ck_assert_str_eq(e->original, "deleted");
@@ -252,6 +256,7 @@ START_TEST(test_replay)
     ck_assert_int_eq(e->result.state, RX_STATE_SKIPPED);
     ck_assert_int_eq(e->attempts, 1); /* decided without a "started" */
     ck_assert_int_eq(e->result.out_bytes, 3100);
+    ck_assert_str_eq(e->result.out_hash, "");
     ck_assert_str_eq(e->original, "kept");
     ck_assert_ptr_null(e->output);
 
@@ -885,6 +890,69 @@ START_TEST(test_golden_line)
 }
 END_TEST
 
+/* Measured quality and the --target-ssim cache: kept in integers on the
+ * line, read back as the entry had them, and a note adds them to the
+ * attempt under way without opening another. */
+START_TEST(test_quality_fields_and_note)
+{
+    RxFileId id = fake_id("q.mp4", 1000, 7), other = fake_id("z.mp4", 5, 8);
+    const RxJournalEntry *e;
+    RxJournalReport rep;
+    RxJournal *j;
+    RxResult res;
+
+    rx_result_init(&res);
+    j = open_ok(at("journal"), 0, &rep);
+    ck_assert_int_eq(rx_journal_note(j, &id, &res), AVERROR(EINVAL)); /* unknown file */
+    ck_assert_int_eq(rx_journal_record(j, &id, RX_STATE_STARTED, NULL, "q.webm", NULL), 0);
+    res.tuned_crf = 44;
+    snprintf(res.tuned_for, sizeof(res.tuned_for), "ssim>=0.980000 libaom-av1 0badf00d");
+    ck_assert_int_eq(rx_journal_note(j, &id, &res), 0);
+    e = rx_journal_find(j, &id);
+    ck_assert_int_eq(e->result.state, RX_STATE_STARTED);
+    ck_assert_int_eq(e->attempts, 1);
+    ck_assert_str_eq(e->output, "q.webm");
+    ck_assert_int_eq(e->result.tuned_crf, 44);
+    rx_journal_close(&j);
+
+    /* A crash here: the next run reads the crf back. */
+    j = open_ok(at("journal"), 0, &rep);
+    e = rx_journal_find(j, &id);
+    ck_assert_int_eq(e->result.state, RX_STATE_STARTED);
+    ck_assert_int_eq(e->attempts, 1);
+    ck_assert_int_eq(e->result.tuned_crf, 44);
+    ck_assert_str_eq(e->result.tuned_for, "ssim>=0.980000 libaom-av1 0badf00d");
+
+    res.ssim = 0.98765432;
+    res.ssim_min = 0.9123456;
+    res.psnr = 42.1234567;
+    ck_assert_int_eq(rx_journal_record(j, &id, RX_STATE_STARTED, &res, "q.webm", NULL), 0);
+    ck_assert_int_eq(rx_journal_record(j, &id, RX_STATE_ENCODED, &res, NULL, NULL), 0);
+    e = rx_journal_find(j, &id);
+    ck_assert_int_eq(e->attempts, 2);
+    ck_assert_double_eq(e->result.ssim, 0.987654); /* millionths, as replay reads it */
+    ck_assert_double_eq(e->result.ssim_min, 0.912346);
+    ck_assert_double_eq(e->result.psnr, 42.123);
+    ck_assert_int_eq(rx_journal_record(j, &other, RX_STATE_DONE, NULL, NULL, NULL), 0);
+    rx_journal_close(&j);
+
+    j = open_ok(at("journal"), RX_JOURNAL_READONLY, &rep);
+    e = rx_journal_find(j, &id);
+    ck_assert_int_eq(e->result.state, RX_STATE_ENCODED);
+    ck_assert_double_eq(e->result.ssim, 0.987654);
+    ck_assert_double_eq(e->result.ssim_min, 0.912346);
+    ck_assert_double_eq(e->result.psnr, 42.123);
+    ck_assert_int_eq(e->result.tuned_crf, 44);
+    ck_assert_str_eq(e->result.tuned_for, "ssim>=0.980000 libaom-av1 0badf00d");
+    /* Not measured: no fields, zero figures. */
+    e = rx_journal_find(j, &other);
+    ck_assert(e->result.ssim == 0 && e->result.psnr == 0 && e->result.tuned_crf == 0);
+    ck_assert_str_eq(e->result.tuned_for, "");
+    ck_assert_int_eq(rx_journal_note(j, &id, &res), AVERROR(EBADF));
+    rx_journal_close(&j);
+}
+END_TEST
+
 #define FILE_HEAD                                                                               \
     "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"file\",\"rel\":\"a\"," \
     "\"size\":1,\"mtime_ns\":2,\"hash\":\"0123456789abcdef0123456789abcdef\","
@@ -898,6 +966,10 @@ START_TEST(test_strict_parser)
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"in_bytes\":9223372036854775807}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"err\":-2147483648}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\udcff\\u0001\"}",
+        FILE_HEAD
+        "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"00112233445566778899aabbccddeeff\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"ssim_ppm\":987654,\"ssim_min_ppm\":-5,"
+                  "\"psnr_mdb\":42123,\"tuned_crf\":44,\"tuned_for\":\"ssim>=0.98 k\"}",
         "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
         "\"pid\":1,\"host\":\"\"}",
     };
@@ -918,6 +990,15 @@ START_TEST(test_strict_parser)
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"err\":-2147483649}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"in_bytes\":9223372036854775808}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"original\":\"burnt\"}",
+        FILE_HEAD
+        "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"00112233445566778899AABBCCDDEEFF\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"out_hash\":\"0011\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"out_hash\":1}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"ssim_ppm\":1000001}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"psnr_mdb\":-1}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"tuned_crf\":64}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"tuned_for\":"
+                  "\"0123456789012345678901234567890123456789012345678\"}",    /* too long */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\x\"}",     /* bad escape */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\/\"}",     /* not ours */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\u0041\"}", /* 'A' */
@@ -1155,6 +1236,7 @@ int main(void)
     tcase_add_test(tc, test_write_failure_leaves_no_garbage);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_dir_create);
+    tcase_add_test(tc, test_quality_fields_and_note);
     suite_add_tcase(s, tc);
 
     return rx_check_run(s);

@@ -870,6 +870,11 @@ START_TEST(json_lines_are_objects_in_order)
     res = result(RX_STATE_DONE, 1000, 300, 1.5, NULL);
     res.width = 1920;
     res.height = 1080;
+    res.ssim = 0.9876;
+    res.ssim_min = 0.95;
+    res.psnr = 44.5;
+    res.tuned_crf = 44;
+    res.tune_probes = 5;
     rx_reporter_finish(r, 0, "ok.mp4", &res, "renamed");
     clk = 4;
     ck_assert_int_eq(rx_reporter_summary(r), 0);
@@ -904,7 +909,14 @@ START_TEST(json_lines_are_objects_in_order)
             ck_assert_str_eq(jget(line, n, "error"),
                              "\"cannot decode 'we\\\"ird\\nname\\ufffd.mp4': bad\"");
             ck_assert_str_eq(jget(line, n, "original"), "null");
+            ck_assert_str_eq(jget(line, n, "ssim"), ""); /* not measured: not there */
+            ck_assert_str_eq(jget(line, n, "tuned_crf"), "");
         } else if (k == 6) {
+            ck_assert_str_eq(jget(line, n, "ssim"), "0.987600");
+            ck_assert_str_eq(jget(line, n, "ssim_min"), "0.950000");
+            ck_assert_str_eq(jget(line, n, "psnr"), "44.500");
+            ck_assert_str_eq(jget(line, n, "tuned_crf"), "44");
+            ck_assert_str_eq(jget(line, n, "tune_probes"), "5");
             ck_assert_str_eq(jget(line, n, "state"), "\"done\"");
             ck_assert_str_eq(jget(line, n, "out_bytes"), "300");
             ck_assert_str_eq(jget(line, n, "width"), "1920");

@@ -573,6 +573,82 @@ START_TEST(test_stop)
 }
 END_TEST
 
+static void on_not_taken(void *opaque, const char *path, int err)
+{
+    on_warn(opaque, path, err);
+}
+
+/* Files named one by one (a manifest): the walk's name rules, one entry per
+ * file however often named, missing files yielded with err, rel from base or
+ * absolute. */
+START_TEST(test_named_files)
+{
+    const char *named[] = {"sub/w.mp4",   "a.mp4",       "./a.mp4", "odd\nname, \"q\".mp4",
+                           "missing.mp4", "x.mkv",       "d.mp4",   ".reencode/j.mp4",
+                           "a.mp4.part",  "sub/../a.mp4"};
+    const char *sub[] = {at("sub")};
+    Seen seen = {0};
+    RxScanOptions o;
+    RxScanList *l = NULL;
+    char *real_top = realpath(top, NULL), outside[PATH_MAX];
+
+    touch("a.mp4", "a");
+    touch("sub/w.mp4", "w");
+    touch("odd\nname, \"q\".mp4", "o");
+    touch("x.mkv", "x");
+    touch(".reencode/j.mp4", "j");
+    touch("a.mp4.part", "p");
+    ck_assert_int_eq(mkdir(at("d.mp4"), 0755), 0);
+    rx_scan_options_default(&o);
+    o.on_entry = on_entry;
+    o.entry_opaque = &seen;
+    o.on_not_taken = on_not_taken;
+    o.not_taken_opaque = &seen;
+    ck_assert_int_eq(rx_scan_list_new(&l), 0);
+    ck_assert_int_eq(rx_scan_run(l, sub, 1, &o), 0);
+    ck_assert_int_eq(rx_scan_files(l, named, 10, ".", 1, &o), 0);
+
+    ck_assert_uint_eq(rx_scan_list_count(l), 4);
+    ck_assert_str_eq(rx_scan_list_get(l, 0)->rel, "w.mp4"); /* walked, root 0 */
+    const RxScanEntry *e = rx_scan_list_get(l, 1);
+    ck_assert_str_eq(e->path, "a.mp4");
+    ck_assert_str_eq(e->rel, "a.mp4");
+    ck_assert_uint_eq(e->root, 1);
+    ck_assert_int_eq(e->err, 0);
+    ck_assert_int_eq(e->size, 1);
+    e = rx_scan_list_get(l, 2);
+    ck_assert_str_eq(e->rel, "odd\nname, \"q\".mp4");
+    ck_assert_int_eq(e->err, 0);
+    e = rx_scan_list_get(l, 3);
+    ck_assert_str_eq(e->path, "missing.mp4");
+    ck_assert_int_eq(e->err, -ENOENT);
+    ck_assert_int_eq(e->size, 0);
+
+    const char *left[] = {"sub/w.mp4",       "./a.mp4",    "x.mkv",       "d.mp4",
+                          ".reencode/j.mp4", "a.mp4.part", "sub/../a.mp4"};
+    const int why[] = {RX_SCAN_ERR_SAME, RX_SCAN_ERR_SAME, RX_SCAN_ERR_NAME, RX_SCAN_ERR_TYPE,
+                       RX_SCAN_ERR_NAME, RX_SCAN_ERR_NAME, RX_SCAN_ERR_SAME};
+    ck_assert_uint_eq(seen.nw, 7);
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_str_eq(seen.wpath[i], left[i]);
+        ck_assert_int_eq(seen.werr[i], why[i]);
+        ck_assert_ptr_nonnull(rx_scan_why(why[i]));
+    }
+    ck_assert_ptr_null(rx_scan_why(-ENOENT));
+    rx_scan_list_free(&l);
+
+    /* Outside base: the absolute path, whichever way it was named. */
+    ck_assert_int_eq(rx_scan_list_new(&l), 0);
+    o.on_entry = NULL;
+    o.on_not_taken = NULL;
+    ck_assert_int_eq(rx_scan_files(l, named + 1, 1, at("sub"), 0, &o), 0);
+    snprintf(outside, sizeof(outside), "%s/a.mp4", real_top);
+    ck_assert_str_eq(rx_scan_list_get(l, 0)->rel, outside);
+    rx_scan_list_free(&l);
+    free(real_top);
+}
+END_TEST
+
 static Suite *scan_suite(void)
 {
     Suite *s = suite_create("scan");
@@ -588,6 +664,7 @@ static Suite *scan_suite(void)
     tcase_add_test(tc, test_unreadable_dir);
     tcase_add_test(tc, test_vanishing);
     tcase_add_test(tc, test_stop);
+    tcase_add_test(tc, test_named_files);
     suite_add_tcase(s, tc);
     return s;
 }

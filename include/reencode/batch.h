@@ -27,7 +27,9 @@
 #include <stddef.h>
 
 #include "reencode/progress.h"
+#include "reencode/results.h"
 #include "reencode/settings.h"
+#include "reencode/shard.h"
 
 typedef enum RxOriginals {
     RX_ORIGINALS_RENAME = 0, /* foo.mp4 -> foo.mp4.reencoded (the default) */
@@ -36,7 +38,7 @@ typedef enum RxOriginals {
 } RxOriginals;
 
 typedef struct RxBatchOptions {
-    const char *const *roots; /* borrowed; roots[0] holds the default journal */
+    const char *const *roots; /* borrowed; roots[0] holds the default journal (see files) */
     size_t n_roots;
     const char *const *matches; /* filter expressions (borrowed) */
     size_t n_matches;
@@ -49,6 +51,7 @@ typedef struct RxBatchOptions {
                                  0 = chosen per file (see rx_batch_run) */
     int jobs;                 /* encodes at once; 0 = chosen from the cores, memory and queue */
     const char *journal_path; /* NULL: <roots[0]>/.reencode/journal */
+    RxShard shard;            /* only this shard's files, journal PATH.K-of-N (count 0: all) */
     int wait_lock;            /* wait for another run's lock instead of failing */
     int retry_failed;         /* retry files that failed before */
     RxOriginals originals;
@@ -58,6 +61,15 @@ typedef struct RxBatchOptions {
 
     RxReporterOptions report; /* mode, colours, log and stats files */
     int probe_progress;       /* show "probing n/m" while finding */
+
+    /* Files named by a manifest (borrowed), found after the walk of the
+     * roots, if any, and then treated like walked files. Their journal rel
+     * is taken from roots[0], or without roots from files_base, which then
+     * also holds the default journal (files_base/.reencode/journal). */
+    const char *const *files;
+    size_t n_files;
+    const char *files_base;
+    RxResults *results; /* optional: each file's outcome is noted there */
 } RxBatchOptions;
 
 /* Outcome of rx_batch_run() beyond its return code. */

@@ -14,16 +14,18 @@
 
 #include "reencode/log.h"
 #include "reencode/settings.h"
+#include "reencode/shard.h"
 
 typedef enum RxCommand {
     RX_CMD_NONE = 0,
     RX_CMD_HELP,           /* reencode --help, or COMMAND --help */
     RX_CMD_VERSION,        /* reencode --version */
     RX_CMD_ENCODE,         /* reencode encode INPUT [-o OUTPUT] */
-    RX_CMD_LIST,           /* reencode list DIR... (also run --dry-run) */
-    RX_CMD_RUN,            /* reencode run DIR... */
+    RX_CMD_LIST,           /* reencode list DIR... (also run --dry-run); or a manifest */
+    RX_CMD_RUN,            /* reencode run DIR... ; or a manifest */
     RX_CMD_STATUS,         /* reencode status [DIR] [--journal PATH] */
     RX_CMD_JOURNAL_REPAIR, /* reencode journal repair [DIR] [--journal PATH] */
+    RX_CMD_VERIFY,         /* reencode verify [DIR | FILE...] [--journal PATH] */
 } RxCommand;
 
 typedef enum RxCliStatus {
@@ -38,6 +40,7 @@ typedef struct RxCli {
     /* encode */
     const char *input;
     const char *output;
+    const char *images;  /* --images LIST|GLOB: encode stills instead of INPUT */
     RxSettings settings; /* encode and run */
     /* Encoder options seen, checked once the whole line is read (the
      * encoder may be named last): explicit values survive the encoder's
@@ -69,9 +72,23 @@ typedef struct RxCli {
     int accept_truncated;
     const char *log_path;   /* --log FILE */
     const char *stats_path; /* --stats FILE */
+    RxShard shard;          /* --shard K/N | auto[/N] (list, run, status, journal repair) */
+
+    int verify_mode; /* verify: RX_VERIFY_FULL (default) or --quick */
+    /* list and run: a manifest (manifest.h) */
+    const char *from_csv;  /* --from-csv FILE ("-" = stdin) */
+    const char *column;    /* --column NAME */
+    const char *id_column; /* --id-column NAME */
+    const char *from_list; /* --from-list FILE ("-" = stdin) */
+    int nul;               /* -0: the list is NUL-separated */
+    const char *results;   /* run --results FILE */
 
     RxLogLevel log_level;
     int progress; /* -1 auto (on a terminal), 0 off, 1 on */
+
+    /* Hidden, for packaging: "help --man" / "help --complete bash|zsh" ->
+     * "man", "bash", "zsh" (docs/reencode.1, scripts/completions/). */
+    const char *help_format;
 } RxCli;
 
 /* Parse argv. On RX_CLI_USAGE err holds one line. Call rx_cli_free() after
@@ -84,6 +101,17 @@ void rx_cli_free(RxCli *cli);
  * pieces to print one after the other (ISO C caps a string literal at 4095
  * bytes). Static storage. */
 const char *const *rx_cli_help(RxCommand cmd);
+
+/* One row of the option table, for documents generated from it (helpdoc.h). */
+typedef struct RxCliOption {
+    const char *name; /* long name, without "--" */
+    char short_name;  /* 0: none */
+    int has_value;
+} RxCliOption;
+
+/* The i-th option (from 0, in the table's order) that cmd accepts: 0 and
+ * *out filled, or -1 past the last. */
+int rx_cli_option(RxCommand cmd, size_t i, RxCliOption *out);
 
 /* Parse a bitrate: "32000", "32k", "1.5M". Returns 0 or AVERROR(EINVAL). */
 int rx_cli_parse_bitrate(const char *s, int64_t *out);

@@ -28,6 +28,7 @@
 
 #include "reencode/probe.h"
 #include "reencode/scan.h"
+#include "reencode/shard.h"
 
 /* One file found: where it is, and what MediaInfo says or why it could not. */
 typedef struct RxFound {
@@ -53,10 +54,17 @@ typedef struct RxFindOptions {
     RxProbeOptions probe; /* extra fields (the filter's), ParseSpeed */
     int jobs;             /* probe threads; <= 0 = 2 (MediaInfo parses one file at a
                              time process-wide: more threads do not parse faster) */
+    RxShard shard;        /* only the files of this shard (shard.h); count 0: all */
     RxFindSkipFn skip;    /* optional */
     void *skip_opaque;
     RxFindProgressFn progress; /* optional */
     void *progress_opaque;
+    /* Files named one by one (a manifest), found after the walk with
+     * rx_scan_files(files, n_files, files_base, root = the number of roots):
+     * one that cannot be used is an entry with err = its entry's err. */
+    const char *const *files;
+    size_t n_files;
+    const char *files_base;
 } RxFindOptions;
 
 typedef struct RxFind RxFind;

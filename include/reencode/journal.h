@@ -52,6 +52,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libavutil/bprint.h>
+
 #include "reencode/result.h"
 
 /* Default location: <first root>/RX_JOURNAL_DIR/RX_JOURNAL_NAME. */
@@ -179,6 +181,15 @@ const RxJournalEntry *rx_journal_find(RxJournal *j, const RxFileId *id);
 int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
                       const char *output, const char *original);
 
+/*
+ * Append a record of what was learnt within the file's current attempt (the
+ * crf a --target-ssim search chose): its latest state again, res's fields,
+ * output and original carried, no new attempt. Durable when it returns 0,
+ * so a crash later in the attempt keeps it. Returns as rx_journal_record(),
+ * or AVERROR(EINVAL) when the journal knows no record of id (or res is NULL).
+ */
+int rx_journal_note(RxJournal *j, const RxFileId *id, const RxResult *res);
+
 /* Number of files the journal knows, and the i-th (0 <= i < count): the
  * latest entry of each, in the order files first appeared in the journal. */
 size_t rx_journal_count(RxJournal *j);
@@ -195,6 +206,17 @@ const RxJournalEntry *rx_journal_entry(RxJournal *j, size_t i);
  * journal at all, or a negative errno.
  */
 int rx_journal_repair(const char *path, RxJournalReport *report);
+
+/*
+ * The members of e as one JSON object's (no braces: the caller adds its
+ * own, e.g. a type): "status" (given: rx_state_status() of the state, or a
+ * word of the caller's), "state", "path" (path, or NULL for e's rel;
+ * "path_hex" with its bytes when not UTF-8), sizes, durations, frames,
+ * "verified", "time", "error", "original", "output". The one per-file record
+ * of `status --json` and `run --results`.
+ */
+void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *status,
+                           const char *path);
 
 /* Release the lock and free everything; *j is set to NULL. Accepts NULL. */
 void rx_journal_close(RxJournal **j);

@@ -30,6 +30,7 @@ typedef enum RxState {
 #define RX_ERR_CHANGED     (-0x52584304) /* input changed while being encoded */
 #define RX_ERR_NOT_SMALLER (-0x52584305) /* output not enough smaller: original kept */
 #define RX_ERR_BAD_OUTPUT  (-0x52584306) /* output failed the check before commit */
+#define RX_ERR_LOW_QUALITY (-0x52584307) /* output measured below --min-ssim */
 
 #define RX_ERROR_MAX 512
 
@@ -40,6 +41,7 @@ typedef struct RxResult {
 
     int64_t in_bytes;            /* size of the input when the job started */
     int64_t out_bytes;           /* size of the committed output */
+    char out_hash[33];           /* its content hash as the journal's identity ("" unknown) */
     int64_t in_duration_us;      /* duration the input's container declares */
     int64_t video_duration_us;   /* span of the encoded video, incl. last frame */
     int64_t audio_duration_us;   /* span of the first encoded audio track */
@@ -50,12 +52,29 @@ typedef struct RxResult {
     int audio_tracks;            /* Opus tracks written */
     int width, height;           /* encoded picture size */
     double wall_seconds;         /* wall time of the job */
+
+    /* Constant frame rate (--cfr, --fps): the output's rate, 0/0 when it
+     * keeps the source's timing; output frames repeating the one before;
+     * decoded frames that no output frame shows. */
+    int fps_num, fps_den;
+    int64_t video_frames_repeated;
+    int64_t video_frames_dropped;
+    /* Measured quality (measure.h), all 0 when not measured. */
+    double ssim, ssim_min; /* mean and lowest per-frame SSIM (luma) */
+    double psnr;           /* dB */
+    int tuned_crf;         /* crf chosen for --target-ssim, 0 when none */
+    int tune_probes;       /* probe encodes this job ran to choose it (0: known before) */
+    char tuned_for[48];    /* rx_settings_tune_key() it was chosen under */
 } RxResult;
 
 void rx_result_init(RxResult *r);
 
 /* Stable lower-case name of a state ("done", "failed", ...); never NULL. */
 const char *rx_state_name(RxState s);
+
+/* What the state means to a person: "done" (also encoded: the output is
+ * committed), "skipped", "failed", or "pending" (to do, or under way). */
+const char *rx_state_status(RxState s);
 
 /* Human text for any code returned by reencode functions (ours, AVERROR,
  * negative errno). Writes into buf and returns it. */

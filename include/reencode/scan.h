@@ -54,6 +54,8 @@ typedef struct RxScanEntry {
     int64_t mtime_ns; /* modification time, ns since the epoch */
     uint64_t dev;     /* identity of the file (of the link's target when followed) */
     uint64_t ino;
+    int err; /* 0; rx_scan_files() only: why the named file cannot be used (negative
+                errno), yielded anyway so that it is reported as that file */
 } RxScanEntry;
 
 /* Called for each entry as soon as it is found; return 0 to go on, or a
@@ -72,7 +74,17 @@ typedef struct RxScanOptions {
     void *entry_opaque;
     RxScanWarnFn on_warn; /* optional; warnings are counted either way */
     void *warn_opaque;
+    RxScanWarnFn on_not_taken; /* optional: rx_scan_files() names left out, with why */
+    void *not_taken_opaque;
 } RxScanOptions;
+
+/* Why rx_scan_files() left a name out (on_not_taken's err). */
+#define RX_SCAN_ERR_NAME (-0x52584320) /* the walk would not pick that name */
+#define RX_SCAN_ERR_SAME (-0x52584321) /* the same file as one already in the list */
+#define RX_SCAN_ERR_TYPE (-0x52584322) /* a directory, fifo ...: not a regular file */
+
+/* Text for RX_SCAN_ERR_*, or NULL for any other code. */
+const char *rx_scan_why(int err);
 
 typedef struct RxScanList RxScanList;
 
@@ -91,6 +103,27 @@ int rx_scan_list_new(RxScanList **out);
  * in use elsewhere): the caller frees it as usual.
  */
 int rx_scan_run(RxScanList *list, const char *const *roots, size_t n, const RxScanOptions *o);
+
+/*
+ * Add files named one by one (a manifest) to list, in the order given. Each
+ * path is used as given (a relative one from the current directory), links
+ * followed. A file the walk would not pick by its name (o->extensions,
+ * *.part, *.reencoded, a .reencode directory on its path), or one already in
+ * the list (same device and inode: named twice, under two names, or found by
+ * the walk too), or one that is not a regular file (a directory: `find`
+ * lists them) is left out through o->on_not_taken. A file that cannot be
+ * used (missing, unreadable) is yielded all the same,
+ * with err set and size 0, so that it is reported as that file (not as a
+ * warning) and a manifest never loses a row in silence.
+ * Entries get root = the index given, and rel = the path from base when the
+ * file lies under base (directories resolved with realpath, the file's own
+ * name not), else its absolute path (starting with '/'): rel stays the same
+ * from whichever directory a relative path was given.
+ * Returns 0, -EINVAL for a bad extension list, -ENOMEM, or the code an
+ * on_entry returned.
+ */
+int rx_scan_files(RxScanList *list, const char *const *paths, size_t n, const char *base,
+                  size_t root, const RxScanOptions *o);
 
 size_t rx_scan_list_count(const RxScanList *list);
 

@@ -59,6 +59,16 @@ typedef struct RxSettings {
     int dedup;
     int dedup_max_diff; /* 8-bit levels a sample may differ and still be a duplicate, 10 */
     int verify;         /* RxVerify, RX_VERIFY_QUICK */
+
+    /* Constant frame rate (src/vstage.h): 0 keeps the source's timing; 1
+     * retimes to fps_num/fps_den, or with fps_num 0 to the source's nominal
+     * rate (--cfr). Turns duplicate elision off: frame k must be at k/fps. */
+    int cfr;
+    int fps_num, fps_den; /* --fps; 0 = the source's nominal rate */
+    /* Measured quality (src/measure.c), see transcode.h. */
+    int measure;        /* measure SSIM/PSNR of the output before it takes its name, 0 */
+    double min_ssim;    /* > 0: an output measuring below is not published (measures), 0 */
+    double target_ssim; /* > 0: crf chosen by probe encodes to reach this SSIM (measures), 0 */
 } RxSettings;
 
 /* Fill s with the reference defaults. */
@@ -75,7 +85,8 @@ int rx_settings_set_encoder(RxSettings *s, const char *name);
  * does not fit (so a too-long value is an error, never silently cut). */
 int rx_settings_set_str(char *dst, size_t size, const char *src);
 
-/* Resolve dedup == -1: 1 when frames alike to the last kept one are dropped. */
+/* Resolve dedup == -1: 1 when frames alike to the last kept one are dropped;
+ * always 0 with cfr. */
 int rx_settings_dedup(const RxSettings *s);
 
 /* Resolve container == RX_CONTAINER_AUTO: WebM, or Matroska when audio is
@@ -88,6 +99,20 @@ RxContainer rx_settings_container(const RxSettings *s);
  * RX_CONTAINER_AUTO when it names neither. */
 const char *rx_container_ext(RxContainer c);
 RxContainer rx_container_of_name(const char *path);
+/* Does the job measure its output? (--measure, --min-ssim, --target-ssim) */
+int rx_settings_measures(const RxSettings *s);
+
+/* The crf range a --target-ssim search walks for s's encoder: 31 values,
+ * so a binary search settles in at most 5 probe encodes. */
+void rx_settings_crf_range(const RxSettings *s, int *lo, int *hi);
+
+#define RX_TUNE_KEY_MAX 48
+
+/* What a crf found for --target-ssim depends on: the target, the encoder and
+ * a checksum of every setting that changes the pictures (not crf, threads,
+ * verify or the audio). A cached crf is reused only under the same key.
+ * Writes "ssim>=0.980000 libaom-av1 1a2b3c4d" into key. */
+void rx_settings_tune_key(const RxSettings *s, char key[RX_TUNE_KEY_MAX]);
 
 /* Resolve threads == 0 to the number of online cores. */
 int rx_settings_threads(const RxSettings *s);

@@ -25,6 +25,20 @@ check "output written" test -s "talk 1.webm"
 check "no .part left" test ! -e "talk 1.webm.part"
 check "input untouched" test "$(md5sum <"talk 1.mp4")" = "$sum_before"
 
+# The output keeps the recording's access and modification times.
+"$mk" --duration 1 --size 160x96 old.mp4 >/dev/null
+touch -m -d '2019-06-01 12:00:00.123456789' old.mp4
+touch -a -d '2020-01-02 03:04:05.5' old.mp4
+"$re" encode -q old.mp4
+check "times: mtime copied" test "$(stat -c %y old.webm)" = "$(stat -c %y old.mp4)"
+check "times: atime copied" test "$(stat -c %X old.webm)" = "$(date -d '2020-01-02 03:04:05' +%s)"
+
+# A phone's portrait recording (display matrix) comes out upright, turned.
+"$mk" --duration 1 --size 160x96 --rotate 90 --pattern marks phone.mp4 >/dev/null
+"$re" encode -q phone.mp4
+check "rotated: output portrait" bash -c "'$mk' --inspect phone.webm | grep -q '96x160'"
+check "rotated: no matrix left" bash -c "'$mk' --inspect phone.webm | grep -q 'rotation 0'"
+
 # The output exists now: refused, not replaced.
 cp "talk 1.webm" keep.webm
 exits "$re" encode -q "talk 1.mp4" 2>err.txt

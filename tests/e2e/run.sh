@@ -39,6 +39,11 @@ done
 check "8 outputs decode, originals renamed" test $n_ok -eq 8
 (cd rec && find . -name '*.mp4.reencoded' -exec md5sum {} + | sed 's/\.reencoded$//' | sort -k2) >sums.after
 check "originals byte-identical after rename" cmp -s sums.before sums.after
+n_times=0
+for f in rec/a/*.mp4.reencoded "rec/b c"/*.mp4.reencoded; do
+    [[ $(stat -c %y "$f") == $(stat -c %y "${f%.mp4.reencoded}.webm") ]] && n_times=$((n_times + 1))
+done
+check "outputs carry their originals' mtime" test $n_times -eq 8
 check "no .part left" bash -c "! find rec -name '*.part' | grep -q ."
 check "status: 8 done" test "$(status_count rec done)" -eq 8
 check "log file written" bash -c "ls rec/.reencode/reencode-*.log >/dev/null"

@@ -18,7 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-all=(fuzz_journal fuzz_filter fuzz_cli)
+all=(fuzz_journal fuzz_filter fuzz_cli fuzz_manifest)
 seconds=${RX_FUZZ_SECONDS:-60}
 build=${RX_FUZZ_BUILD:-build-fuzz}
 [[ $build == /* ]] || build=$root/$build
@@ -31,8 +31,9 @@ for n in "${names[@]}"; do
 done
 
 # Longest input per harness: a journal of a few dozen lines (its index grows
-# past 32 files), a few expressions and values, a long command line.
-declare -A max_len=([fuzz_journal]=16384 [fuzz_filter]=1024 [fuzz_cli]=2048)
+# past 32 files), a few expressions and values, a long command line, a CSV
+# of a few dozen rows.
+declare -A max_len=([fuzz_journal]=16384 [fuzz_filter]=1024 [fuzz_cli]=2048 [fuzz_manifest]=4096)
 
 cc=${RX_FUZZ_CC:-}
 if [[ -z $cc ]]; then

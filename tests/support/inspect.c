@@ -12,12 +12,13 @@
 #include <libavformat/avformat.h>
 #include <libavutil/crc.h>
 #include <libavutil/display.h>
+#include <libavutil/intreadwrite.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 
-#define IN_SSIM_SLACK_US 2000 /* see in_quality() in inspect.h */
-#define IN_MAX_ERRORS    1000 /* consecutive decoder errors before giving up a drain */
+#include "reencode/measure.h"
+
+#define IN_MAX_ERRORS 1000 /* consecutive decoder errors before giving up a drain */
 
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -384,293 +385,77 @@ static int vr_next(VReader *r, AVFrame *fr, int64_t *us)
     }
 }
 
-/* The luma samples compared for one picture, w x h. A frame whose first plane
- * holds 8-bit luma at that size is used as it is (no copy, as ffmpeg's ssim
- * filter reads it); any other format or size goes through swscale to 8-bit
- * yuv420p first. swscale's gray8 would stretch limited-range luma to full
- * range, so the two paths would not agree: yuv420p keeps the range. */
-typedef struct Gray {
-    struct SwsContext *sws;
-    uint8_t *buf[4]; /* swscale's output, av_image_alloc'ed */
-    int buf_linesize[4];
-    int buf_w, buf_h;
-    const uint8_t *data; /* the samples: the frame's plane 0 or buf[0] */
-    ptrdiff_t stride;
-    int w, h; /* the size data was made for */
-} Gray;
-
-static void gray_free(Gray *g)
+int in_first_frame(const char *path, AVFrame **frame)
 {
-    sws_freeContext(g->sws);
-    g->sws = NULL;
-    av_freep(&g->buf[0]);
-}
-
-static int plain_luma8(const AVFrame *fr)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fr->format);
-    const uint64_t other = AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
-                           AV_PIX_FMT_FLAG_HWACCEL;
-
-    return d && !(d->flags & other) && d->nb_components >= 1 && d->comp[0].plane == 0 &&
-           d->comp[0].step == 1 && d->comp[0].offset == 0 && d->comp[0].shift == 0 &&
-           d->comp[0].depth == 8;
-}
-
-/* Points g at fr's luma at w x h. g->data stays valid while fr is unchanged. */
-static int to_gray(Gray *g, const AVFrame *fr, int w, int h)
-{
+    VReader r;
+    int64_t us;
     int ret;
 
-    if (fr->width == w && fr->height == h && plain_luma8(fr)) {
-        g->data = fr->data[0];
-        g->stride = fr->linesize[0];
-        g->w = w;
-        g->h = h;
-        return 0;
-    }
-    g->sws = sws_getCachedContext(g->sws, fr->width, fr->height, fr->format, w, h,
-                                  AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!g->sws)
-        return AVERROR(EINVAL);
-    if (!g->buf[0] || g->buf_w != w || g->buf_h != h) {
-        av_freep(&g->buf[0]);
-        ret = av_image_alloc(g->buf, g->buf_linesize, w, h, AV_PIX_FMT_YUV420P, 32);
-        if (ret < 0)
-            return ret;
-        g->buf_w = w;
-        g->buf_h = h;
-    }
-    ret = sws_scale(g->sws, (const uint8_t *const *)fr->data, fr->linesize, 0, fr->height, g->buf,
-                    g->buf_linesize);
-    if (ret < 0)
-        return ret;
-    g->data = g->buf[0];
-    g->stride = g->buf_linesize[0];
-    g->w = w;
-    g->h = h;
-    return 0;
-}
-
-/* ffmpeg's ssim_end1() for 8-bit samples, on one 8x8 window of sums. */
-static double ssim_window(double s1, double s2, double ss, double s12)
-{
-    const double c1 = .01 * .01 * 255 * 255 * 64;
-    const double c2 = .03 * .03 * 255 * 255 * 64 * 63;
-    double vars = ss * 64 - s1 * s1 - s2 * s2;
-    double covar = s12 * 64 - s1 * s2;
-
-    return (2 * s1 * s2 + c1) * (2 * covar + c2) / ((s1 * s1 + s2 * s2 + c1) * (vars + c2));
-}
-
-/* Scratch sums for comparing w x h pictures. The pictures are walked in bands
- * of 4 rows: per column the sums of a, b, a^2 + b^2 and a*b over the band,
- * then per 4x4 block the same four sums (kept for this band and the one
- * above: an 8x8 window is 2x2 blocks). A 1080p pair takes about 3 ms, a
- * fraction of what decoding the two frames costs. */
-typedef struct Sums {
-    int32_t *col;    /* 4 arrays of w */
-    int32_t *blk[2]; /* 4 arrays of w / 4 each, alternating bands */
-    int w, h;
-} Sums;
-
-static void sums_free(Sums *m)
-{
-    av_freep(&m->col);
-    av_freep(&m->blk[0]);
-    av_freep(&m->blk[1]);
-}
-
-static int sums_size(Sums *m, int w, int h)
-{
-    size_t bw = (size_t)(w / 4);
-
-    if (m->col && m->w == w) {
-        m->h = h;
-        return 0;
-    }
-    sums_free(m);
-    m->col = av_malloc_array(4 * (size_t)w, sizeof(*m->col));
-    m->blk[0] = av_malloc_array(4 * bw, sizeof(*m->blk[0]));
-    m->blk[1] = av_malloc_array(4 * bw, sizeof(*m->blk[1]));
-    if (!m->col || !m->blk[0] || !m->blk[1]) {
-        sums_free(m);
+    *frame = av_frame_alloc();
+    if (!*frame)
         return AVERROR(ENOMEM);
-    }
-    m->w = w;
-    m->h = h;
-    return 0;
+    ret = vr_open(&r, path);
+    if (ret >= 0)
+        ret = vr_next(&r, *frame, &us);
+    vr_close(&r);
+    if (ret < 0)
+        av_frame_free(frame);
+    return ret;
 }
 
-/* SSIM (mean over the 8x8 windows stepped by 4) and the sum of squared
- * differences (over every sample) of two m->w x m->h luma pictures. */
-static void compare(Sums *m, const Gray *a, const Gray *b, double *ssim, double *sse)
+double in_mean(const AVFrame *f, int p, int x, int y, int w, int h)
 {
-    const int w = m->w, h = m->h, bw = w / 4, bh = h / 4;
-    int32_t *c1 = m->col, *c2 = c1 + w, *css = c2 + w, *c12 = css + w;
-    double sum = 0.0;
-    int64_t err = 0;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(f->format);
+    int chroma = p == 1 || p == 2, depth, pw, ph;
+    double sum = 0;
 
-    for (int by = 0; by < bh; by++) {
-        int32_t *k = m->blk[by & 1], *u = m->blk[!(by & 1)]; /* this band, the one above */
-
-        memset(m->col, 0, 4 * (size_t)w * sizeof(*m->col));
-        for (int y = 4 * by; y < 4 * by + 4; y++) {
-            const uint8_t *pa = a->data + y * a->stride, *pb = b->data + y * b->stride;
-            for (int x = 0; x < w; x++) {
-                int va = pa[x], vb = pb[x];
-                c1[x] += va;
-                c2[x] += vb;
-                css[x] += va * va + vb * vb;
-                c12[x] += va * vb;
-            }
-        }
-        for (int x = 0; x < w; x++)
-            err += css[x] - 2 * c12[x];
-        for (int bx = 0; bx < bw; bx++) {
-            int x = 4 * bx;
-            k[bx] = c1[x] + c1[x + 1] + c1[x + 2] + c1[x + 3];
-            k[bw + bx] = c2[x] + c2[x + 1] + c2[x + 2] + c2[x + 3];
-            k[2 * bw + bx] = css[x] + css[x + 1] + css[x + 2] + css[x + 3];
-            k[3 * bw + bx] = c12[x] + c12[x + 1] + c12[x + 2] + c12[x + 3];
-        }
-        if (by == 0)
-            continue;
-        for (int bx = 0; bx + 1 < bw; bx++) {
-            const int32_t *p = &k[bx], *q = &u[bx];
-            sum += ssim_window(p[0] + p[1] + q[0] + q[1], p[bw] + p[bw + 1] + q[bw] + q[bw + 1],
-                               p[2 * bw] + p[2 * bw + 1] + q[2 * bw] + q[2 * bw + 1],
-                               p[3 * bw] + p[3 * bw + 1] + q[3 * bw] + q[3 * bw + 1]);
-        }
+    if (!d || !(d->flags & AV_PIX_FMT_FLAG_PLANAR) || p >= av_pix_fmt_count_planes(f->format))
+        return -1;
+    depth = d->comp[0].depth;
+    pw = chroma ? AV_CEIL_RSHIFT(f->width, d->log2_chroma_w) : f->width;
+    ph = chroma ? AV_CEIL_RSHIFT(f->height, d->log2_chroma_h) : f->height;
+    if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > pw || y + h > ph)
+        return -1;
+    for (int j = y; j < y + h; j++) {
+        const uint8_t *row = f->data[p] + (ptrdiff_t)j * f->linesize[p];
+        for (int i = x; i < x + w; i++)
+            sum += depth > 8 ? AV_RN16(row + 2 * i) / (double)(1 << (depth - 8)) : row[i];
     }
-    for (int y = 4 * bh; y < h; y++) { /* the rows below the last band */
-        const uint8_t *pa = a->data + y * a->stride, *pb = b->data + y * b->stride;
-        for (int x = 0; x < w; x++)
-            err += (pa[x] - pb[x]) * (pa[x] - pb[x]);
-    }
-    *ssim = sum / ((double)(bw - 1) * (bh - 1));
-    *sse = (double)err;
+    return sum / ((double)w * h);
 }
 
-/* PSNR of 8-bit samples from a mean squared error, capped as x264 does. */
-static double psnr_of(double mse)
+int in_frames(const char *path, InFrameFn fn, void *opaque)
 {
-    double db = mse > 0.0 ? 10.0 * log10(255.0 * 255.0 / mse) : IN_PSNR_MAX;
+    VReader r;
+    AVFrame *fr = av_frame_alloc();
+    int64_t us;
+    int ret = fr ? vr_open(&r, path) : AVERROR(ENOMEM);
 
-    return db < IN_PSNR_MAX ? db : IN_PSNR_MAX;
+    while (ret >= 0 && (ret = vr_next(&r, fr, &us)) >= 0) {
+        ret = fn(opaque, fr, us);
+        av_frame_unref(fr);
+    }
+    if (fr)
+        vr_close(&r);
+    av_frame_free(&fr);
+    return ret == AVERROR_EOF ? 0 : ret;
 }
+
+/* ---- in_quality, in_ssim: the product's measure over whole files ---- */
 
 int in_quality(const char *ref, const char *test, InQuality *q)
 {
-    VReader ra, rb;
-    AVFrame *fa = NULL, *cur = NULL, *nxt = NULL;
-    Gray ga = {0}, gb = {0};
-    Sums m = {0};
-    int have_nxt, cur_gray = 0;
-    int64_t a_us = 0, a0_us = 0, cur_us = 0, nxt_us = 0, b0_us;
-    double ssim_sum = 0.0, mse_sum = 0.0;
-    int64_t n = 0;
-    int ret;
+    RxQuality m;
+    int ret = rx_measure(ref, test, NULL, 0, NULL, &m);
 
     memset(q, 0, sizeof(*q));
-    memset(&rb, 0, sizeof(rb));
-    ret = vr_open(&ra, ref);
     if (ret < 0)
-        goto fail;
-    ret = vr_open(&rb, test);
-    if (ret < 0)
-        goto fail;
-    fa = av_frame_alloc();
-    cur = av_frame_alloc();
-    nxt = av_frame_alloc();
-    if (!fa || !cur || !nxt) {
-        ret = AVERROR(ENOMEM);
-        goto fail;
-    }
-    ret = vr_next(&rb, cur, &cur_us);
-    if (ret == AVERROR_EOF)
-        ret = AVERROR_INVALIDDATA; /* test has no video frame */
-    if (ret < 0)
-        goto fail;
-    b0_us = cur_us;
-    ret = vr_next(&rb, nxt, &nxt_us);
-    if (ret < 0 && ret != AVERROR_EOF)
-        goto fail;
-    have_nxt = ret == 0;
-
-    for (;;) {
-        double ssim, sse;
-        int w, h;
-
-        ret = vr_next(&ra, fa, &a_us);
-        if (ret == AVERROR_EOF)
-            break;
-        if (ret < 0)
-            goto fail;
-        if (!n)
-            a0_us = a_us;
-        /* The test frame on screen at the ref frame's time: the last one that
-         * starts no later, both times counted from their file's first frame. */
-        while (have_nxt && nxt_us - b0_us <= a_us - a0_us + IN_SSIM_SLACK_US) {
-            AVFrame *tmp = cur;
-            cur = nxt;
-            nxt = tmp;
-            av_frame_unref(nxt);
-            cur_gray = 0;
-            ret = vr_next(&rb, nxt, &nxt_us);
-            if (ret < 0 && ret != AVERROR_EOF)
-                goto fail;
-            have_nxt = ret == 0;
-        }
-        w = FFMIN(fa->width, cur->width);
-        h = FFMIN(fa->height, cur->height);
-        if (w < 8 || h < 8) {
-            ret = AVERROR_INVALIDDATA;
-            goto fail;
-        }
-        if (!cur_gray || gb.w != w || gb.h != h) {
-            ret = to_gray(&gb, cur, w, h);
-            if (ret < 0)
-                goto fail;
-            cur_gray = 1;
-        }
-        ret = to_gray(&ga, fa, w, h);
-        if (ret < 0)
-            goto fail;
-        ret = sums_size(&m, w, h);
-        if (ret < 0)
-            goto fail;
-        compare(&m, &ga, &gb, &ssim, &sse);
-        if (!n || ssim < q->ssim_min) {
-            q->ssim_min = ssim;
-            q->ssim_min_us = a_us - a0_us;
-        }
-        ssim_sum += ssim;
-        mse_sum += sse / ((double)w * h);
-        n++;
-        av_frame_unref(fa);
-    }
-    if (!n) {
-        ret = AVERROR_INVALIDDATA; /* ref has no video frame */
-        goto fail;
-    }
-    q->ssim = ssim_sum / (double)n;
-    q->psnr = psnr_of(mse_sum / (double)n);
-    q->frames = n;
-    ret = 0;
-
-fail:
-    if (ret < 0)
-        memset(q, 0, sizeof(*q));
-    sums_free(&m);
-    gray_free(&ga);
-    gray_free(&gb);
-    av_frame_free(&fa);
-    av_frame_free(&cur);
-    av_frame_free(&nxt);
-    vr_close(&ra);
-    vr_close(&rb);
-    return ret;
+        return ret;
+    q->ssim = m.ssim;
+    q->ssim_min = m.ssim_min;
+    q->psnr = m.psnr;
+    q->frames = m.frames;
+    return 0;
 }
 
 int in_ssim(const char *ref, const char *test, double *ssim)

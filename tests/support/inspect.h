@@ -25,7 +25,9 @@
 #include <stdint.h>
 
 #include <libavutil/avutil.h>
+#include <libavutil/frame.h>
 #include <libavutil/dict.h>
+#include <libavutil/frame.h>
 #include <libavcodec/codec_id.h>
 
 #define IN_MAX_STREAMS 8  /* streams past this index are not reported nor decoded */
@@ -85,47 +87,50 @@ void in_free(InFile *f);
 /* The nth (0-based) stream of that type, or NULL. */
 const InStream *in_stream(const InFile *f, enum AVMediaType type, int nth);
 
-/* What in_quality() measures; luma only. */
+/*
+ * The first decoded frame of path's first video stream into *frame (allocated
+ * here; av_frame_free() it), as stored: no display matrix applied. Returns 0
+ * or a negative AVERROR (AVERROR_EOF when no frame decodes).
+ */
+int in_first_frame(const char *path, AVFrame **frame);
+
+/* Mean of the w x h samples of plane p of f from (x, y), in that plane's
+ * sample coordinates, on the 8-bit scale (deeper formats are scaled down);
+ * planar formats only. -1 when the rectangle is not inside the plane. */
+double in_mean(const AVFrame *f, int p, int x, int y, int w, int h);
+
+/*
+ * Decode the first video stream of path and call fn with each frame in
+ * output order and its timestamp in us (the stream's, not made relative).
+ * Returns 0, the first negative value fn returns, or a negative AVERROR.
+ */
+typedef int (*InFrameFn)(void *opaque, const AVFrame *frame, int64_t us);
+int in_frames(const char *path, InFrameFn fn, void *opaque);
+
+/* What in_quality() measures; luma only (see reencode/measure.h). */
 typedef struct InQuality {
-    double ssim;         /* mean of the per-frame SSIM over ref's frames */
-    double ssim_min;     /* the lowest per-frame SSIM */
-    int64_t ssim_min_us; /* when that ref frame is shown, us after ref's first frame */
-    double psnr;         /* PSNR of the mean of the per-frame MSE, dB, <= IN_PSNR_MAX */
-    int64_t frames;      /* ref frames compared */
+    double ssim;     /* mean of the per-frame SSIM over ref's frames */
+    double ssim_min; /* the lowest per-frame SSIM */
+    double psnr;     /* PSNR of the mean of the per-frame MSE, dB, <= IN_PSNR_MAX */
+    int64_t frames;  /* ref frames compared */
 } InQuality;
 
-#define IN_PSNR_MAX 100.0 /* dB, the PSNR of identical pictures (x264's cap) */
+#define IN_PSNR_MAX 100.0 /* dB, the PSNR of identical pictures (RX_PSNR_MAX) */
 
 /*
  * Picture quality of the first video stream of test against that of ref, as
- * a viewer sees it.
- *
- * Frames are matched by time, from ref's side: each ref frame, shown at time
- * t, is compared with the test frame on screen at t, the last test frame
- * whose timestamp is <= t + 2 ms (the slack absorbs WebM's millisecond
- * rounding). So a test that drops repeated frames, showing the previous one
- * for longer, is judged on every source frame, and a test frame counts for
- * as long as it is shown. Times are counted from each file's first decoded
- * frame, so the first frames meet: WebM's muxer shifts every stream by Opus's
- * pre-skip (~7 ms), and in absolute time each source frame would meet the
- * output frame before its own. Timestamps are converted from each stream's
- * time base to microseconds before they are compared.
- *
- * Pictures are compared at the smaller of the two widths and of the two
- * heights; 8-bit luma at that size is read as stored (as ffmpeg's ssim filter
- * does), anything else is converted with swscale to 8-bit yuv420p first. SSIM
- * is the ffmpeg/x264 formulation: 8x8 windows stepped by 4 pixels (built from
- * 4x4 block sums), constants (0.01*255)^2 and (0.03*255)^2; a frame's SSIM is
- * the mean over its windows. The PSNR is ffmpeg's psnr filter's "average":
- * 10 log10(255^2 / MSE) with MSE over every luma sample of a frame, averaged
- * over the frames (a mean of per-frame PSNRs would let a few identical
- * frames, each worth infinity or a capped 100 dB, outweigh the rest);
+ * a viewer sees it: rx_measure() over every frame (reencode/measure.h). Each
+ * ref frame, shown at time t, is compared with the test frame on screen at
+ * t (the last whose timestamp is <= t + 2 ms, for WebM's millisecond
+ * rounding), times counted from each file's first decoded frame (WebM's
+ * muxer shifts every stream by Opus's pre-skip). Pictures are compared at
+ * test's size (ref scaled when they differ), on 8-bit luma; SSIM is the
+ * ffmpeg/x264 8x8-window formulation, PSNR the psnr filter's "average",
  * IN_PSNR_MAX when every pair is identical.
  *
  * Returns 0 and fills *q, or a negative AVERROR and zeroes it
  * (AVERROR_INVALIDDATA when either file has no decodable video frame or a
- * picture is smaller than 8x8). Decodes both files once; decoders use
- * libavcodec's automatic thread count.
+ * picture is smaller than 8x8).
  */
 int in_quality(const char *ref, const char *test, InQuality *q);
 

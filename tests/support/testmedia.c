@@ -373,6 +373,82 @@ static void draw_typing(Canvas *cv, double t)
         fill_rect(cv, x0 + typed * pitch, y0 - 1, 2, gh + 2, 16, 128, 128);
 }
 
+/* Fill a rectangle given in the coordinates of the picture as shown, which
+ * is the canvas turned `rotation` degrees clockwise. */
+static void fill_shown_rect(Canvas *cv, int rotation, int x, int y, int w, int h, int yv, int u,
+                            int v)
+{
+    int W = cv->w[0], H = cv->h[0];
+    int cx[2] = {x, x + w - 1}, cy[2] = {y, y + h - 1}, sx[2], sy[2];
+
+    for (int k = 0; k < 2; k++) {
+        switch (rotation) {
+        case 90: /* the shown top-left is the stored bottom-left */
+            sx[k] = cy[k];
+            sy[k] = H - 1 - cx[k];
+            break;
+        case 180:
+            sx[k] = W - 1 - cx[k];
+            sy[k] = H - 1 - cy[k];
+            break;
+        case 270:
+            sx[k] = W - 1 - cy[k];
+            sy[k] = cx[k];
+            break;
+        default:
+            sx[k] = cx[k];
+            sy[k] = cy[k];
+        }
+    }
+    fill_rect(cv, FFMIN(sx[0], sx[1]), FFMIN(sy[0], sy[1]), abs(sx[1] - sx[0]) + 1,
+              abs(sy[1] - sy[0]) + 1, yv, u, v);
+}
+
+static void draw_marks(Canvas *cv, int rotation)
+{
+    int sw = rotation % 180 ? cv->h[0] : cv->w[0], sh = rotation % 180 ? cv->w[0] : cv->h[0];
+
+    fill_rect(cv, 0, 0, cv->w[0], cv->h[0], TM_MARK_BG_Y, 128, 128);
+    fill_shown_rect(cv, rotation, 0, 0, sw / 4, sh / 4, TM_MARK_WHITE_Y, 128, 128);
+    fill_shown_rect(cv, rotation, sw - sw / 4, 0, sw / 4, sh / 4, TM_MARK_RED_Y, TM_MARK_RED_U,
+                    TM_MARK_RED_V);
+}
+
+/* TM_CLOCK: bits of the time in ms as blocks of a sixteenth of the width,
+ * on the middle half of the height. */
+#define CLOCK_BITS 16
+
+static void draw_clock(Canvas *cv, double t)
+{
+    int W = cv->w[0], H = cv->h[0], bw = W / CLOCK_BITS;
+    unsigned ms = (unsigned)llrint(t * 1000.0) & 0xffffu;
+
+    fill_rect(cv, 0, 0, W, H, 128, 128, 128);
+    for (int b = 0; b < CLOCK_BITS; b++) {
+        int on = (ms >> (CLOCK_BITS - 1 - b)) & 1;
+        fill_rect(cv, b * bw, H / 4, bw, H / 2, on ? 235 : 16, 128, 128);
+    }
+}
+
+int tm_read_clock(const uint8_t *luma, ptrdiff_t stride, int w, int h)
+{
+    int bw = w / CLOCK_BITS, ms = 0;
+
+    if (bw < 4 || h < 8)
+        return -1;
+    for (int b = 0; b < CLOCK_BITS; b++) {
+        long sum = 0, n = 0;
+        for (int y = 3 * h / 8; y < 5 * h / 8; y++)
+            for (int x = b * bw + bw / 4; x < b * bw + 3 * bw / 4; x++, n++)
+                sum += luma[y * stride + x];
+        if (sum > 170 * n)
+            ms |= 1 << (CLOCK_BITS - 1 - b);
+        else if (sum >= 86 * n)
+            return -1;
+    }
+    return ms;
+}
+
 static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
 {
     uint32_t slide = (uint32_t)floor(t / c->slide_seconds + 1e-9);
@@ -398,6 +474,12 @@ static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
         break;
     case TM_CAMERA:
         draw_camera(cv, slide, t, (uint32_t)frame_no);
+        break;
+    case TM_MARKS:
+        draw_marks(cv, c->rotation);
+        break;
+    case TM_CLOCK:
+        draw_clock(cv, t);
         break;
     }
 }
@@ -506,6 +588,7 @@ static int plan_video(Plan *p, const TmClip *c, int vfr_hz)
         p->t[i] = (double)p->pts[i] * av_q2d(p->tb);
         if (shift && p->t[i] >= c->gap_at - 1e-9)
             p->pts[i] += shift;
+        p->pts[i] += llrint(c->video_start / av_q2d(p->tb));
     }
     return 0;
 }
@@ -579,8 +662,10 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "fps must be in (0, 1000]";
     else if (!(c->duration > 0.0 && c->duration * c->fps <= 1e7))
         why = "duration must be positive (and at most 10^7 frames)";
-    else if ((unsigned)c->pattern > TM_TYPING)
+    else if ((unsigned)c->pattern > TM_CLOCK)
         why = "unknown pattern";
+    else if (c->chapters < 0 || c->chapters > 100)
+        why = "chapters must be 0 to 100";
     else if (!(c->slide_seconds > 0.0))
         why = "slide_seconds must be positive";
     else if (c->motion_len < 0.0 || c->motion_at < 0.0)
@@ -599,10 +684,12 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "crf must be 0 to 51";
     else if (c->bitrate < 0)
         why = "bitrate must not be negative";
-    else if (c->rotation != 0 && c->rotation != 90 && c->rotation != 180 && c->rotation != 270)
-        why = "rotation must be 0, 90, 180 or 270";
+    else if (c->rotation < 0 || c->rotation >= 360)
+        why = "rotation must be 0 to 359";
     else if (!(c->gap_len >= 0.0 && c->gap_at >= 0.0 && c->gap_len < 1e6))
         why = "gap position and length must not be negative";
+    else if (!(c->video_start >= 0.0 && c->video_start < 1e6))
+        why = "video start must not be negative";
     if (!why)
         return 0;
     if (err && errsize)
@@ -784,6 +871,9 @@ static int open_audio(Writer *w, AudioOut *a, int track, const TmClip *c, char *
         return tm_fail(err, errsize, AVERROR(ENOMEM), "cannot add an audio stream");
     a->st->time_base = a->enc->time_base;
     a->st->disposition = track == 0 ? AV_DISPOSITION_DEFAULT : 0;
+    if (c->languages && c->languages[track] &&
+        av_dict_set(&a->st->metadata, "language", c->languages[track], 0) < 0)
+        return tm_fail(err, errsize, AVERROR(ENOMEM), "cannot tag an audio stream");
     ret = avcodec_parameters_from_context(a->st->codecpar, a->enc);
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot copy audio parameters");
@@ -919,6 +1009,36 @@ static void writer_free(Writer *w)
     w->oc = NULL;
 }
 
+/* libavformat has no public call that adds a chapter: muxers read
+ * oc->chapters as the caller left it (as ffmpeg's own copy_chapters fills
+ * it), and avformat_free_context() frees it. */
+static int add_chapters(AVFormatContext *oc, const TmClip *c)
+{
+    int64_t total = llrint(c->duration * 1000);
+
+    if (c->chapters <= 0)
+        return 0;
+    oc->chapters = av_calloc((size_t)c->chapters, sizeof(*oc->chapters));
+    if (!oc->chapters)
+        return AVERROR(ENOMEM);
+    for (int i = 0; i < c->chapters; i++) {
+        AVChapter *ch = av_mallocz(sizeof(*ch));
+        char title[32];
+
+        if (!ch)
+            return AVERROR(ENOMEM);
+        oc->chapters[oc->nb_chapters++] = ch;
+        ch->id = i + 1;
+        ch->time_base = (AVRational){1, 1000};
+        ch->start = total * i / c->chapters;
+        ch->end = total * (i + 1) / c->chapters;
+        snprintf(title, sizeof(title), "Chapter %d", i + 1);
+        if (av_dict_set(&ch->metadata, "title", title, 0) < 0)
+            return AVERROR(ENOMEM);
+    }
+    return 0;
+}
+
 int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize)
 {
     Writer w;
@@ -965,6 +1085,11 @@ int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize)
         ret = av_dict_set(&w.oc->metadata, "creation_time", c->creation_time, 0);
     if (ret < 0) {
         tm_fail(err, errsize, ret, "cannot set the tags");
+        goto fail;
+    }
+    ret = add_chapters(w.oc, c);
+    if (ret < 0) {
+        tm_fail(err, errsize, ret, "cannot add the chapters");
         goto fail;
     }
     if (c->faststart) {
@@ -1028,6 +1153,99 @@ fail:
     writer_free(&w);
     if (ret < 0 && created)
         unlink(path);
+    return ret;
+}
+
+static int close_checked(FILE *fp, int ret);
+
+/* Full-range BT.601 (JFIF) Y, Cb, Cr of an RGB colour. */
+static void jfif_yuv(const uint8_t rgb[3], uint8_t yuv[3])
+{
+    double r = rgb[0], g = rgb[1], b = rgb[2];
+
+    yuv[0] = (uint8_t)clampi((int)lrint(0.299 * r + 0.587 * g + 0.114 * b), 0, 255);
+    yuv[1] = (uint8_t)clampi((int)lrint(128 - 0.168736 * r - 0.331264 * g + 0.5 * b), 0, 255);
+    yuv[2] = (uint8_t)clampi((int)lrint(128 + 0.5 * r - 0.418688 * g - 0.081312 * b), 0, 255);
+}
+
+/* Fill f (rgb24 or a planar 4:2:0 format) half left, half right. */
+static void fill_halves(AVFrame *f, const uint8_t left[3], const uint8_t right[3])
+{
+    if (f->format == AV_PIX_FMT_RGB24) {
+        for (int y = 0; y < f->height; y++)
+            for (int x = 0; x < f->width; x++)
+                memcpy(f->data[0] + y * f->linesize[0] + 3 * x, x < f->width / 2 ? left : right, 3);
+        return;
+    }
+    for (int p = 0; p < 3; p++) {
+        int w = p ? (f->width + 1) / 2 : f->width, h = p ? (f->height + 1) / 2 : f->height;
+        uint8_t l[3], r[3];
+        jfif_yuv(left, l);
+        jfif_yuv(right, r);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                f->data[p][y * f->linesize[p] + x] = x < w / 2 ? l[p] : r[p];
+    }
+}
+
+int tm_write_image(const char *path, int w, int h, const uint8_t left[3], const uint8_t right[3],
+                   char *err, size_t errsize)
+{
+    const char *dot = strrchr(path, '.');
+    int png = dot && !strcmp(dot, ".png");
+    const AVCodec *codec = avcodec_find_encoder(png ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
+    AVCodecContext *enc = NULL;
+    AVFrame *f = av_frame_alloc();
+    AVPacket *pkt = av_packet_alloc();
+    FILE *fp = NULL;
+    int ret;
+
+    if (err && errsize)
+        err[0] = '\0';
+    if (!f || !pkt || !codec || !(enc = avcodec_alloc_context3(codec))) {
+        ret = tm_fail(err, errsize, codec ? AVERROR(ENOMEM) : AVERROR_ENCODER_NOT_FOUND,
+                      "cannot set up an image encoder for '%s'", path);
+        goto done;
+    }
+    enc->width = f->width = w;
+    enc->height = f->height = h;
+    enc->pix_fmt = f->format = png ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUVJ420P;
+    enc->time_base = (AVRational){1, 25};
+    if (!png) { /* quantiser 2: about the best JPEG quality there is */
+        enc->flags |= AV_CODEC_FLAG_QSCALE;
+        enc->global_quality = FF_QP2LAMBDA * 2;
+        f->quality = enc->global_quality;
+    }
+    ret = avcodec_open2(enc, codec, NULL);
+    if (ret >= 0)
+        ret = av_frame_get_buffer(f, 0);
+    if (ret < 0) {
+        tm_fail(err, errsize, ret, "cannot open the %s encoder", codec->name);
+        goto done;
+    }
+    fill_halves(f, left, right);
+    ret = avcodec_send_frame(enc, f);
+    if (ret >= 0)
+        ret = avcodec_send_frame(enc, NULL);
+    if (ret >= 0)
+        ret = avcodec_receive_packet(enc, pkt);
+    if (ret < 0) {
+        tm_fail(err, errsize, ret, "cannot encode '%s'", path);
+        goto done;
+    }
+    fp = fopen(path, "wb");
+    if (!fp) {
+        ret = tm_fail(err, errsize, AVERROR(errno), "cannot create '%s'", path);
+        goto done;
+    }
+    ret = fwrite(pkt->data, 1, (size_t)pkt->size, fp) == (size_t)pkt->size ? 0 : AVERROR(EIO);
+    ret = close_checked(fp, ret);
+    if (ret < 0)
+        tm_fail(err, errsize, ret, "cannot write '%s'", path);
+done:
+    avcodec_free_context(&enc);
+    av_frame_free(&f);
+    av_packet_free(&pkt);
     return ret;
 }
 

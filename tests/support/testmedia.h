@@ -7,8 +7,8 @@
  * tests need such files without shipping any: tm_write_clip() makes them at
  * test time, deterministically (same TmClip, same pixels and samples), with
  * the variations that the real world throws at the transcoder (VFR, 10-bit,
- * 4:4:4, odd rates and channel counts, several audio tracks, rotation,
- * timestamp gaps) and picture content whose character later tests rely on:
+ * 4:4:4, odd rates and channel counts, several audio tracks with languages,
+ * rotation, chapters, timestamp gaps) and picture content whose character later tests rely on:
  * slides are pixel-identical within each second of media time (duplicate
  * frame elision), motion and noise change every frame.
  *
@@ -50,7 +50,23 @@ typedef enum TmPattern {
                   after it, shown for TM_BLINK_PERIOD s, hidden for the next, and so on.
                   Between those instants frames are pixel-identical: the hostile case for
                   duplicate-frame elision (tiny changes that must never be dropped). */
+    TM_MARKS,  /* dark background with two marks placed in the picture as it is SHOWN
+                  (after the display matrix of `rotation`): a white block in the top-left
+                  corner and a red one in the top-right, each a quarter of the shown width
+                  and height. Where they land in a decoded output tells how it is turned
+                  or mirrored. Static. */
+    TM_CLOCK,  /* the frame's media time in ms (mod 65536) written across the middle of the
+                  picture as 16 binary blocks, most significant first, white 1, black 0 on
+                  grey: tm_read_clock() reads it back from a decoded picture, so a test can
+                  tell which source frame an output frame shows */
 } TmPattern;
+
+/* TM_MARKS' colours (8-bit Y, U, V; U and V 128 where not given). */
+#define TM_MARK_BG_Y    40
+#define TM_MARK_WHITE_Y 235
+#define TM_MARK_RED_Y   81
+#define TM_MARK_RED_U   90
+#define TM_MARK_RED_V   240
 
 #define TM_TYPE_PERIOD  0.7 /* seconds between typed characters (TM_TYPING) */
 #define TM_BLINK_PERIOD 0.5 /* cursor on, then off, for this long each (TM_TYPING) */
@@ -88,12 +104,20 @@ typedef struct TmClip {
                                      refined and never decode identical */
     int64_t bitrate;              /* > 0: x264 average bitrate in bit/s instead of crf */
     const char *x264_preset;      /* default "ultrafast" */
-    int rotation;                 /* 0, 90, 180 or 270 degrees CLOCKWISE, as MediaInfo and the
-                                     old "rotate" tag report it (a portrait phone video is 90);
-                                     stored as a display matrix, which ffprobe prints negated */
+    int rotation;                 /* 0 to 359 degrees CLOCKWISE, as MediaInfo and the old
+                                     "rotate" tag report it (a portrait phone video is 90);
+                                     stored as a display matrix, which ffprobe prints negated.
+                                     TM_MARKS draws angles other than 90, 180, 270 as 0 */
+    int chapters;                 /* n > 0: n chapters splitting the video's duration evenly,
+                                     titled "Chapter 1" ... "Chapter n", in a 1/1000 time base
+                                     (MP4: a chapter track and Nero chpl) */
+    const char *const *languages; /* NULL, or one ISO 639-2 "language" tag per audio track
+                                     (NULL entries: none) */
     double gap_at, gap_len;       /* gap_len > 0: every video frame whose media time is
                                      >= gap_at, and every audio frame from the first AAC frame
                                      boundary >= gap_at, is stamped gap_len seconds later */
+    double video_start;           /* > 0: video timestamps start this many seconds after the
+                                     audio's (both otherwise start at 0) */
 } TmClip;
 
 /* Fill c with the defaults above. */
@@ -107,6 +131,19 @@ void tm_clip_default(TmClip *c);
  * something only libx264 can do; AVERROR(EINVAL) for an impossible TmClip.
  */
 int tm_write_clip(const char *path, const TmClip *c, char *err, size_t errsize);
+
+/* The time in ms a TM_CLOCK picture shows, from its 8-bit luma plane (w x h,
+ * stride bytes a row); -1 when a block is neither clearly white nor black. */
+int tm_read_clock(const uint8_t *luma, ptrdiff_t stride, int w, int h);
+
+/*
+ * Write a still image of w x h, its left half the colour left and its right
+ * half right (R, G, B): PNG (rgb24) or JPEG (yuvj420p, high quality) as the
+ * name ends in .png or .jpg/.jpeg. Returns 0 or a negative AVERROR with a
+ * one-line reason in err (err may be NULL).
+ */
+int tm_write_image(const char *path, int w, int h, const uint8_t left[3], const uint8_t right[3],
+                   char *err, size_t errsize);
 
 /* Hostile-file helpers. Each returns 0 or a negative AVERROR (errno based). */
 

@@ -22,7 +22,7 @@
 #include "inspect.h"
 #include "testmedia.h"
 
-typedef enum MkMode { MK_CLIP, MK_RANDOM, MK_EMPTY, MK_INSPECT, MK_SSIM } MkMode;
+typedef enum MkMode { MK_CLIP, MK_RANDOM, MK_EMPTY, MK_INSPECT, MK_SSIM, MK_IMAGE } MkMode;
 
 typedef struct MkOpts {
     MkMode mode;
@@ -44,6 +44,8 @@ static const char usage_text[] =
     "       mkclip --truncate F [options] OUTPUT   write the clip, keep its first F (0..1)\n"
     "       mkclip --random BYTES [--seed N] OUTPUT    write pseudo-random bytes\n"
     "       mkclip --empty OUTPUT               write an empty file\n"
+    "       mkclip --image [--size WxH] [--seed N] OUTPUT   a still (.png, .jpg): two\n"
+    "                                           flat colours, left and right, from N\n"
     "       mkclip --inspect FILE               decode FILE, print one line per stream\n"
     "       mkclip --ssim REF TEST              print TEST's luma quality against REF\n"
     "\n"
@@ -57,6 +59,7 @@ static const char usage_text[] =
     "  --fps F               nominal frame rate\n"
     "  --duration S          seconds of video\n"
     "  --pattern P           slides | motion | webcam | noise | typing | camera\n"
+    "                        | clock (the media time in ms, as 16 binary blocks)\n"
     "  --slide-seconds S     a new slide every S seconds (default 1)\n"
     "  --motion AT:LEN       draw seconds [AT, AT+LEN) as the motion pattern\n"
     "  --vfr                 irregular frame durations (same total duration)\n"
@@ -74,7 +77,7 @@ static const char usage_text[] =
     "  --crf N               x264 crf (0..51)\n"
     "  --bitrate BPS         x264 average bitrate instead of crf\n"
     "  --preset P            x264 preset (default ultrafast)\n"
-    "  --rotate DEG          0, 90, 180, 270 clockwise (display matrix)\n"
+    "  --rotate DEG          0 to 359 clockwise (display matrix; marks drawn for 90s)\n"
     "  --gap AT:LEN          stamp everything from AT seconds on LEN seconds later\n"
     "  -v, --verbose         show libav's messages (quiet otherwise)\n"
     "  -h, --help            this text\n";
@@ -161,8 +164,8 @@ static int parse_pattern(const char *s, TmPattern *p)
         const char *name;
         TmPattern pattern;
     } names[] = {
-        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM},
-        {"noise", TM_NOISE},   {"typing", TM_TYPING}, {"camera", TM_CAMERA},
+        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM}, {"noise", TM_NOISE},
+        {"typing", TM_TYPING}, {"camera", TM_CAMERA}, {"marks", TM_MARKS},   {"clock", TM_CLOCK},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -216,8 +219,9 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
             return usage_error(err, errsize, "bad --duration", val);
     } else if (!strcmp(name, "--pattern")) {
         if (parse_pattern(val, &c->pattern) < 0)
-            return usage_error(err, errsize,
-                               "bad --pattern (slides|motion|webcam|noise|typing|camera)", val);
+            return usage_error(
+                err, errsize,
+                "bad --pattern (slides|motion|webcam|noise|typing|camera|marks|clock)", val);
     } else if (!strcmp(name, "--slide-seconds")) {
         if (parse_double(val, 0.001, 86400.0, &c->slide_seconds) < 0)
             return usage_error(err, errsize, "bad --slide-seconds", val);
@@ -270,8 +274,8 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
     } else if (!strcmp(name, "--preset")) {
         c->x264_preset = val;
     } else if (!strcmp(name, "--rotate")) {
-        if (parse_int(val, 0, 270, &c->rotation) < 0 || c->rotation % 90)
-            return usage_error(err, errsize, "bad --rotate (0, 90, 180, 270)", val);
+        if (parse_int(val, 0, 359, &c->rotation) < 0)
+            return usage_error(err, errsize, "bad --rotate (0 to 359)", val);
     } else if (!strcmp(name, "--gap")) {
         if (parse_gap(val, &c->gap_at, &c->gap_len) < 0)
             return usage_error(err, errsize, "bad --gap (want AT:LEN seconds)", val);
@@ -289,6 +293,8 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
         o->seed = (unsigned)l;
     } else if (!strcmp(name, "--empty")) {
         return set_mode(o, MK_EMPTY, name, err, errsize);
+    } else if (!strcmp(name, "--image")) {
+        return set_mode(o, MK_IMAGE, name, err, errsize);
     } else if (!strcmp(name, "--inspect")) {
         o->inspect = val;
         return set_mode(o, MK_INSPECT, name, err, errsize);
@@ -462,6 +468,13 @@ static int run(const MkOpts *o)
     case MK_EMPTY:
         ret = tm_write_empty(o->output);
         break;
+    case MK_IMAGE: {
+        const uint8_t left[3] = {(uint8_t)(o->seed * 37), (uint8_t)(o->seed * 91), 40};
+        const uint8_t right[3] = {200, (uint8_t)(o->seed * 53), (uint8_t)(o->seed * 17)};
+        ret =
+            tm_write_image(o->output, o->clip.width, o->clip.height, left, right, err, sizeof(err));
+        break;
+    }
     case MK_INSPECT:
         ret = in_inspect(o->inspect, 1, &f);
         if (ret < 0) {
