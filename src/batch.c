@@ -304,9 +304,11 @@ static char *output_path(const RxBatch *b, const RxScanEntry *e)
     const char *dot = strrchr(src, '.');
     size_t stem = dot && (!slash || dot > slash + 1) ? (size_t)(dot - src) : strlen(src);
 
+    const char *ext = rx_container_ext(rx_settings_container(&b->o.settings));
+
     if (b->o.output_dir)
-        return av_asprintf("%s/%.*s.webm", b->o.output_dir, (int)stem, src);
-    return av_asprintf("%.*s.webm", (int)stem, src);
+        return av_asprintf("%s/%.*s%s", b->o.output_dir, (int)stem, src, ext);
+    return av_asprintf("%.*s%s", (int)stem, src, ext);
 }
 
 static int64_t probe_int(const RxFound *f, RxStreamKind kind, const char *name)
@@ -602,9 +604,12 @@ static void on_tuned(void *opaque, const RxResult *res)
         journal_failed(j->task->batch, ret);
 }
 
-/* Does the output hold the streams it should? A cheap open of the .part. */
-static int output_opens(const char *part, int audio_tracks)
+/* Does the output hold the streams it should? A cheap open of the .part:
+ * one video stream of the encoder's codec, and an audio stream per track,
+ * Opus unless copied (a copy is whatever the input held). */
+static int output_opens(const char *part, int audio_tracks, const RxSettings *s)
 {
+    const AVCodec *venc = avcodec_find_encoder_by_name(s->video_encoder);
     AVFormatContext *ic = NULL;
     int video = 0, audio = 0, ret;
 
@@ -614,8 +619,9 @@ static int output_opens(const char *part, int audio_tracks)
     ret = avformat_find_stream_info(ic, NULL);
     for (unsigned i = 0; ret >= 0 && i < ic->nb_streams; i++) {
         const AVCodecParameters *par = ic->streams[i]->codecpar;
-        video += par->codec_type == AVMEDIA_TYPE_VIDEO && par->codec_id == AV_CODEC_ID_AV1;
-        audio += par->codec_type == AVMEDIA_TYPE_AUDIO && par->codec_id == AV_CODEC_ID_OPUS;
+        video += par->codec_type == AVMEDIA_TYPE_VIDEO && venc && par->codec_id == venc->id;
+        audio += par->codec_type == AVMEDIA_TYPE_AUDIO &&
+                 (s->audio_copy || par->codec_id == AV_CODEC_ID_OPUS);
     }
     avformat_close_input(&ic);
     if (ret < 0)
@@ -740,7 +746,7 @@ static int check_output(void *opaque, const char *part, RxResult *res)
             return RX_ERR_TRUNCATED;
         }
     }
-    ret = output_opens(part, res->audio_tracks);
+    ret = output_opens(part, res->audio_tracks, &b->o.settings);
     if (ret < 0) {
         char why[128];
         snprintf(res->error, sizeof(res->error), "output of '%s' failed its check: %s", in,
@@ -1033,9 +1039,15 @@ static int find_files(RxBatch *b)
 
 /* Per-encode memory to plan with: a 1080p libaom realtime encode peaks
  * below 200 MB, libsvtav1's at 420-530 MB (measured; docs/benchmarks.md),
- * plus the decoder and queues. */
+ * libvpx-vp9's at 345 MB and librav1e's at 1.5 GB (one 3 s 1080p camera
+ * clip each, one thread, default settings, /usr/bin/time -v), plus the
+ * decoder and queues. */
 static int64_t job_memory(const RxSettings *s)
 {
+    if (!strcmp(s->video_encoder, "librav1e"))
+        return (int64_t)1700 << 20;
+    if (!strcmp(s->video_encoder, "libvpx-vp9"))
+        return (int64_t)450 << 20;
     return (int64_t)(strcmp(s->video_encoder, "libsvtav1") ? 300 : 650) << 20;
 }
 

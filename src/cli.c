@@ -17,6 +17,7 @@
 #include <libavutil/parseutils.h>
 
 #include "reencode/cli.h"
+#include "vencoder.h"
 
 static const char *const help_main[] = {
     "usage: reencode COMMAND [OPTIONS] ...\n"
@@ -46,18 +47,25 @@ static const char *const help_main[] = {
 };
 
 #define HELP_ENCODER_OPTIONS                                                              \
-    "Video encoder (AV1):\n"                                                              \
-    "      --video-encoder E      libaom-av1 | libsvtav1 [libaom-av1]\n"                  \
+    "Video encoder:\n"                                                                    \
+    "      --video-encoder E      libaom-av1 | libsvtav1 | librav1e (AV1) |\n"            \
+    "                             libvpx-vp9 (VP9) [libaom-av1]\n"                        \
     "                             libaom-av1: the reference settings, the best on\n"      \
     "                             static slides; ~200 MB per 1080p encode.\n"             \
     "                             libsvtav1: 1.3-2x faster at about the same size\n"      \
     "                             and SSIM overall (better on motion, a little\n"         \
     "                             worse on static slides); ~430-540 MB per 1080p\n"       \
     "                             encode (mind -j); even sizes of 64x64 and up only\n"    \
+    "                             librav1e: the same SSIM as libaom-av1 for ~1.5x\n"      \
+    "                             the bytes and ~6x the CPU; ~1.5 GB per 1080p encode\n"  \
+    "                             libvpx-vp9 (VP9): about libaom-av1's size and SSIM\n"   \
+    "                             for 1.3x its CPU; ~350 MB per 1080p encode\n"           \
     "      --crf N                constant quality, lower is better: libaom-av1 0-63\n"   \
-    "                             [32], libsvtav1 1-63 [40]\n"                            \
+    "                             [32], libsvtav1 1-63 [40], librav1e 0-255 (its\n"       \
+    "                             quantizer) [80], libvpx-vp9 0-63 [36]\n"                \
     "libaom-av1 (defaults are the reference settings):\n"                                 \
-    "      --cpu-used N           libaom speed 0-8, higher is faster [5]\n"               \
+    "      --cpu-used N           speed 0-8, higher is faster [5]; libvpx-vp9 too [2]\n"  \
+    "                             (above 5 only with --vp9-params deadline=realtime)\n"   \
     "      --usage MODE           realtime | good | allintra [realtime]\n"                \
     "      --lag-in-frames N      look-ahead; no effect with realtime [32]\n"             \
     "      --aom-params K=V:...   raw libaom options, applied last (so they win);\n"      \
@@ -66,13 +74,21 @@ static const char *const help_main[] = {
     "                             sharpness=3:arnr-strength=1:arnr-maxframes=4:\n"        \
     "                             disable-trellis-quant=0   ('' for none)\n"              \
     "libsvtav1 (defaults calibrated to match libaom-av1's, docs/benchmarks.md):\n"        \
-    "      --preset N             speed 0-13, higher is faster [12]\n"                    \
+    "      --preset N             speed 0-13, higher is faster [12]; librav1e 0-10 [8]\n" \
     "      --svtav1-params K=V:...  raw SVT-AV1 options, applied last (so they win),\n"   \
-    "                             e.g. tune=0:enable-overlays=1 ['']\n"                   \
-    "Both:\n"                                                                             \
+    "                             e.g. tune=0:enable-overlays=1 ['']\n"
+
+/* Split from HELP_ENCODER_OPTIONS: ISO C caps a string literal at 4095 bytes. */
+#define HELP_ENCODER_OPTIONS_2                                                            \
+    "librav1e, libvpx-vp9 (defaults calibrated against libaom-av1's):\n"                  \
+    "      --rav1e-params K=V:... rav1e's own options, e.g. tune=Psnr:low_latency=true\n" \
+    "      --vp9-params K=V:...   FFmpeg's libvpx-vp9 options, e.g. deadline=realtime:\n" \
+    "                             aq-mode=3 (applied last, so they win) ['']\n"           \
+    "All encoders:\n"                                                                     \
     "      --keyint SECONDS       a keyframe at least this often, by time [10];\n"        \
     "                             0 leaves it to the encoder (libaom-av1: one per\n"      \
-    "                             file; libsvtav1: about every 5 s)\n"                    \
+    "                             file; libsvtav1: about every 5 s). librav1e cannot\n"   \
+    "                             force them: every keyint x frame rate frames instead\n" \
     "      --threads N            thread budget of the job, decoder and encoder\n"        \
     "                             each capped by it; 0 = all cores [0]\n"                 \
     "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \
@@ -93,10 +109,19 @@ static const char *const help_main[] = {
     "                             or dropped by time; audio stays in sync; --dedup off\n" \
     "      --fps RATE             constant frame rate RATE, as --cfr: 10, 30000/1001,\n"  \
     "                             29.97 (0.01-240)\n"                                     \
-    "\n"                                                                                  \
-    "Audio (Opus, one track per input audio track, 48 kHz):\n"                            \
-    "      --audio-bitrate RATE   per track, e.g. 32k, 64000 [32k]\n"                     \
-    "      --opus-application A   voip | audio | lowdelay [voip]\n"
+    "\n"
+
+#define HELP_AUDIO_OPTIONS                                                               \
+    "Audio (one track per input audio track):\n"                                         \
+    "      --audio-codec C        opus (48 kHz) | copy (the input's packets as they\n"   \
+    "                             are: AAC needs Matroska) [opus]\n"                     \
+    "      --audio-bitrate RATE   Opus, per track, e.g. 32k, 64000 [32k]\n"              \
+    "      --opus-application A   voip | audio | lowdelay [voip]\n"                      \
+    "Container:\n"                                                                       \
+    "      --container C          auto | webm | mkv [auto]: auto is WebM, or Matroska\n" \
+    "                             (.mkv) with --audio-codec copy; an -o NAME.webm or\n"  \
+    "                             .mkv names it. WebM holds VP9/AV1 and Opus/Vorbis\n"   \
+    "                             only: other audio there is refused before writing\n"
 
 #define HELP_QUALITY                                                                      \
     "Measured quality (SSIM of the output's luma against the input's, as shown):\n"       \
@@ -106,7 +131,8 @@ static const char *const help_main[] = {
     "                             the file fails, the original is kept (measures)\n"      \
     "      --target-ssim X        choose the crf for X (e.g. 0.98) per file: probe\n"     \
     "                             encodes of up to 3 x 2 s at crfs from the encoder's\n"  \
-    "                             range (libaom-av1 25-55, libsvtav1 32-62), the\n"       \
+    "                             range (libaom-av1 and libvpx-vp9 25-55, libsvtav1\n"    \
+    "                             32-62, librav1e 50-110), the\n"                         \
     "                             highest whose worst probe reaches X; replaces --crf.\n" \
     "                             Slides get a high crf, video playback what it needs.\n" \
     "                             The output is measured; one below X is kept (use\n"     \
@@ -170,6 +196,7 @@ static const char *const help_encode[] = {
     "\n"
     "Output:\n"
     "  -o, --output FILE          default: INPUT with its extension replaced by .webm\n"
+    "                             (.mkv: see --container)\n"
     "      --overwrite            replace an existing OUTPUT\n"
     "      --images LIST|GLOB     PNG/JPEG images as one video, one frame each\n"
     "                             at --fps, no audio: image k at k/RATE.\n"
@@ -181,6 +208,8 @@ static const char *const help_encode[] = {
     "                             fails the job, naming it\n"
     "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_ENCODER_OPTIONS_2,
+    HELP_AUDIO_OPTIONS,
     HELP_QUALITY,
     "\n"
     "Metadata: title = the input's file name without extension; the recorder's\n"
@@ -245,10 +274,10 @@ static const char *const help_run[] = {
     "at once, resumably. Each file: encode to NAME.webm.part -> check it (input\n"
     "unchanged, durations match what the input declares, the output reads back\n"
     "(--verify), output smaller than --max-size-ratio of the input) -> sync and\n"
-    "rename to NAME.webm -> journal it -> handle the original. Nothing\n"
-    "half-written ever sits under a final name, and an original is only renamed\n"
-    "or deleted after its output is committed. A failing file is journalled and\n"
-    "the batch goes on.\n"
+    "rename to NAME.webm (.mkv: see --container) -> journal it -> handle the\n"
+    "original. Nothing half-written ever sits under a final name, and an\n"
+    "original is only renamed or deleted after its output is committed. A\n"
+    "failing file is journalled and the batch goes on.\n"
     "\n"
     "Resume: run the same command again. Files done (or skipped) are not touched\n"
     "again, even if moved within the tree: the journal knows files by size and a\n"
@@ -291,6 +320,8 @@ static const char *const help_run[] = {
     "                             written to FILE.part, then renamed\n"
     "\n",
     HELP_ENCODER_OPTIONS,
+    HELP_ENCODER_OPTIONS_2,
+    HELP_AUDIO_OPTIONS,
     HELP_QUALITY,
     "\n"
     "Progress and records:\n"
@@ -535,6 +566,10 @@ enum {
     OPT_ACCEPT_TRUNCATED,
     OPT_LOG,
     OPT_STATS,
+    OPT_RAV1E_PARAMS,
+    OPT_VP9_PARAMS,
+    OPT_AUDIO_CODEC,
+    OPT_CONTAINER,
     OPT_QUICK,
     OPT_FULL,
     OPT_CFR,
@@ -598,6 +633,10 @@ static const struct {
     {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
     {"log", 0, OPT_LOG, 1, FOR_RUN},
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
+    {"rav1e-params", 0, OPT_RAV1E_PARAMS, 1, FOR_ENCODE | FOR_RUN},
+    {"vp9-params", 0, OPT_VP9_PARAMS, 1, FOR_ENCODE | FOR_RUN},
+    {"audio-codec", 0, OPT_AUDIO_CODEC, 1, FOR_ENCODE | FOR_RUN},
+    {"container", 0, OPT_CONTAINER, 1, FOR_ENCODE | FOR_RUN},
     {"quick", 0, OPT_QUICK, 0, FOR_VERIFY},
     {"full", 0, OPT_FULL, 0, FOR_VERIFY},
     {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
@@ -632,12 +671,37 @@ static void first_of(const char **slot, const char *name)
         *slot = name;
 }
 
+/* The encoders reencode drives, in the order of the bits below. */
+static const char *const encoder_names[] = {"libaom-av1", "libsvtav1", "librav1e", "libvpx-vp9",
+                                            NULL};
+
+/* Options of some encoders only: given with another, they would be silently
+ * ignored, so they are refused (check_encoder_options). */
+static const struct {
+    const char *name;
+    unsigned encoders; /* bit i: encoder_names[i] */
+} encoder_options[] = {
+    {"cpu-used", 1u | 8u}, {"usage", 1u},         {"lag-in-frames", 1u}, {"aom-params", 1u},
+    {"preset", 2u | 4u},   {"svtav1-params", 2u}, {"rav1e-params", 4u},  {"vp9-params", 8u},
+};
+
+#define N_ENCODER_OPTIONS (sizeof(encoder_options) / sizeof(encoder_options[0]))
+
+static void encoder_option(RxCli *cli, const char *name)
+{
+    for (size_t i = 0; i < N_ENCODER_OPTIONS; i++)
+        if (!strcmp(encoder_options[i].name, name))
+            cli->encoder_opts |= 1u << i;
+}
+
 static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t errsize)
 {
     static const char *const usages[] = {"realtime", "good", "allintra", NULL};
     static const char *const dedups[] = {"auto", "off", "on", NULL};
     static const char *const verifies[] = {"off", "quick", "full", NULL};
     static const char *const apps[] = {"voip", "audio", "lowdelay", NULL};
+    static const char *const audio_codecs[] = {"opus", "copy", NULL};
+    static const char *const containers[] = {"auto", "webm", "mkv", NULL};
     RxSettings *s = &cli->settings;
     long n;
     double d;
@@ -645,6 +709,8 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
 
     _Static_assert(RX_VERIFY_OFF == 0 && RX_VERIFY_QUICK == 1 && RX_VERIFY_FULL == 2,
                    "verifies[] follows RxVerify");
+    _Static_assert(RX_CONTAINER_AUTO == 0 && RX_CONTAINER_WEBM == 1 && RX_CONTAINER_MKV == 2,
+                   "containers[] follows RxContainer");
     switch (id) {
     case OPT_HELP:
         cli->help_for = cli->cmd;
@@ -671,9 +737,10 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_OVERWRITE:
         s->overwrite = 1;
         break;
-    case OPT_CRF:
-        if (parse_int(v, 0, 63, &n))
-            return usage_error(err, errsize, "--crf takes a whole number from 0 to 63, not '%s'",
+    case OPT_CRF: /* each encoder's range is checked at the end */
+        if (parse_int(v, 0, 255, &n))
+            return usage_error(err, errsize,
+                               "--crf takes a whole number from 0 to 63 (librav1e: 255), not '%s'",
                                v);
         s->crf = (int)n;
         cli->crf_given = 1;
@@ -684,42 +751,49 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
             return usage_error(err, errsize,
                                "--cpu-used takes a whole number from 0 to 8, not '%s'", v);
         s->cpu_used = (int)n;
-        first_of(&cli->aom_only, "cpu-used");
+        cli->cpu_used_given = 1;
+        encoder_option(cli, "cpu-used");
         break;
     case OPT_USAGE:
         if (index_of(v, usages) < 0)
             return usage_error(err, errsize, "--usage takes realtime, good or allintra, not '%s'",
                                v);
         rx_settings_set_str(s->usage, sizeof(s->usage), v);
-        first_of(&cli->aom_only, "usage");
+        encoder_option(cli, "usage");
         break;
     case OPT_LAG:
         if (parse_int(v, 0, 70, &n))
             return usage_error(err, errsize,
                                "--lag-in-frames takes a whole number from 0 to 70, not '%s'", v);
         s->lag_in_frames = (int)n;
-        first_of(&cli->aom_only, "lag-in-frames");
+        encoder_option(cli, "lag-in-frames");
         break;
     case OPT_AOM_PARAMS:
         if (rx_settings_set_str(s->aom_params, sizeof(s->aom_params), v) < 0)
             return usage_error(err, errsize, "--aom-params is too long (at most %zu bytes)",
                                sizeof(s->aom_params) - 1);
-        first_of(&cli->aom_only, "aom-params");
+        encoder_option(cli, "aom-params");
         break;
     case OPT_VIDEO_ENCODER: {
-        int crf = s->crf, preset = s->preset, ret = rx_settings_set_encoder(s, v);
+        int crf = s->crf, preset = s->preset, cpu_used = s->cpu_used;
+        int ret = rx_settings_set_encoder(s, v);
 
         if (ret == AVERROR_ENCODER_NOT_FOUND)
             return usage_error(err, errsize,
                                "--video-encoder %s: this libavcodec was built without it", v);
         if (ret < 0)
-            return usage_error(err, errsize,
-                               "--video-encoder takes libaom-av1 or libsvtav1, not '%s'", v);
-        /* The encoder's defaults never override an explicit --crf/--preset. */
+            return usage_error(
+                err, errsize,
+                "--video-encoder takes libaom-av1, libsvtav1, librav1e or libvpx-vp9, "
+                "not '%s'",
+                v);
+        /* The encoder's defaults never override an explicit --crf/--preset/--cpu-used. */
         if (cli->crf_given)
             s->crf = crf;
         if (cli->preset_given)
             s->preset = preset;
+        if (cli->cpu_used_given)
+            s->cpu_used = cpu_used;
         break;
     }
     case OPT_PRESET:
@@ -728,13 +802,13 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                v);
         s->preset = (int)n;
         cli->preset_given = 1;
-        first_of(&cli->svt_only, "preset");
+        encoder_option(cli, "preset");
         break;
     case OPT_SVTAV1_PARAMS:
         if (rx_settings_set_str(s->svt_params, sizeof(s->svt_params), v) < 0)
             return usage_error(err, errsize, "--svtav1-params is too long (at most %zu bytes)",
                                sizeof(s->svt_params) - 1);
-        first_of(&cli->svt_only, "svtav1-params");
+        encoder_option(cli, "svtav1-params");
         break;
     case OPT_DEDUP: /* auto = -1, off = 0, on = 1 (RxSettings.dedup) */
         if ((kw = index_of(v, dedups)) < 0)
@@ -767,13 +841,44 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         if (rx_cli_parse_bitrate(v, &s->audio_bitrate) < 0)
             return usage_error(err, errsize,
                                "--audio-bitrate takes a rate such as 32k or 64000, not '%s'", v);
+        first_of(&cli->opus_only, "audio-bitrate");
         break;
     case OPT_OPUS_APP:
         if (index_of(v, apps) < 0)
             return usage_error(err, errsize,
                                "--opus-application takes voip, audio or lowdelay, not '%s'", v);
         rx_settings_set_str(s->opus_application, sizeof(s->opus_application), v);
+        first_of(&cli->opus_only, "opus-application");
         break;
+    case OPT_AUDIO_CODEC:
+        if ((kw = index_of(v, audio_codecs)) < 0)
+            return usage_error(err, errsize, "--audio-codec takes opus or copy, not '%s'", v);
+        s->audio_copy = kw;
+        break;
+    case OPT_CONTAINER: /* in RxContainer's order */
+        if ((kw = index_of(v, containers)) < 0)
+            return usage_error(err, errsize, "--container takes auto, webm or mkv, not '%s'", v);
+        s->container = kw;
+        break;
+    case OPT_RAV1E_PARAMS:
+    case OPT_VP9_PARAMS: {
+        int rav1e = id == OPT_RAV1E_PARAMS;
+        char *dst = rav1e ? s->rav1e_params : s->vp9_params;
+        char bad[128];
+
+        if (rx_settings_set_str(dst, rav1e ? sizeof(s->rav1e_params) : sizeof(s->vp9_params), v) <
+            0)
+            return usage_error(err, errsize, "--%s is too long (at most %zu bytes)",
+                               rav1e ? "rav1e-params" : "vp9-params",
+                               (rav1e ? sizeof(s->rav1e_params) : sizeof(s->vp9_params)) - 1);
+        if ((rav1e ? rx_rav1e_params_check(v, bad, sizeof(bad))
+                   : rx_vp9_params_check(v, bad, sizeof(bad))) < 0)
+            return usage_error(err, errsize, "--%s: %s does not take '%s'",
+                               rav1e ? "rav1e-params" : "vp9-params",
+                               rav1e ? "rav1e" : "libvpx-vp9", bad);
+        encoder_option(cli, rav1e ? "rav1e-params" : "vp9-params");
+        break;
+    }
     case OPT_EXT:
         if (!*v || strchr(v, '/'))
             return usage_error(err, errsize, "--ext takes extensions such as mp4,mkv,mov, not '%s'",
@@ -906,30 +1011,90 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     return RX_CLI_OK;
 }
 
-/* Options of one encoder given with the other would be silently ignored:
- * refuse them, so a command line never means less than it says. */
+/* "a, b or c" (last = " or ") from the names whose bit is set in mask. */
+static void name_list(char *out, size_t size, unsigned mask, const char *prefix, const char *last,
+                      const char *(*name)(size_t i), size_t n)
+{
+    size_t len = 0, left = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        left += (mask >> i) & 1u;
+    for (size_t i = 0; i < n && len < size; i++) {
+        if (!((mask >> i) & 1u))
+            continue;
+        left--;
+        len += (size_t)snprintf(out + len, size - len, "%s%s%s", prefix, name(i),
+                                left > 1    ? ", "
+                                : left == 1 ? last
+                                            : "");
+    }
+}
+
+static const char *encoder_name(size_t i)
+{
+    return encoder_names[i];
+}
+
+static const char *encoder_option_name(size_t i)
+{
+    return encoder_options[i].name;
+}
+
+/* Options of one encoder given with another would be silently ignored:
+ * refuse them, so a command line never means less than it says. Each
+ * encoder's quality and speed ranges are checked here too, once the encoder
+ * is known; and so are the audio and container choices. */
 static RxCliStatus check_encoder_options(const RxCli *cli, char *err, size_t errsize)
 {
     const RxSettings *s = &cli->settings;
+    int enc = index_of(s->video_encoder, encoder_names);
+    int crf_max = enc == 2 ? 255 : 63, preset_max = enc == 2 ? 10 : 13;
+    char whose[96], takes[160];
 
-    if (strcmp(s->video_encoder, "libsvtav1")) {
-        if (cli->svt_only)
-            return usage_error(err, errsize,
-                               "--%s is a libsvtav1 option; add --video-encoder libsvtav1 "
-                               "(libaom-av1 takes --cpu-used and --aom-params)",
-                               cli->svt_only);
-        return RX_CLI_OK;
-    }
-    if (cli->aom_only)
+    for (size_t i = 0; i < N_ENCODER_OPTIONS; i++) {
+        unsigned takes_mask = 0;
+        if (!((cli->encoder_opts >> i) & 1u) || ((encoder_options[i].encoders >> enc) & 1u))
+            continue;
+        for (size_t k = 0; k < N_ENCODER_OPTIONS; k++)
+            if ((encoder_options[k].encoders >> enc) & 1u)
+                takes_mask |= 1u << k;
+        name_list(whose, sizeof(whose), encoder_options[i].encoders, "", " or ", encoder_name, 4);
+        name_list(takes, sizeof(takes), takes_mask, "--", " and ", encoder_option_name,
+                  N_ENCODER_OPTIONS);
         return usage_error(err, errsize,
-                           "--%s is a libaom-av1 option; libsvtav1 takes --preset and "
-                           "--svtav1-params",
-                           cli->aom_only);
+                           "--%s is a %s option; add --video-encoder to choose one (%s takes %s)",
+                           encoder_options[i].name, whose, s->video_encoder, takes);
+    }
+    if (s->crf > crf_max)
+        return usage_error(err, errsize, "--crf takes a whole number from 0 to %d with %s, not %d",
+                           crf_max, s->video_encoder, s->crf);
+    if (s->preset > preset_max)
+        return usage_error(err, errsize,
+                           "--preset takes a whole number from 0 to %d with %s, not %d", preset_max,
+                           s->video_encoder, s->preset);
     /* libavcodec 5.1's wrapper treats crf 0 as "unset" (SVT-AV1 has no
      * lossless mode): it would encode at SVT's default quality instead. */
-    if (s->crf == 0)
+    if (enc == 1 && s->crf == 0)
         return usage_error(err, errsize,
                            "--crf 0 (lossless) needs libaom-av1; libsvtav1 takes 1 to 63");
+    /* With a constant rate the output's time starts at the first video
+     * frame; copied packets keep the input's and would drift from it. */
+    if (s->audio_copy && s->cfr)
+        return usage_error(err, errsize,
+                           "--audio-codec copy cannot go with --cfr or --fps (the copied audio "
+                           "would keep the input's times); use --audio-codec opus");
+    if (s->audio_copy && cli->opus_only)
+        return usage_error(err, errsize,
+                           "--%s is an Opus option; --audio-codec copy keeps the input's audio as "
+                           "it is",
+                           cli->opus_only);
+    if (cli->output && s->container != RX_CONTAINER_AUTO &&
+        rx_container_of_name(cli->output) != RX_CONTAINER_AUTO &&
+        (int)rx_container_of_name(cli->output) != s->container)
+        return usage_error(err, errsize, "-o '%s' does not end in %s, which --container %s writes",
+                           cli->output, rx_container_ext((RxContainer)s->container),
+                           s->container == RX_CONTAINER_MKV ? "mkv" : "webm");
     return RX_CLI_OK;
 }
 

@@ -47,6 +47,7 @@
 #include "reencode/transcode.h"
 #include "reencode/verify.h"
 #include "fqueue.h"
+#include "vencoder.h"
 #include "orient.h"
 #include "imgseq.h"
 #include "version.h"
@@ -60,6 +61,7 @@
 
 typedef struct AudioPath {
     int in_index;
+    int copy; /* --audio-codec copy: the input's packets, no decoder or encoder */
     AVStream *ost;
     AVCodecContext *dec;
     AVCodecContext *enc;
@@ -71,9 +73,9 @@ typedef struct AudioPath {
     AVFrame *frame;    /* encoder input, frame_size samples */
     uint8_t *conv;     /* swr output, interleaved float */
     int conv_cap;      /* in samples per channel */
-    int64_t start_pts; /* first output sample, in 1/48000 */
-    int64_t next_in;   /* expected pts of the next input frame, 1/in_rate */
-    int64_t sent;      /* samples sent to the encoder */
+    int64_t start_pts; /* first output sample, in 1/48000 (copy: first pts, input tb) */
+    int64_t next_in;   /* expected pts of the next input frame, 1/in_rate (copy: end) */
+    int64_t sent;      /* samples sent to the encoder (copy: packets) */
 } AudioPath;
 
 typedef struct VideoPath {
@@ -155,14 +157,11 @@ _Static_assert(sizeof(((RxResult *)0)->tuned_for) == RX_TUNE_KEY_MAX, "tuned_for
 
 /* Record the first failure of the job as one line: "<what>: <why>". Later
  * failures (usually consequences of the first) are not reported over it. */
-static int fail(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
-
-static int fail(RxTranscode *t, int err, const char *fmt, ...)
+static int vfail(RxTranscode *t, int err, int why_too, const char *fmt, va_list ap)
 {
     RxResult *r = t->res;
     char why[256];
     size_t n;
-    va_list ap;
 
     pthread_mutex_lock(&t->err_lock);
     if (r->err) {
@@ -170,15 +169,40 @@ static int fail(RxTranscode *t, int err, const char *fmt, ...)
         return err;
     }
     r->err = err;
-    va_start(ap, fmt);
     vsnprintf(r->error, sizeof(r->error), fmt, ap);
-    va_end(ap);
     n = strlen(r->error);
     /* Those two messages say all there is to say. */
-    if (err != RX_ERR_CANCELLED && err != RX_ERR_LOW_QUALITY && n < sizeof(r->error))
+    if (why_too && err != RX_ERR_CANCELLED && err != RX_ERR_LOW_QUALITY && n < sizeof(r->error))
         snprintf(r->error + n, sizeof(r->error) - n, ": %s", rx_strerror(err, why, sizeof(why)));
     pthread_mutex_unlock(&t->err_lock);
     return err;
+}
+
+static int fail(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+
+static int fail(RxTranscode *t, int err, const char *fmt, ...)
+{
+    va_list ap;
+    int ret;
+
+    va_start(ap, fmt);
+    ret = vfail(t, err, 1, fmt, ap);
+    va_end(ap);
+    return ret;
+}
+
+/* fail() for a refusal whose message says all there is to say. */
+static int refuse(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+
+static int refuse(RxTranscode *t, int err, const char *fmt, ...)
+{
+    va_list ap;
+    int ret;
+
+    va_start(ap, fmt);
+    ret = vfail(t, err, 0, fmt, ap);
+    va_end(ap);
+    return ret;
 }
 
 static int cancelled(const RxTranscode *t)
@@ -241,18 +265,13 @@ static int64_t io_seek(void *opaque, int64_t offset, int whence)
 
 /* ---- job creation */
 
-static char *default_output(const char *input)
+static char *default_output(const char *input, const char *ext)
 {
     const char *slash = strrchr(input, '/');
     const char *dot = strrchr(input, '.');
     size_t stem = (dot && (!slash || dot > slash + 1)) ? (size_t)(dot - input) : strlen(input);
-    char *out = av_malloc(stem + sizeof(".webm"));
 
-    if (!out)
-        return NULL;
-    memcpy(out, input, stem);
-    memcpy(out + stem, ".webm", sizeof(".webm"));
-    return out;
+    return av_asprintf("%.*s%s", (int)stem, input, ext);
 }
 
 int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
@@ -268,10 +287,15 @@ int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
     t->fd = -1;
     t->lock_fd = -1;
     t->s = *settings;
+    /* An output named .webm or .mkv names its container, unless one was
+     * given (the command line refuses a contradiction). */
+    if (t->s.container == RX_CONTAINER_AUTO && output)
+        t->s.container = rx_container_of_name(output);
     atomic_init(&t->cancel, 0);
     pthread_mutex_init(&t->err_lock, NULL);
     t->input = av_strdup(input);
-    t->output = output ? av_strdup(output) : default_output(input);
+    t->output = output ? av_strdup(output)
+                       : default_output(input, rx_container_ext(rx_settings_container(&t->s)));
     if (!t->input || !t->output)
         goto fail;
     t->part = av_asprintf("%s.part", t->output);
@@ -529,6 +553,19 @@ static int check_svt_size(RxTranscode *t, const AVCodec *codec, int w, int h)
                 t->input, w, h);
 }
 
+/* The user's raw options for the chosen encoder, if it is one whose
+ * failure to open they are the likely cause of, and their option's name. */
+static const char *user_params(const RxSettings *s, const char **flag)
+{
+    if (!strcmp(s->video_encoder, "libsvtav1"))
+        return *flag = "svtav1-params", s->svt_params;
+    if (!strcmp(s->video_encoder, "librav1e"))
+        return *flag = "rav1e-params", s->rav1e_params;
+    if (!strcmp(s->video_encoder, "libvpx-vp9"))
+        return *flag = "vp9-params", s->vp9_params;
+    return NULL;
+}
+
 static int open_video(RxTranscode *t, AVStream *ist)
 {
     VideoPath *v = &t->v;
@@ -536,6 +573,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     AVCodecContext *enc;
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
+    const char *params, *flag;
     RxOrient orient;
     int ret;
 
@@ -617,22 +655,26 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-    set_opt_int(&opts, "crf", t->s.crf);
+    if (strcmp(codec->name, "librav1e")) /* rav1e: its quantizer, in rav1e-params */
+        set_opt_int(&opts, "crf", t->s.crf);
     if (!strcmp(codec->name, "libaom-av1")) {
         set_opt_int(&opts, "cpu-used", t->s.cpu_used);
         av_dict_set(&opts, "usage", t->s.usage, 0);
         set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
         if (t->s.aom_params[0])
             av_dict_set(&opts, "aom-params", t->s.aom_params, 0);
-    } else if (!strcmp(codec->name, "libsvtav1")) {
+    } else {
         /* SVT plans its prediction structure and default keyint with a
          * frame rate; without one the wrapper passes the time base's
-         * reciprocal (15360 fps for 1/15360). Timestamps stay ours. */
+         * reciprocal (15360 fps for 1/15360). rav1e counts its keyframe
+         * interval in frames of it. Timestamps stay ours. */
         if (!enc->framerate.num)
             enc->framerate = ist->r_frame_rate.num > 0 && ist->r_frame_rate.den > 0
                                  ? ist->r_frame_rate
                                  : (AVRational){30, 1};
-        ret = svtav1_options(t, enc, &opts);
+        ret = !strcmp(codec->name, "libsvtav1")  ? svtav1_options(t, enc, &opts)
+              : !strcmp(codec->name, "librav1e") ? rx_rav1e_options(&t->s, enc, &opts)
+                                                 : rx_vp9_options(&t->s, enc, &opts);
         if (ret < 0) {
             av_dict_free(&opts);
             return fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name, t->input);
@@ -644,9 +686,9 @@ static int open_video(RxTranscode *t, AVStream *ist)
         ret = fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
                    codec->name, e->key);
     av_dict_free(&opts);
-    if (ret < 0 && t->s.svt_params[0] && !strcmp(codec->name, "libsvtav1"))
-        return fail(t, ret, "cannot open video encoder '%s' for '%s' (check --svtav1-params '%s')",
-                    codec->name, t->input, t->s.svt_params);
+    if (ret < 0 && (params = user_params(&t->s, &flag)) && params[0])
+        return fail(t, ret, "cannot open video encoder '%s' for '%s' (check --%s '%s')",
+                    codec->name, t->input, flag, params);
     if (ret < 0)
         return fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
 
@@ -688,6 +730,23 @@ static int open_video(RxTranscode *t, AVStream *ist)
         return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
     t->res->width = enc->width;
     t->res->height = enc->height;
+    return 0;
+}
+
+/* The output stream of an audio track, with the input's language; the
+ * first track plays by default. */
+static int add_audio_stream(RxTranscode *t, const AVStream *ist, AudioPath *a)
+{
+    const AVDictionaryEntry *e;
+
+    a->ost = avformat_new_stream(t->oc, NULL);
+    if (!a->ost)
+        return AVERROR(ENOMEM);
+    if (a == t->a)
+        a->ost->disposition = AV_DISPOSITION_DEFAULT;
+    e = av_dict_get(ist->metadata, "language", NULL, 0);
+    if (e && strcmp(e->value, "und"))
+        return av_dict_set(&a->ost->metadata, "language", e->value, 0);
     return 0;
 }
 
@@ -748,18 +807,32 @@ static int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
     if (ret < 0)
         return fail(t, ret, "cannot open Opus encoder for '%s'", t->input);
 
-    a->ost = avformat_new_stream(t->oc, NULL);
-    if (!a->ost)
-        return fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
-    ret = avcodec_parameters_from_context(a->ost->codecpar, enc);
+    ret = add_audio_stream(t, ist, a);
+    if (ret >= 0)
+        ret = avcodec_parameters_from_context(a->ost->codecpar, enc);
     if (ret < 0)
         return fail(t, ret, "cannot create output stream for '%s'", t->output);
     a->ost->time_base = enc->time_base;
-    if (a == t->a) /* the first audio track plays by default */
-        a->ost->disposition = AV_DISPOSITION_DEFAULT;
-    e = av_dict_get(ist->metadata, "language", NULL, 0);
-    if (e && strcmp(e->value, "und"))
-        av_dict_set(&a->ost->metadata, "language", e->value, 0);
+    return 0;
+}
+
+/* --audio-codec copy: the input's packets go to the muxer as they are (no
+ * decoder, no encoder), in the input's time base. */
+static int open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a)
+{
+    int ret;
+
+    a->in_index = ist->index;
+    a->copy = 1;
+    a->start_pts = AV_NOPTS_VALUE;
+    a->next_in = AV_NOPTS_VALUE;
+    ret = add_audio_stream(t, ist, a);
+    if (ret >= 0)
+        ret = avcodec_parameters_copy(a->ost->codecpar, ist->codecpar);
+    if (ret < 0)
+        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+    a->ost->codecpar->codec_tag = 0; /* MP4's tag means nothing to Matroska */
+    a->ost->time_base = ist->time_base;
     return 0;
 }
 
@@ -869,14 +942,52 @@ static int open_part(RxTranscode *t)
                 t->part, t->input);
 }
 
+static const char *container_name(RxContainer c)
+{
+    return c == RX_CONTAINER_MKV ? "Matroska" : "WebM";
+}
+
+/* A stream the container cannot hold (WebM: VP8/VP9/AV1 video, Vorbis/Opus
+ * audio) is refused before anything is written, in words that say what to
+ * change. The muxer's own list decides, not ours. */
+static int check_container(RxTranscode *t, RxContainer c)
+{
+    const AVCodec *venc = avcodec_find_encoder_by_name(t->s.video_encoder);
+    char name[32];
+
+    if (venc && avformat_query_codec(t->oc->oformat, venc->id, FF_COMPLIANCE_NORMAL) != 1)
+        return refuse(t, AVERROR(ENOTSUP),
+                      "cannot re-encode '%s': %s video cannot go in %s: use --container mkv",
+                      t->input, avcodec_get_name(venc->id), container_name(c));
+    for (unsigned i = 0; t->s.audio_copy && i < t->ic->nb_streams; i++) {
+        const AVCodecParameters *par = t->ic->streams[i]->codecpar;
+        if (par->codec_type != AVMEDIA_TYPE_AUDIO ||
+            avformat_query_codec(t->oc->oformat, par->codec_id, FF_COMPLIANCE_NORMAL) == 1)
+            continue;
+        snprintf(name, sizeof(name), "%s", avcodec_get_name(par->codec_id));
+        for (char *p = name; *p; p++)
+            *p = (char)av_toupper((unsigned char)*p);
+        return refuse(t, AVERROR(ENOTSUP),
+                      "cannot re-encode '%s': %s audio cannot go in %s: use %s--audio-codec opus",
+                      t->input, name, container_name(c),
+                      c == RX_CONTAINER_WEBM ? "--container mkv or " : "");
+    }
+    return 0;
+}
+
 static int open_output(RxTranscode *t)
 {
+    RxContainer c = rx_settings_container(&t->s);
     unsigned char *buf;
     int ret;
 
-    ret = avformat_alloc_output_context2(&t->oc, NULL, "webm", NULL);
+    ret = avformat_alloc_output_context2(&t->oc, NULL, c == RX_CONTAINER_MKV ? "matroska" : "webm",
+                                         NULL);
     if (ret < 0)
-        return fail(t, ret, "cannot create WebM muxer for '%s'", t->output);
+        return fail(t, ret, "cannot create %s muxer for '%s'", container_name(c), t->output);
+    ret = check_container(t, c);
+    if (ret < 0)
+        return ret;
     ret = open_part(t);
     if (ret < 0)
         return ret;
@@ -1186,6 +1297,59 @@ static int emit_frame(RxTranscode *t, int tag)
     return ret;
 }
 
+static void free_packet(void *opaque, uint8_t *data)
+{
+    AVPacket *pkt = (AVPacket *)data;
+
+    (void)opaque;
+    av_packet_free(&pkt);
+}
+
+/* Source thread: hand t->pkt, a packet of a copied track, to the job thread
+ * (which owns the muxer). The queue carries frames: the packet rides in
+ * one's opaque_ref and is freed with it. */
+static int emit_packet(RxTranscode *t, int tag)
+{
+    AVFrame *f = av_frame_alloc();
+    AVPacket *p = av_packet_alloc();
+    int ret;
+
+    if (f && p)
+        f->opaque_ref = av_buffer_create((uint8_t *)p, sizeof(*p), free_packet, NULL, 0);
+    if (!f || !f->opaque_ref) {
+        av_packet_free(&p);
+        av_frame_free(&f);
+        return fail(t, AVERROR(ENOMEM), "cannot read '%s'", t->input);
+    }
+    av_packet_move_ref(p, t->pkt);
+    ret = rx_fqueue_push(t->queue, &f, tag);
+    av_frame_free(&f); /* NULL unless the job thread stopped listening */
+    return ret;
+}
+
+/* Job thread: write a copied packet, in the input's time base. Its times
+ * give the track's duration for the check before publish. */
+static int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
+{
+    const AVStream *ist = t->ic->streams[a->in_index];
+    int ret;
+
+    if (pkt->pts != AV_NOPTS_VALUE) {
+        if (a->start_pts == AV_NOPTS_VALUE || pkt->pts < a->start_pts)
+            a->start_pts = pkt->pts;
+        if (a->next_in == AV_NOPTS_VALUE || pkt->pts + pkt->duration > a->next_in)
+            a->next_in = pkt->pts + pkt->duration;
+    }
+    a->sent++;
+    pkt->pos = -1;
+    pkt->stream_index = a->ost->index;
+    av_packet_rescale_ts(pkt, ist->time_base, a->ost->time_base);
+    ret = av_interleaved_write_frame(t->oc, pkt);
+    if (ret < 0)
+        return fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
+    return 0;
+}
+
 /* Source thread: send pkt (NULL = flush) to the decoder, queue its frames. */
 static int decode_video(RxTranscode *t, const AVPacket *pkt)
 {
@@ -1414,7 +1578,8 @@ static int open_streams(RxTranscode *t)
     for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++) {
         if (t->ic->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
             continue;
-        ret = open_audio(t, t->ic->streams[i], &t->a[t->na++]);
+        ret = t->s.audio_copy ? open_audio_copy(t, t->ic->streams[i], &t->a[t->na++])
+                              : open_audio(t, t->ic->streams[i], &t->a[t->na++]);
         if (ret < 0)
             return ret;
     }
@@ -1454,7 +1619,8 @@ static void *source_main(void *opaque)
         if (ret == AVERROR_EOF) {
             ret = decode_video(t, NULL);
             for (int i = 0; i < t->na && ret >= 0; i++)
-                ret = decode_audio(t, &t->a[i], NULL);
+                if (!t->a[i].copy)
+                    ret = decode_audio(t, &t->a[i], NULL);
             break;
         }
         if (ret < 0) {
@@ -1466,7 +1632,7 @@ static void *source_main(void *opaque)
             ret = decode_video(t, t->pkt);
         } else {
             AudioPath *a = audio_for(t, t->pkt->stream_index);
-            ret = a ? decode_audio(t, a, t->pkt) : 0;
+            ret = !a ? 0 : a->copy ? emit_packet(t, (int)(a - t->a)) : decode_audio(t, a, t->pkt);
         }
         av_packet_unref(t->pkt);
         if (ret < 0)
@@ -1541,7 +1707,9 @@ static int transcode_loop(RxTranscode *t)
             break;
         if (ret < 0) /* the source thread has already said why */
             return fail(t, ret, "cannot read '%s'", t->input);
-        ret = tag == TAG_VIDEO ? encode_video_frame(t, f) : process_audio_frame(t, &t->a[tag], f);
+        ret = tag == TAG_VIDEO ? encode_video_frame(t, f)
+              : t->a[tag].copy ? mux_copied(t, &t->a[tag], (AVPacket *)f->opaque_ref->data)
+                               : process_audio_frame(t, &t->a[tag], f);
         av_frame_free(&f);
         if (ret < 0)
             return ret;
@@ -1574,6 +1742,8 @@ static int flush_all(RxTranscode *t)
 
     for (i = 0; i < t->na; i++) {
         AudioPath *a = &t->a[i];
+        if (a->copy)
+            continue;
         if (a->swr) {
             do {
                 ret = resample(t, a, NULL, 0);
@@ -2117,8 +2287,12 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     if (t->v.first_pts != AV_NOPTS_VALUE)
         res->video_duration_us =
             av_rescale_q(t->v.last_end - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
-    if (t->na)
+    if (t->na && !t->a[0].copy)
         res->audio_duration_us = av_rescale(t->a[0].sent, AV_TIME_BASE, OPUS_RATE);
+    else if (t->na && t->a[0].start_pts != AV_NOPTS_VALUE)
+        res->audio_duration_us =
+            av_rescale_q(t->a[0].next_in - t->a[0].start_pts,
+                         t->ic->streams[t->a[0].in_index]->time_base, AV_TIME_BASE_Q);
     ret = commit(t);
 
 done:

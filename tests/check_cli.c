@@ -159,6 +159,56 @@ START_TEST(svtav1_options)
 }
 END_TEST
 
+/* The other encoders' options, the audio codec and the container. */
+START_TEST(other_encoders_audio_and_container)
+{
+    char *rav1e[] = {"reencode",        "encode",
+                     "--preset",        "6",
+                     "--video-encoder", "librav1e",
+                     "--crf",           "120",
+                     "--rav1e-params",  "tune=Psnr:low_latency=true",
+                     "in.mp4"};
+    char *vp9[] = {"reencode",
+                   "run",
+                   "--cpu-used=4",
+                   "--vp9-params",
+                   "deadline=realtime:aq-mode=3",
+                   "--video-encoder",
+                   "libvpx-vp9",
+                   "--audio-codec",
+                   "copy",
+                   "--container",
+                   "mkv",
+                   "d"};
+    char *named[] = {"reencode", "encode", "--audio-codec=copy", "-o", "x.webm", "in.mp4"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(rav1e), rav1e, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.settings.video_encoder, "librav1e");
+    ck_assert_int_eq(cli.settings.preset, 6);
+    ck_assert_int_eq(cli.settings.crf, 120);
+    ck_assert_str_eq(cli.settings.rav1e_params, "tune=Psnr:low_latency=true");
+    ck_assert_int_eq(cli.settings.audio_copy, 0);
+    ck_assert_int_eq(cli.settings.container, RX_CONTAINER_AUTO);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(vp9), vp9, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_str_eq(cli.settings.video_encoder, "libvpx-vp9");
+    ck_assert_int_eq(cli.settings.cpu_used, 4); /* given before: kept */
+    ck_assert_int_eq(cli.settings.crf, 36);
+    ck_assert_str_eq(cli.settings.vp9_params, "deadline=realtime:aq-mode=3");
+    ck_assert_int_eq(cli.settings.audio_copy, 1);
+    ck_assert_int_eq(cli.settings.container, RX_CONTAINER_MKV);
+    rx_cli_free(&cli);
+
+    /* An output name ending in .webm is the transcode's to read. */
+    ck_assert_int_eq(rx_cli_parse(ARGC(named), named, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.settings.audio_copy, 1);
+    ck_assert_int_eq(cli.settings.container, RX_CONTAINER_AUTO);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(double_dash_allows_leading_dash_names)
 {
     char *argv[] = {"reencode", "encode", "--", "-weird.mp4"};
@@ -209,7 +259,7 @@ static const struct {
      * either order (they would be silently ignored). */
     {{"encode", "--video-encoder", "libx265", "a.mp4"}, "libx265"},
     {{"encode", "--video-encoder", "", "a.mp4"}, "--video-encoder"},
-    {{"encode", "--preset", "8", "a.mp4"}, "--preset is a libsvtav1 option"},
+    {{"encode", "--preset", "8", "a.mp4"}, "--preset is a libsvtav1 or librav1e option"},
     {{"run", "--preset=8", "--video-encoder=libaom-av1", "d"}, "--preset"},
     {{"encode", "--svtav1-params", "tune=0", "a.mp4"}, "--svtav1-params"},
     {{"encode", "--video-encoder=libsvtav1", "--cpu-used=3", "a.mp4"}, "--cpu-used"},
@@ -219,6 +269,27 @@ static const struct {
     {{"encode", "--video-encoder=libsvtav1", "--preset=14", "a.mp4"}, "--preset"},
     {{"encode", "--video-encoder=libsvtav1", "--preset=-1", "a.mp4"}, "--preset"},
     {{"list", "--video-encoder=libsvtav1", "d"}, "--video-encoder"},
+    /* The other encoders, audio and container: ranges per encoder, options
+     * of another encoder, raw options their encoder does not take. */
+    {{"encode", "--preset=8", "--video-encoder=libvpx-vp9", "a.mp4"}, "--preset"},
+    {{"encode", "--video-encoder=librav1e", "--cpu-used=3", "a.mp4"},
+     "--cpu-used is a libaom-av1 or libvpx-vp9 option"},
+    {{"encode", "--video-encoder=librav1e", "--aom-params=x=1", "a.mp4"}, "--aom-params"},
+    {{"encode", "--vp9-params=aq-mode=3", "a.mp4"}, "--vp9-params is a libvpx-vp9 option"},
+    {{"run", "--rav1e-params=speed=3", "--video-encoder=libvpx-vp9", "d"}, "--rav1e-params"},
+    {{"encode", "--video-encoder=libvpx-vp9", "--crf=64", "a.mp4"}, "0 to 63 with libvpx-vp9"},
+    {{"encode", "--video-encoder=librav1e", "--crf=256", "a.mp4"}, "--crf"},
+    {{"encode", "--video-encoder=librav1e", "--preset=11", "a.mp4"}, "0 to 10 with librav1e"},
+    {{"encode", "--video-encoder=librav1e", "--rav1e-params=speeed=3", "a.mp4"}, "speeed=3"},
+    {{"encode", "--video-encoder=libvpx-vp9", "--vp9-params=no-such=1", "a.mp4"}, "no-such"},
+    {{"encode", "--video-encoder=libvpx-vp9", "--vp9-params=:=:", "a.mp4"}, "--vp9-params"},
+    {{"encode", "--audio-codec", "aac", "a.mp4"}, "aac"},
+    {{"encode", "--audio-codec=copy", "--audio-bitrate=64k", "a.mp4"}, "--audio-bitrate"},
+    {{"run", "--opus-application=audio", "--audio-codec=copy", "d"}, "--opus-application"},
+    {{"encode", "--container", "mp4", "a.mp4"}, "mp4"},
+    {{"encode", "--container=webm", "-o", "x.mkv", "a.mp4"}, "--container webm"},
+    {{"encode", "--container=mkv", "-o", "x.webm", "a.mp4"}, "x.webm"},
+    {{"encode", "--audio-codec=copy", "--fps=10", "a.mp4"}, "--audio-codec copy cannot go"},
     /* Constant frame rate: dropped duplicates would break frame numbers. */
     {{"encode", "--cfr", "--dedup", "on", "a.mp4"}, "--dedup on"},
     {{"run", "--dedup=on", "--fps=10", "d"}, "--dedup on"},
@@ -573,6 +644,7 @@ int main(void)
     tcase_add_test(tc, defaults_without_options);
     tcase_add_test(tc, svtav1_options);
     tcase_add_test(tc, dedup_and_verify_keywords);
+    tcase_add_test(tc, other_encoders_audio_and_container);
     tcase_add_test(tc, double_dash_allows_leading_dash_names);
     tcase_add_loop_test(tc, bad_command_lines_are_usage_errors, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, frame_rate_options);

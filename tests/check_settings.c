@@ -60,6 +60,41 @@ START_TEST(set_encoder_brings_its_defaults)
 }
 END_TEST
 
+/* The other encoders bring their calibrated quality and speed (see
+ * src/settings.c); container auto follows the audio; names say theirs. */
+START_TEST(other_encoders_and_containers)
+{
+    RxSettings s;
+
+    rx_settings_default(&s);
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "librav1e"), 0);
+    ck_assert_int_eq(s.crf, 80);
+    ck_assert_int_eq(s.preset, 8);
+    ck_assert_int_eq(rx_settings_dedup(&s), 0);
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libvpx-vp9"), 0);
+    ck_assert_str_eq(s.video_encoder, "libvpx-vp9");
+    ck_assert_int_eq(s.crf, 36);
+    ck_assert_int_eq(s.cpu_used, 2);
+    ck_assert_int_eq(rx_settings_set_encoder(&s, "libaom-av1"), 0);
+    ck_assert_int_eq(s.cpu_used, 5);
+    ck_assert_int_eq(rx_settings_dedup(&s), 1);
+
+    ck_assert_int_eq(s.container, RX_CONTAINER_AUTO);
+    ck_assert_int_eq(s.audio_copy, 0);
+    ck_assert_int_eq(rx_settings_container(&s), RX_CONTAINER_WEBM);
+    s.audio_copy = 1;
+    ck_assert_int_eq(rx_settings_container(&s), RX_CONTAINER_MKV);
+    s.container = RX_CONTAINER_WEBM;
+    ck_assert_int_eq(rx_settings_container(&s), RX_CONTAINER_WEBM);
+    ck_assert_str_eq(rx_container_ext(RX_CONTAINER_MKV), ".mkv");
+    ck_assert_str_eq(rx_container_ext(RX_CONTAINER_WEBM), ".webm");
+    ck_assert_int_eq(rx_container_of_name("a/b.WEBM"), RX_CONTAINER_WEBM);
+    ck_assert_int_eq(rx_container_of_name("b.mkv"), RX_CONTAINER_MKV);
+    ck_assert_int_eq(rx_container_of_name("b.mp4"), RX_CONTAINER_AUTO);
+    ck_assert_int_eq(rx_container_of_name("a.mkv/b"), RX_CONTAINER_AUTO);
+}
+END_TEST
+
 START_TEST(set_str_refuses_to_truncate)
 {
     char buf[4];
@@ -102,6 +137,7 @@ int main(void)
 
     tcase_add_test(tc, defaults_are_the_reference);
     tcase_add_test(tc, set_encoder_brings_its_defaults);
+    tcase_add_test(tc, other_encoders_and_containers);
     tcase_add_test(tc, set_str_refuses_to_truncate);
     tcase_add_test(tc, threads_zero_means_cores);
     tcase_add_test(tc, state_names_and_errors);

@@ -787,6 +787,174 @@ START_TEST(svtav1_bad_params_fail_cleanly)
 }
 END_TEST
 
+/* ---- librav1e, libvpx-vp9, audio copy, containers */
+
+/* Loop tests over the other encoders, at fast settings (about a second an
+ * encode here): _i 0 = librav1e, 1 = libvpx-vp9. */
+static const struct {
+    const char *encoder;
+    enum AVCodecID codec;
+} others[] = {{"librav1e", AV_CODEC_ID_AV1}, {"libvpx-vp9", AV_CODEC_ID_VP9}};
+
+static void other_settings(RxSettings *s, int i)
+{
+    test_settings(s);
+    ck_assert_int_eq(rx_settings_set_encoder(s, others[i].encoder), 0);
+    if (i == 0) {
+        s->preset = 10;
+    } else {
+        s->cpu_used = 8;
+        rx_settings_set_str(s->vp9_params, sizeof(s->vp9_params), "deadline=realtime");
+    }
+}
+
+/* The first bytes of a Matroska file name its flavour (EBML DocType). */
+static int doc_type_is(const char *path, const char *want)
+{
+    char head[64];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    return memmem(head, n, want, strlen(want)) != NULL;
+}
+
+/* Each encoder writes its codec in WebM, every frame decodable, as long as
+ * the input, with keyframes at the --keyint times only: forced ones for
+ * libvpx-vp9 (which would add its own every 128 frames, at 4.27 s here),
+ * rav1e's own interval for librav1e (its wrapper cannot force them; at
+ * 30 fps CFR the same times). */
+START_TEST(other_encoders_keep_time_and_keyframes)
+{
+    const char *in = path_in("in.mp4"), *out = path_in("out.webm");
+    InFile fi = {0}, fo = {0};
+    const InStream *v;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 6.0;
+    c.pattern = TM_CAMERA;
+    make_clip(in, &c);
+    other_settings(&s, _i);
+    s.keyint_seconds = 5.0;
+    encode_ok(in, out, &s, &r);
+    inspect(in, &fi);
+    inspect(out, &fo);
+    ck_assert(doc_type_is(out, "webm"));
+    ck_assert_int_eq(fo.nb_streams, 2);
+    v = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_int_eq(v->codec_id, others[_i].codec);
+    ck_assert_int_eq(in_stream(&fo, AVMEDIA_TYPE_AUDIO, 0)->codec_id, AV_CODEC_ID_OPUS);
+    ck_assert_int_eq(v->frames, 180);
+    ck_assert_int_eq(v->decode_errors, 0);
+    ck_assert_int_eq(r.verified, RX_VERIFY_QUICK);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+    /* 0 and 5 s, each within a frame */
+    ck_assert_msg(v->keyframes == 2, "%s: %d keyframes", others[_i].encoder, v->keyframes);
+    for (int k = 0; k < 2; k++)
+        ck_assert_msg(llabs(v->key_us[k] - v->first_us - k * 5000000) <= 34000,
+                      "%s: keyframe %d at %lld us", others[_i].encoder, k,
+                      (long long)(v->key_us[k] - v->first_us));
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* --audio-codec copy: the input's AAC packets, every one, byte for byte, in
+ * Matroska (the default name says .mkv); no decoding. FFmpeg 5.1's Matroska
+ * muxer has no field for AAC's encoder delay: the first packet's 1024
+ * priming samples, which MP4 marks to be skipped, are played, and every
+ * stream is shifted by as much, so sync holds. */
+START_TEST(audio_copy_keeps_the_packets)
+{
+    const char *in = path_in("talk.mp4"), *out = path_in("talk.mkv");
+    InFile fi = {0}, fo = {0};
+    const int64_t priming_us = 1024 * 1000000LL / 48000;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.audio_tracks = 2;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.audio_copy = 1;
+    encode_ok(in, NULL, &s, &r);
+    ck_assert(exists(out));
+    ck_assert(doc_type_is(out, "matroska"));
+    inspect(in, &fi);
+    inspect(out, &fo);
+    ck_assert_int_eq(fo.nb_streams, 3);
+    ck_assert_int_eq(r.audio_tracks, 2);
+    for (int k = 0; k < 2; k++) {
+        const InStream *ia = in_stream(&fi, AVMEDIA_TYPE_AUDIO, k);
+        const InStream *oa = in_stream(&fo, AVMEDIA_TYPE_AUDIO, k);
+        const InStream *iv = in_stream(&fi, AVMEDIA_TYPE_VIDEO, 0);
+        const InStream *ov = in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0);
+        ck_assert_int_eq(oa->codec_id, AV_CODEC_ID_AAC);
+        ck_assert_int_eq(oa->packets, ia->packets);
+        ck_assert_uint_eq(oa->packet_crc, ia->packet_crc);
+        ck_assert_int_eq(oa->decode_errors, 0);
+        ck_assert_msg(llabs((ov->first_us - oa->first_us) - (iv->first_us - ia->first_us) -
+                            priming_us) <= 2000,
+                      "A/V offset %lld us, input %lld us", (long long)(ov->first_us - oa->first_us),
+                      (long long)(iv->first_us - ia->first_us));
+        ck_assert_msg(llabs(span(oa) - span(ia) - priming_us) <= 2000,
+                      "audio %d lasts %lld us, input %lld us", k, (long long)span(oa),
+                      (long long)span(ia));
+    }
+    ck_assert_int_eq(in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0)->codec_id, AV_CODEC_ID_AV1);
+    ck_assert_msg(llabs(span(in_stream(&fo, AVMEDIA_TYPE_VIDEO, 0)) -
+                        span(in_stream(&fi, AVMEDIA_TYPE_VIDEO, 0))) <= 34000,
+                  "video length changed");
+    /* The check before publish compares these with what the input declares. */
+    ck_assert_msg(llabs(r.audio_duration_us - 2000000) <= 50000, "audio %lld us",
+                  (long long)r.audio_duration_us);
+    in_free(&fi);
+    in_free(&fo);
+}
+END_TEST
+
+/* WebM cannot hold AAC: asked for by --container webm, or by an output named
+ * .webm, copying it is refused in one line, before anything is written. */
+START_TEST(webm_refuses_copied_aac)
+{
+    const char *in = path_in("in.mp4"), *out = path_in("out.webm"), *dflt = path_in("in.webm");
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 1.0;
+    make_clip(in, &c);
+    test_settings(&s);
+    s.audio_copy = 1;
+    ck_assert_int_lt(encode(in, out, &s, &r), 0);
+    ck_assert_int_eq(r.state, RX_STATE_FAILED);
+    ck_assert_msg(strstr(r.error, "AAC audio cannot go in WebM: use --container mkv or "
+                                  "--audio-codec opus") &&
+                      strstr(r.error, in) && !strchr(r.error, '\n'),
+                  "unclear message: %s", r.error);
+    ck_assert_msg(!strstr(r.error, "not supported"), "message with a strerror: %s", r.error);
+    assert_nothing_written(out);
+
+    s.container = RX_CONTAINER_WEBM;
+    ck_assert_int_lt(encode(in, NULL, &s, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.error, "AAC audio cannot go in WebM"));
+    assert_nothing_written(dflt);
+
+    /* Opus and a VP9 or AV1 encoder fit in WebM, and in Matroska. */
+    s.audio_copy = 0;
+    s.container = RX_CONTAINER_MKV;
+    encode_ok(in, NULL, &s, &r);
+    ck_assert(doc_type_is(path_in("in.mkv"), "matroska"));
+}
+END_TEST
+
 /* Damaged inputs: an error naming the file, and no output of any kind. */
 enum { BAD_EMPTY, BAD_RANDOM, BAD_TRUNC10, BAD_TRUNC50, BAD_TRUNC90, BAD_MISSING, BAD_AUDIO };
 
@@ -1051,6 +1219,15 @@ int main(void)
     tcase_add_test(tc, output_equal_to_input_is_refused);
     tcase_add_test(tc, cancel_leaves_nothing_behind);
     tcase_add_test(tc, parallel_jobs_match_sequential);
+    suite_add_tcase(s, tc);
+    /* Its own case, so CK_RUN_CASE=encoders runs it alone. */
+    tc = tcase_create("encoders");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, other_encoders_keep_time_and_keyframes, 0,
+                        sizeof(others) / sizeof(others[0]));
+    tcase_add_test(tc, audio_copy_keeps_the_packets);
+    tcase_add_test(tc, webm_refuses_copied_aac);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }

@@ -45,9 +45,9 @@ typedef struct RxCli {
     /* Encoder options seen, checked once the whole line is read (the
      * encoder may be named last): explicit values survive the encoder's
      * defaults, and options of the other encoder are refused. */
-    int crf_given, preset_given;
-    const char *aom_only; /* first libaom-av1-only option given, e.g. "cpu-used" */
-    const char *svt_only; /* first libsvtav1-only option given */
+    int crf_given, preset_given, cpu_used_given;
+    unsigned encoder_opts; /* bit i: option i of cli.c's encoder_options[] given */
+    const char *opus_only; /* first Opus-only option given, e.g. "audio-bitrate" */
 
     /* list and run */
     const char **roots; /* DIR operands, in order */

@@ -4,7 +4,10 @@
  * Defaults are the reference settings of the original tool (libaom realtime,
  * crf 32, screen-content aom-params, Opus voip 32 kb/s) plus a keyframe every
  * 10 s. libsvtav1 is offered too, with a crf and preset calibrated to match
- * the reference's quality and size (rx_settings_set_encoder()). Strings are
+ * the reference's quality and size (rx_settings_set_encoder()), and so are
+ * librav1e (AV1) and libvpx-vp9 (VP9). Audio is Opus, or the input's own
+ * packets copied; the container WebM, or Matroska where WebM cannot hold
+ * the streams (RxContainer). Strings are
  * held in fixed arrays so a settings struct can be copied by value into each
  * job with no ownership questions.
  */
@@ -20,18 +23,32 @@ typedef enum RxVerify {
     RX_VERIFY_FULL = 2,  /* every frame */
 } RxVerify;
 
+/* The output's container. */
+typedef enum RxContainer {
+    RX_CONTAINER_AUTO = 0, /* WebM, or Matroska when the audio is copied */
+    RX_CONTAINER_WEBM = 1, /* VP8/VP9/AV1 video, Vorbis/Opus audio only */
+    RX_CONTAINER_MKV = 2,  /* Matroska: holds any codec reencode writes or copies */
+} RxContainer;
+
 typedef struct RxSettings {
-    char video_encoder[32]; /* libavcodec encoder name, "libaom-av1" | "libsvtav1" */
-    int crf;                /* 0..63, 32 (libsvtav1: 1..63) */
-    int cpu_used;           /* libaom speed 0..10, 5 */
+    char video_encoder[32]; /* libavcodec encoder name: "libaom-av1" | "libsvtav1" |
+                               "librav1e" | "libvpx-vp9" */
+    int crf;                /* constant quality, per encoder: libaom 0..63 [32], libsvtav1
+                               1..63 [40], librav1e 0..255 (its quantizer) [80], libvpx-vp9
+                               0..63 [36] */
+    int cpu_used;           /* libaom speed 0..8 [5]; libvpx-vp9 cpu-used 0..8 [2] */
     char usage[16];         /* "realtime" | "good" | "allintra" */
     int lag_in_frames;      /* 32 (no effect with usage=realtime) */
     char aom_params[512];   /* key=value:key=value, libaom spelling */
-    int preset;             /* libsvtav1 speed 0..13, higher is faster */
+    int preset;             /* libsvtav1 speed 0..13 [12]; librav1e speed 0..10 [8] */
     char svt_params[512];   /* --svtav1-params: key=value:..., SVT-AV1 spelling */
+    char rav1e_params[256]; /* --rav1e-params: key=value:..., rav1e's spelling */
+    char vp9_params[256];   /* --vp9-params: key=value:..., FFmpeg's libvpx-vp9 options */
     int threads;            /* thread budget of the job; 0 = all cores */
     double keyint_seconds;  /* force a keyframe at least this often; 0 = never */
 
+    int audio_copy;            /* 1: the input's audio packets as they are, no Opus */
+    int container;             /* RxContainer, RX_CONTAINER_AUTO */
     int64_t audio_bitrate;     /* bits/s per Opus track, 32000 */
     char opus_application[16]; /* "voip" | "audio" | "lowdelay" */
 
@@ -57,7 +74,7 @@ typedef struct RxSettings {
 /* Fill s with the reference defaults. */
 void rx_settings_default(RxSettings *s);
 
-/* Choose the video encoder, "libaom-av1" or "libsvtav1", and reset crf and
+/* Choose the video encoder (see video_encoder) and reset crf, cpu_used and
  * preset to that encoder's defaults (set explicit values afterwards). Returns
  * 0, AVERROR(EINVAL) for a name reencode does not drive, or
  * AVERROR_ENCODER_NOT_FOUND when this libavcodec was built without it; s is
@@ -72,6 +89,16 @@ int rx_settings_set_str(char *dst, size_t size, const char *src);
  * always 0 with cfr. */
 int rx_settings_dedup(const RxSettings *s);
 
+/* Resolve container == RX_CONTAINER_AUTO: WebM, or Matroska when audio is
+ * copied (the input's audio may be AAC, which WebM cannot hold, and the
+ * output's name must not depend on each input). Never AUTO. */
+RxContainer rx_settings_container(const RxSettings *s);
+
+/* The output's extension for a container (".webm", ".mkv"), and the
+ * container an output name asks for by its extension (case-insensitive), or
+ * RX_CONTAINER_AUTO when it names neither. */
+const char *rx_container_ext(RxContainer c);
+RxContainer rx_container_of_name(const char *path);
 /* Does the job measure its output? (--measure, --min-ssim, --target-ssim) */
 int rx_settings_measures(const RxSettings *s);
 

@@ -1,5 +1,6 @@
 /*
- * transcode.h - re-encode one recording to AV1 + Opus in WebM, in process.
+ * transcode.h - re-encode one recording to AV1 + Opus in WebM, in process
+ * (or VP9, copied audio, Matroska: see settings.h).
  *
  * A job demuxes the input, decodes its video stream and every audio track,
  * passes video frames through the frame stage (pixel-format conversion, the
@@ -51,7 +52,9 @@ typedef int (*RxCheckFn)(void *opaque, const char *part_path, RxResult *res);
 
 /*
  * Create a job. input and output are copied; settings are copied by value.
- * output NULL means the input path with its extension replaced by ".webm".
+ * output NULL means the input path with its extension replaced by ".webm"
+ * (".mkv" when rx_settings_container() says Matroska); an output named .webm
+ * or .mkv chooses that container when settings->container is AUTO.
  * Returns 0 and sets *out, or a negative code (AVERROR(ENOMEM),
  * AVERROR(EINVAL) when output would equal input).
  */

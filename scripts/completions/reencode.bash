@@ -41,7 +41,7 @@ _reencode()
     # The value of an option
     case $prev in
     --usage) _reencode_reply -W 'realtime good allintra'; return ;;
-    --video-encoder) _reencode_reply -W 'libaom-av1 libsvtav1'; return ;;
+    --video-encoder) _reencode_reply -W 'libaom-av1 libsvtav1 librav1e libvpx-vp9'; return ;;
     --dedup) _reencode_reply -W 'auto on off'; return ;;
     --opus-application) _reencode_reply -W 'voip audio lowdelay'; return ;;
     --journal) _reencode_reply -f; return ;;
@@ -49,11 +49,13 @@ _reencode()
     --output-dir) _reencode_reply -d; return ;;
     --log) _reencode_reply -f; return ;;
     --stats) _reencode_reply -f; return ;;
+    --audio-codec) _reencode_reply -W 'opus copy'; return ;;
+    --container) _reencode_reply -W 'auto webm mkv'; return ;;
     --from-csv) _reencode_reply -f; return ;;
     --from-list) _reencode_reply -f; return ;;
     --results) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --fps | --column | --id-column | --shard | --min-ssim | --target-ssim | --images)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --rav1e-params | --vp9-params | --fps | --column | --id-column | --shard | --min-ssim | --target-ssim | --images)
         return # nothing to offer
         ;;
     esac
@@ -61,7 +63,7 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --rav1e-params --vp9-params --audio-codec --container --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
         operand=-d
         ;;
     'list')
@@ -73,7 +75,7 @@ _reencode()
         operand=-d
         ;;
     'encode')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --cfr --fps --images --measure --min-ssim --target-ssim'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --rav1e-params --vp9-params --audio-codec --container --cfr --fps --images --measure --min-ssim --target-ssim'
         operand=-f
         ;;
     'journal repair')

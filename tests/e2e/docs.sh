@@ -64,7 +64,7 @@ check "bash: run's short options" grep -q -x -- -j <(complete_bash reencode run 
 check "bash: encode has no run-only option" test -z "$(complete_bash reencode encode --retry)"
 check "bash: list has no encoder option" test -z "$(complete_bash reencode list --crf)"
 check "bash: option values" test "$(complete_bash reencode run --video-encoder '' | tr '\n' ' ')" = \
-    "libaom-av1 libsvtav1 "
+    "libaom-av1 libsvtav1 librav1e libvpx-vp9 "
 check "bash: values after '='" test "$(complete_bash reencode encode --dedup = o | tr '\n' ' ')" = "on off "
 check "bash: values from a multi-line help" grep -q -x delete <(complete_bash reencode run --originals '')
 check "bash: a number offers nothing" test -z "$(complete_bash reencode run --crf '')"
@@ -90,7 +90,7 @@ if command -v zsh >/dev/null; then
     }
     check "zsh: commands described" grep -q '^encode:re-encode one file$' <(complete_zsh reencode '')
     check "zsh: run's specs" grep -q -F -- "*--video-encoder=[" <(complete_zsh reencode run --v)
-    check "zsh: value choices" grep -q -F -- ":E:(libaom-av1 libsvtav1)" <(complete_zsh reencode run --v)
+    check "zsh: value choices" grep -q -F -- ":E:(libaom-av1 libsvtav1 librav1e libvpx-vp9)" <(complete_zsh reencode run --v)
     check "zsh: run's operands are directories" grep -q -x '\*:DIR:_files -/' <(complete_zsh reencode run '')
     check "zsh: encode's is a file" grep -q -x ':INPUT:_files' <(complete_zsh reencode encode '')
     check "zsh: encode has no run-only option" \

@@ -10,6 +10,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/crc.h>
 #include <libavutil/display.h>
 #include <libavutil/intreadwrite.h>
 #include <libavutil/imgutils.h>
@@ -241,8 +242,17 @@ int in_inspect(const char *path, int decode, InFile *f)
         i = pkt->stream_index;
         if (i >= 0 && i < f->nb_streams && ds[i].dec) {
             InStream *s = &f->streams[i];
-            if (s->type == AVMEDIA_TYPE_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY))
+            if (s->type == AVMEDIA_TYPE_VIDEO && (pkt->flags & AV_PKT_FLAG_KEY)) {
+                if (s->keyframes < IN_MAX_KEYS)
+                    s->key_us[s->keyframes] =
+                        pkt->pts == AV_NOPTS_VALUE
+                            ? AV_NOPTS_VALUE
+                            : av_rescale_q(pkt->pts, ic->streams[i]->time_base, AV_TIME_BASE_Q);
                 s->keyframes++;
+            }
+            s->packets++;
+            s->packet_crc = av_crc(av_crc_get_table(AV_CRC_32_IEEE_LE), s->packet_crc, pkt->data,
+                                   (size_t)pkt->size);
             ret = decode_packet(s, ic->streams[i], &ds[i], fr, pkt);
         }
         av_packet_unref(pkt);

@@ -30,7 +30,8 @@
 #include <libavutil/frame.h>
 #include <libavcodec/codec_id.h>
 
-#define IN_MAX_STREAMS 8 /* streams past this index are not reported nor decoded */
+#define IN_MAX_STREAMS 8  /* streams past this index are not reported nor decoded */
+#define IN_MAX_KEYS    16 /* keyframe times kept per stream */
 
 typedef struct InStream {
     int index;
@@ -50,10 +51,13 @@ typedef struct InStream {
     int64_t *pts_us;  /* video: every decoded frame's timestamp in us, output order;
                          frames without a timestamp are left out (NULL for audio) */
     int n_pts;
-    int keyframes;     /* video: packets flagged AV_PKT_FLAG_KEY */
-    int decode_errors; /* packets or frames the decoder rejected or flagged corrupt */
-    int is_default;    /* disposition has AV_DISPOSITION_DEFAULT */
-    char language[16]; /* the stream's "language" tag, "" if none */
+    int keyframes;               /* video: packets flagged AV_PKT_FLAG_KEY */
+    int decode_errors;           /* packets or frames the decoder rejected or flagged corrupt */
+    int is_default;              /* disposition has AV_DISPOSITION_DEFAULT */
+    char language[16];           /* the stream's "language" tag, "" if none */
+    int64_t key_us[IN_MAX_KEYS]; /* video: pts of the first IN_MAX_KEYS keyframe packets, us */
+    int64_t packets;             /* packets read (audio and video) */
+    uint32_t packet_crc;         /* CRC-32 of every packet's payload, in file order */
 } InStream;
 
 typedef struct InFile {
