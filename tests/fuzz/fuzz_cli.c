@@ -58,8 +58,8 @@ static void check_help(RxCommand cmd)
 
 static void check_ok(const RxCli *cli, char *const *argv, int argc)
 {
-    FUZZ_CHECK(cli->cmd >= RX_CMD_HELP && cli->cmd <= RX_CMD_JOURNAL_REPAIR);
-    FUZZ_CHECK(cli->help_for >= RX_CMD_NONE && cli->help_for <= RX_CMD_JOURNAL_REPAIR);
+    FUZZ_CHECK(cli->cmd >= RX_CMD_HELP && cli->cmd <= RX_CMD_VERIFY);
+    FUZZ_CHECK(cli->help_for >= RX_CMD_NONE && cli->help_for <= RX_CMD_VERIFY);
     FUZZ_CHECK(cli->n_roots <= (size_t)argc && cli->n_matches <= (size_t)argc);
     for (size_t i = 0; i < cli->n_roots; i++)
         FUZZ_CHECK(cli->roots[i] && in_argv(cli->roots[i], argv, argc));
@@ -68,13 +68,16 @@ static void check_ok(const RxCli *cli, char *const *argv, int argc)
     FUZZ_CHECK(!cli->input || in_argv(cli->input, argv, argc));
     FUZZ_CHECK(!cli->output || in_argv(cli->output, argv, argc));
     FUZZ_CHECK(!cli->journal || in_argv(cli->journal, argv, argc));
+    /* Something to work on: an INPUT or --images; DIRs or a manifest. */
     if (cli->cmd == RX_CMD_ENCODE)
-        FUZZ_CHECK(cli->input);
+        FUZZ_CHECK(!!cli->input != !!cli->images);
     if (cli->cmd == RX_CMD_LIST || cli->cmd == RX_CMD_RUN)
-        FUZZ_CHECK(cli->n_roots >= 1);
+        FUZZ_CHECK(cli->n_roots >= 1 || cli->from_csv || cli->from_list);
     FUZZ_CHECK(cli->jobs >= 0 && cli->jobs <= 32);
     FUZZ_CHECK(cli->max_size_ratio >= 0.01 && cli->max_size_ratio <= 100);
-    FUZZ_CHECK(cli->settings.crf >= 0 && cli->settings.crf <= 63);
+    /* rav1e's quantizer goes to 255; every other encoder's crf to 63. */
+    FUZZ_CHECK(cli->settings.crf >= 0 &&
+               cli->settings.crf <= (strcmp(cli->settings.video_encoder, "librav1e") ? 63 : 255));
     FUZZ_CHECK(cli->settings.threads >= 0 && cli->settings.threads <= 64);
     FUZZ_CHECK(cli->settings.keyint_seconds >= 0 && cli->settings.keyint_seconds <= 3600);
     FUZZ_CHECK(cli->originals >= 0 && cli->originals <= 2);
