@@ -31,6 +31,7 @@
 
 #include "reencode/audit.h"
 #include "reencode/journal.h"
+#include "reencode/journals.h"
 #include "reencode/log.h"
 #include "reencode/pool.h"
 #include "reencode/settings.h"
@@ -352,15 +353,17 @@ static void print_summary(const Audit *a)
 
 /* ---- the run */
 
-static int journal_items(Audit *a, RxJournal *j)
+/* Every file of every journal of the root (the shards' too), the winning
+ * record of each (journals.h). */
+static int journal_items(Audit *a, RxJournals *set)
 {
-    size_t n = rx_journal_count(j);
+    size_t n = rx_journals_files(set);
 
     a->items = av_calloc(n ? n : 1, sizeof(*a->items));
     if (!a->items)
         return AVERROR(ENOMEM);
     for (size_t i = 0; i < n; i++) {
-        const RxJournalEntry *e = rx_journal_entry(j, i);
+        const RxJournalEntry *e = rx_journals_file(set, i, NULL);
         Item *it = &a->items[a->n];
         if (e->result.state != RX_STATE_ENCODED && e->result.state != RX_STATE_DONE)
             continue;
@@ -401,28 +404,34 @@ static int check_all(Audit *a)
 int rx_audit_run(const RxAuditOptions *o, RxAuditCounts *counts, char *err, size_t errsize)
 {
     Audit a = {.o = o};
-    RxJournal *j = NULL;
+    RxJournals *set = NULL;
     RxJournalReport rep;
-    char why[128];
+    char why[128], bad[4200] = "";
     int ret;
 
     memset(counts, 0, sizeof(*counts));
     pthread_mutex_init(&a.lock, NULL);
     if (o->journal_path) {
-        ret = rx_journal_open(&j, o->journal_path, RX_JOURNAL_READONLY, &rep);
+        /* The journal and the shards' beside it (journal.K-of-N), merged as
+         * status merges them. */
+        ret = rx_journals_open(&set, o->journal_path, NULL, &rep, bad, sizeof(bad));
+        if (ret == 0 && !rx_journals_count(set))
+            ret = AVERROR(ENOENT);
+        if (ret == 0)
+            ret = rx_journals_merge(set);
         if (ret == AVERROR(ENOENT))
             snprintf(err, errsize, "no journal at '%s': no run has worked there yet",
                      o->journal_path);
         else if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
             snprintf(err, errsize,
                      "journal '%s' is damaged at line %ld (%s); see 'reencode journal repair'",
-                     o->journal_path, rep.corrupt_line, rep.reason);
+                     bad[0] ? bad : o->journal_path, rep.corrupt_line, rep.reason);
         else if (ret < 0)
-            snprintf(err, errsize, "cannot read journal '%s': %s", o->journal_path,
+            snprintf(err, errsize, "cannot read journal '%s': %s", bad[0] ? bad : o->journal_path,
                      rx_strerror(ret, why, sizeof(why)));
         if (ret < 0)
             goto done;
-        ret = journal_items(&a, j);
+        ret = journal_items(&a, set);
     } else {
         a.items = av_calloc(o->n_files ? o->n_files : 1, sizeof(*a.items));
         ret = a.items ? 0 : AVERROR(ENOMEM);
@@ -450,7 +459,7 @@ done:
     for (size_t i = 0; i < a.n; i++)
         av_free(a.items[i].path);
     av_free(a.items);
-    rx_journal_close(&j);
+    rx_journals_free(&set);
     pthread_mutex_destroy(&a.lock);
     return ret;
 }

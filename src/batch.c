@@ -417,14 +417,28 @@ static int committed_before(const RxJournalEntry *je, const RxScanEntry *in, con
 /* What the journal last said of the file named by rel, when that says its
  * output is committed: a file named by a manifest whose original was then
  * renamed or deleted is gone from where the manifest names it. */
-static const RxJournalEntry *committed_at(RxBatch *b, const char *rel)
+static const RxJournalEntry *latest_under(RxJournal *j, const char *rel)
 {
     const RxJournalEntry *found = NULL;
 
-    for (size_t i = 0; i < rx_journal_count(b->journal); i++) {
-        const RxJournalEntry *e = rx_journal_entry(b->journal, i);
+    for (size_t i = 0; i < rx_journal_count(j); i++) {
+        const RxJournalEntry *e = rx_journal_entry(j, i);
         if (!strcmp(e->id.rel, rel))
             found = e; /* the latest file under that name */
+    }
+    return found;
+}
+
+/* Every journal of the root counts: another shard (or an earlier N) may be
+ * the one that committed it and renamed its original. */
+static const RxJournalEntry *committed_at(RxBatch *b, const char *rel)
+{
+    const RxJournalEntry *found = latest_under(b->journal, rel);
+
+    for (size_t k = 0; b->others && k < rx_journals_count(b->others); k++) {
+        const RxJournalEntry *e = latest_under(rx_journals_journal(b->others, k), rel);
+        if (e && (!found || rx_journals_prefer(e, found)))
+            found = e;
     }
     if (found && found->result.state != RX_STATE_DONE && found->result.state != RX_STATE_ENCODED)
         found = NULL;
@@ -453,7 +467,7 @@ static void note_settled(RxBatch *b, const RxScanEntry *e)
 
     if (!b->o.results || rx_file_id_compute(&id, e->path, e->rel) < 0)
         return;
-    note_entry(b, e->path, rx_journal_find(b->journal, &id));
+    note_entry(b, e->path, lookup(b, e, &id)); /* settled in any journal */
     rx_file_id_clear(&id);
 }
 
@@ -465,7 +479,10 @@ static void on_not_taken(void *opaque, const char *path, int err)
     rx_text_human(&bp, path);
     rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
     av_bprint_finalize(&bp, NULL);
-    note_reason(opaque, path, "not-taken", RX_STATE_PENDING, rx_scan_why(err));
+    /* A file named twice (or also found by the walk) is taken once: its
+     * outcome is noted there, not overwritten here as not taken. */
+    if (err != RX_SCAN_ERR_SAME)
+        note_reason(opaque, path, "not-taken", RX_STATE_PENDING, rx_scan_why(err));
 }
 
 /* The crf a --target-ssim search found for this file before, when it was
@@ -826,13 +843,33 @@ static void count(RxBatch *b, RxState st)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Journal a state (see journal_failed()). */
-static void journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const char *original)
+/* Journal a state (see journal_failed()). Returns 0 or the error: what comes
+ * next may depend on the record being there (the original is touched only
+ * once "encoded" is journalled). */
+static int journal(RxBatch *b, Task *t, RxState st, const RxResult *res, const char *original)
 {
     int ret = rx_journal_record(b->journal, &t->id, st, res, t->output, original);
 
     if (ret < 0)
         journal_failed(b, ret);
+    return ret;
+}
+
+/* The output is committed but "encoded" could not be journalled: leave the
+ * original alone. The next run knows the output by its name and its
+ * original's mtime (resume_state) and handles the original then. */
+static const char *commit_and_handle(RxBatch *b, Task *t, RxResult *res)
+{
+    const char *original = NULL;
+
+    if (journal(b, t, RX_STATE_ENCODED, res, NULL) < 0) {
+        res->state = RX_STATE_ENCODED;
+        return "kept";
+    }
+    original = handle_original(b, t);
+    journal(b, t, RX_STATE_DONE, NULL, original);
+    res->state = RX_STATE_DONE;
+    return original;
 }
 
 /*
@@ -906,21 +943,29 @@ static void run_task(void *opaque, size_t index, int slot)
             res.out_bytes = st.st_size;
         output_identity(t->output, &res);
         res.in_duration_us = t->media_us;
-        journal(b, t, RX_STATE_ENCODED, &res, NULL);
-        original = handle_original(b, t);
-        journal(b, t, RX_STATE_DONE, NULL, original);
-        res.state = RX_STATE_DONE;
+        original = commit_and_handle(b, t, &res);
         goto finish;
     }
     if (t->known_crf) { /* the new attempt carries the cache on (docs/journal.md) */
         rx_result_init(&res);
         res.tuned_crf = t->known_crf;
         rx_settings_tune_key(&b->o.settings, res.tuned_for);
-        journal(b, t, RX_STATE_STARTED, &res, NULL);
+        ret = journal(b, t, RX_STATE_STARTED, &res, NULL);
         rx_result_init(&res);
         res.in_bytes = t->found->entry->size;
+        /* kept in the records of a failure before the encode, too */
+        res.tuned_crf = t->known_crf;
+        rx_settings_tune_key(&b->o.settings, res.tuned_for);
     } else {
-        journal(b, t, RX_STATE_STARTED, NULL, NULL);
+        ret = journal(b, t, RX_STATE_STARTED, NULL, NULL);
+    }
+    if (ret < 0) {
+        /* Work no later run could know was started: not begun (the batch
+         * is stopping, journal_failed). */
+        res.err = ret;
+        snprintf(res.error, sizeof(res.error), "not started: the journal cannot be written");
+        res.state = RX_STATE_INTERRUPTED;
+        goto finish;
     }
     if (stat(in, &t->before) < 0) {
         res.err = AVERROR(errno);
@@ -971,10 +1016,7 @@ static void run_task(void *opaque, size_t index, int slot)
     rx_transcode_free(&job);
 
     if (ret == 0) {
-        journal(b, t, RX_STATE_ENCODED, &res, NULL);
-        original = handle_original(b, t);
-        journal(b, t, RX_STATE_DONE, NULL, original);
-        res.state = RX_STATE_DONE;
+        original = commit_and_handle(b, t, &res);
     } else if (ret == RX_ERR_NOT_SMALLER) {
         res.state = RX_STATE_SKIPPED;
         journal(b, t, RX_STATE_SKIPPED, &res, NULL);

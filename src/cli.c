@@ -317,7 +317,8 @@ static const char *const help_run[] = {
     "                             (--id-column, else the paths): per file the record\n"
     "                             of 'status --json' (state, output, sizes, error),\n"
     "                             or status not-selected, not-taken or pending;\n"
-    "                             written to FILE.part, then renamed\n"
+    "                             written to FILE.part, then renamed (not with\n"
+    "                             --shard)\n"
     "\n",
     HELP_ENCODER_OPTIONS,
     HELP_ENCODER_OPTIONS_2,
@@ -1114,6 +1115,12 @@ static RxCliStatus check_manifest_options(const RxCli *cli, char *err, size_t er
         return usage_error(err, errsize, "--results needs --from-csv or --from-list");
     if (cli->results && cli->dry_run)
         return usage_error(err, errsize, "--results needs a real run, not --dry-run");
+    /* Each shard knows only its own files: N shards would write N partial
+     * results over one another. */
+    if (cli->results && (cli->shard.count || cli->shard.from_env))
+        return usage_error(err, errsize,
+                           "--results cannot go with --shard (each shard sees only its files; "
+                           "use 'status --json' on the merged journals)");
     if (!cli->n_roots && !cli->from_csv && !cli->from_list)
         return usage_error(err, errsize, "%s needs a DIR, --from-csv FILE or --from-list FILE",
                            cli->cmd == RX_CMD_LIST ? "list" : "run");

@@ -1037,7 +1037,8 @@ static const char *check_rec(const Rec *r)
         return "bad wall time";
     if (!in_range(r->num[K_SSIM_PPM], -1000000, 1000000) ||
         !in_range(r->num[K_SSIM_MIN_PPM], -1000000, 1000000) ||
-        !in_range(r->num[K_PSNR_MDB], 0, 1000000) || !in_range(r->num[K_TUNED_CRF], 0, 63))
+        !in_range(r->num[K_PSNR_MDB], 0, 1000000) ||
+        !in_range(r->num[K_TUNED_CRF], 0, 255)) /* rav1e's quantizer goes to 255 */
         return "quality figure out of range";
     if ((r->present & KBIT(K_TUNED_FOR)) &&
         strlen(r->str[K_TUNED_FOR]) >= sizeof(((RxResult *)0)->tuned_for))

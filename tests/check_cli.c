@@ -308,6 +308,8 @@ static const struct {
     {{"run", "-n", "--from-list=l", "--results=r"}, "--dry-run"},
     {{"list", "--from-list", "l", "--results", "r"}, "--results"},
     {{"list", "--from-list", ""}, "needs a value"},
+    {{"run", "--from-list=l", "--results=r", "--shard=0/2"}, "--results cannot go with --shard"},
+    {{"run", "--from-list=l", "--results=r", "--shard=auto"}, "--results cannot go with --shard"},
     {{"list", "--json"}, "needs a DIR, --from-csv FILE or --from-list FILE"},
     {{"run", "--shard", "3/3", "d"}, "--shard 3/3"},
     {{"list", "--shard=1/x", "d"}, "--shard"},

@@ -996,7 +996,7 @@ START_TEST(test_strict_parser)
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"out_hash\":1}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"ssim_ppm\":1000001}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"psnr_mdb\":-1}",
-        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"tuned_crf\":64}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"tuned_crf\":256}",
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"tuned_for\":"
                   "\"0123456789012345678901234567890123456789012345678\"}",    /* too long */
         FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"output\":\"\\x\"}",     /* bad escape */

@@ -160,6 +160,13 @@ got=$("$re" status --json --shard 1/3 rec | python3 -c 'import json, sys
 print([json.loads(l) for l in sys.stdin][-1]["files"])')
 check "status --shard 1/3: its $mine files ($got)" test "$got" -eq "$mine"
 
+# ---- verify reads every journal of the root, as status does
+exits "$re" verify -q --quick rec
+check "verify: exit 0 over the shards' journals" test $rc -eq 0
+got=$("$re" verify --quick --json rec | python3 -c 'import json, sys
+print([json.loads(l) for l in sys.stdin][-1].get("good"))')
+check "verify: all ${#names[@]} outputs good ($got)" test "$got" = "${#names[@]}"
+
 # ---- a record "started" by a shard of another N (N=5)
 # journal_line SEQ STATE REL: a file record for rec/REL, checksummed.
 journal_line() {
