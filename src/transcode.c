@@ -99,6 +99,7 @@ typedef struct VideoPath {
                     rate < 1 fps (libaom wants a time base of at most 1 s) */
     AVRational in_tb;
     int64_t in_last, in_end; /* pts and end of the last input frame, in_tb */
+    int64_t in_first;        /* --cfr: the first input frame's pts, in_tb: output time 0 */
 } VideoPath;
 
 struct RxTranscode {
@@ -385,7 +386,7 @@ static int open_input(RxTranscode *t)
                     path);
     if (t->images)
         t->res->in_duration_us =
-            av_rescale((int64_t)t->n_paths, AV_TIME_BASE * t->s.fps_den, t->s.fps_num);
+            av_rescale_q(t->n_paths, (AVRational){t->s.fps_den, t->s.fps_num}, AV_TIME_BASE_Q);
     else if (t->ic->duration != AV_NOPTS_VALUE)
         t->res->in_duration_us = t->ic->duration;
     return 0;
@@ -617,6 +618,13 @@ static int open_video(RxTranscode *t, AVStream *ist)
                     "is not built for %s pictures",
                     t->input, av_get_pix_fmt_name(enc->pix_fmt));
     enc->color_range = v->dec->color_range;
+    /* Full-range "J" pictures that the encoder cannot take are converted by
+     * swscale to its limited-range format: say so, or players would stretch
+     * the levels a second time. */
+    if (enc->pix_fmt != v->dec->pix_fmt &&
+        (v->dec->pix_fmt == AV_PIX_FMT_YUVJ420P || v->dec->pix_fmt == AV_PIX_FMT_YUVJ422P ||
+         v->dec->pix_fmt == AV_PIX_FMT_YUVJ444P))
+        enc->color_range = AVCOL_RANGE_MPEG;
     enc->color_primaries = v->dec->color_primaries;
     enc->color_trc = v->dec->color_trc;
     enc->colorspace = v->dec->colorspace;
@@ -720,7 +728,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
         return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
 
     v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
-    v->in_last = v->in_end = AV_NOPTS_VALUE;
+    v->in_last = v->in_end = v->in_first = AV_NOPTS_VALUE;
     t->audio_ready = !v->cfr;
     if (t->s.keyint_seconds > 0)
         v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
@@ -1211,6 +1219,7 @@ static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
          * so the offset between them is the input's. */
         t->audio_shift = av_rescale_q(frame->pts, v->in_tb, (AVRational){1, OPUS_RATE});
         t->audio_ready = 1;
+        v->in_first = frame->pts;
     }
     ret = rx_vstage_send(v->stage, frame);
     while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
@@ -1922,6 +1931,10 @@ static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
 /* Time of the first video frame sent, in the input stream's microseconds. */
 static int64_t first_us(const RxTranscode *t)
 {
+    /* Under --cfr output time 0 shows the input's first frame, wherever
+     * that frame was in the input. */
+    if (t->v.cfr && t->v.in_first != AV_NOPTS_VALUE)
+        return av_rescale_q(t->v.in_first, t->v.in_tb, AV_TIME_BASE_Q);
     return av_rescale_q(t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
 }
 
@@ -2177,6 +2190,10 @@ static int commit(RxTranscode *t)
      * or not at all. A file system that refuses costs only the times. */
     if (!t->images) /* a video made of images has no one time of its own */
         futimens(t->lock_fd, t->in_times);
+    /* The checks above take time (the read-back, the input's hash): a
+     * cancel that came meanwhile must still stop the publish. */
+    if (cancelled(t))
+        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     ret = check_output_name(t);
     if (ret < 0)
         return ret;

@@ -110,6 +110,10 @@ static int adapt(RxVStage *vs, AVFrame *in, AVFrame **out)
                     vs->conv->data, vs->conv->linesize);
     if (ret < 0)
         return ret;
+    /* conv is reused: copy_props adds side data to what it holds, so drop
+     * the last frame's first or it would grow by a frame's worth each time. */
+    while (vs->conv->nb_side_data > 0)
+        av_frame_remove_side_data(vs->conv, vs->conv->side_data[0]->type);
     ret = av_frame_copy_props(vs->conv, in);
     if (ret < 0)
         return ret;

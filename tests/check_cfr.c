@@ -253,6 +253,28 @@ START_TEST(fps_resamples_by_time)
 }
 END_TEST
 
+/* --measure under --cfr: output time 0 shows the input's first frame, here
+ * at 0.3 s; the source is read from there. Compared 300 ms apart, the
+ * clock's blocks disagree and SSIM falls far below. */
+START_TEST(cfr_measures_from_the_first_frame)
+{
+    const char *in = td_path(dir, "late.mp4"), *out = td_path(dir, "late.webm");
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 2.0;
+    c.pattern = TM_CLOCK;
+    c.video_start = 0.3;
+    make_clip(in, &c);
+    cfr_settings(&s, "libaom-av1", 0, 0); /* the source's own rate */
+    s.measure = 1;
+    encode_ok(in, out, &s, &r);
+    ck_assert_msg(r.ssim >= 0.98, "ssim %f", r.ssim);
+}
+END_TEST
+
 /* ---- image series */
 
 typedef struct TestImage {
@@ -432,6 +454,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, cfr_evens_out_a_vfr_clip, 0, 2);
     tcase_add_test(tc, fps_resamples_by_time);
+    tcase_add_test(tc, cfr_measures_from_the_first_frame);
     tcase_add_test(tc, images_by_glob_one_frame_each);
     tcase_add_test(tc, images_by_list_in_its_order);
     tcase_add_test(tc, images_slower_than_one_a_second);
