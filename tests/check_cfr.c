@@ -209,6 +209,18 @@ START_TEST(cfr_evens_out_a_vfr_clip)
 }
 END_TEST
 
+/* A clock clip whose video starts 300 ms after its audio. */
+static void make_late_clock(const char *path, double seconds)
+{
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = seconds;
+    c.pattern = TM_CLOCK;
+    c.video_start = 0.3;
+    make_clip(path, &c);
+}
+
 /* --fps 10 on a 30 fps clip: a third of the frames, frame k being the source
  * frame of time k/10 (source frame 3k), not source frame k; keyframes by
  * output time; the audio where it was, also when the video starts late. */
@@ -220,13 +232,8 @@ START_TEST(fps_resamples_by_time)
     Shown *so;
     RxSettings s;
     RxResult r;
-    TmClip c;
 
-    tm_clip_default(&c);
-    c.duration = 3.0;
-    c.pattern = TM_CLOCK;
-    c.video_start = 0.3;
-    make_clip(in, &c);
+    make_late_clock(in, 3.0);
     cfr_settings(&s, "libaom-av1", 10, 1);
     s.keyint_seconds = 1.0;
     encode_ok(in, out, &s, &r);
@@ -261,13 +268,8 @@ START_TEST(cfr_measures_from_the_first_frame)
     const char *in = td_path(dir, "late.mp4"), *out = td_path(dir, "late.webm");
     RxSettings s;
     RxResult r;
-    TmClip c;
 
-    tm_clip_default(&c);
-    c.duration = 2.0;
-    c.pattern = TM_CLOCK;
-    c.video_start = 0.3;
-    make_clip(in, &c);
+    make_late_clock(in, 2.0);
     cfr_settings(&s, "libaom-av1", 0, 0); /* the source's own rate */
     s.measure = 1;
     encode_ok(in, out, &s, &r);
