@@ -311,6 +311,15 @@ static char *output_path(const RxBatch *b, const RxScanEntry *e)
     return av_asprintf("%.*s%s", (int)stem, src, ext);
 }
 
+/* Do the two paths name one file? */
+static int is_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 static int64_t probe_int(const RxFound *f, RxStreamKind kind, const char *name)
 {
     int64_t v = 0;
@@ -561,6 +570,11 @@ static int plan(RxBatch *b)
         t->output = output_path(b, f->entry);
         if (d.verdict != RX_VERDICT_CANDIDATE)
             t->reject = av_strdup(d.reason);
+        else if (t->output && is_same_file(t->output, f->entry->path))
+            /* An .mkv recording with a Matroska output (or --output-dir
+             * pointing back at the tree): never encode over the original. */
+            t->reject = av_strdup("it would be its own output (same name); use --output-dir DIR "
+                                  "or another --container");
         if (!t->output || (d.verdict != RX_VERDICT_CANDIDATE && !t->reject)) {
             rx_file_id_clear(&t->id);
             av_freep(&t->output);

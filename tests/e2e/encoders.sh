@@ -24,6 +24,16 @@ check "copy: talk.mkv written" test -s talk.mkv
 check "copy: AV1 + the input's AAC" test "$(codecs talk.mkv)" = "av1 aac"
 check "copy: a Matroska file" grep -q -a matroska <(head -c 64 talk.mkv)
 
+# A batch of .mkv recordings with Matroska outputs: each would be its own
+# output. Failed with a clear line, the original untouched.
+mkdir mkvdir
+cp talk.mp4 mkvdir/rec.mkv
+sum=$(md5sum <mkvdir/rec.mkv)
+exits "$re" run -q --ext mkv --audio-codec copy mkvdir 2>err.txt
+check "mkv over itself: exit 1" test $rc -eq 1
+check "mkv over itself: says why" grep -q "rec.mkv.*its own output" err.txt
+check "mkv over itself: original untouched" test "$(md5sum <mkvdir/rec.mkv)" = "$sum"
+
 # Refused before anything is written: AAC in WebM, named either way.
 for args in "--container webm" "-o out.webm"; do
     # shellcheck disable=SC2086 # two words on purpose
