@@ -348,6 +348,45 @@ static int reader_next(Reader *r, AVFrame *fr, int64_t *us)
     }
 }
 
+/* ---- the reader on its own (measure.h) */
+
+struct RxFrameReader {
+    Reader r;
+    RxMeasureOptions opt; /* the reader points at it */
+};
+
+int rx_frame_reader_open(RxFrameReader **out, const char *path, const RxMeasureOptions *opt)
+{
+    RxFrameReader *fr = av_mallocz(sizeof(*fr));
+    int ret;
+
+    *out = NULL;
+    if (!fr)
+        return AVERROR(ENOMEM);
+    if (opt)
+        fr->opt = *opt;
+    ret = reader_open(&fr->r, path, &fr->opt);
+    if (ret < 0) {
+        rx_frame_reader_free(&fr);
+        return ret;
+    }
+    *out = fr;
+    return 0;
+}
+
+int rx_frame_reader_next(RxFrameReader *r, AVFrame *fr, int64_t *us)
+{
+    return reader_next(&r->r, fr, us);
+}
+
+void rx_frame_reader_free(RxFrameReader **r)
+{
+    if (!*r)
+        return;
+    reader_close(&(*r)->r);
+    av_freep(r);
+}
+
 /* ---- the measure */
 
 typedef struct Measure {

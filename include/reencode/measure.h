@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <libavutil/frame.h>
+
 #define RX_PSNR_MAX         100.0 /* dB: identical pictures (x264's cap) */
 #define RX_MEASURE_SLACK_US 2000  /* an output frame up to 2 ms late still counts */
 
@@ -77,5 +79,17 @@ int rx_compare_planes(const uint8_t *a, ptrdiff_t a_stride, const uint8_t *b, pt
 
 /* PSNR in dB of 8-bit samples with that mean squared error, capped. */
 double rx_psnr(double mse);
+
+/*
+ * The reader rx_measure() decodes each file with, on its own: the first video
+ * stream of a file, one frame per call, damaged frames skipped as a player
+ * would. rx_frame_reader_next() fills fr (unref it after) and *us with its
+ * time in the stream's microseconds; returns 0, AVERROR_EOF after the last
+ * frame, or another negative AVERROR. opt may be NULL.
+ */
+typedef struct RxFrameReader RxFrameReader;
+int rx_frame_reader_open(RxFrameReader **out, const char *path, const RxMeasureOptions *opt);
+int rx_frame_reader_next(RxFrameReader *r, AVFrame *fr, int64_t *us);
+void rx_frame_reader_free(RxFrameReader **r);
 
 #endif

@@ -302,102 +302,19 @@ const InStream *in_stream(const InFile *f, enum AVMediaType type, int nth)
 
 /* ---- in_quality, in_ssim ---- */
 
-/* Decodes the first video stream of a file, one frame per call. */
-typedef struct VReader {
-    AVFormatContext *ic;
-    AVCodecContext *dec;
-    AVPacket *pkt;
-    int stream;
-    int flushed;
-    int64_t last_us; /* timestamp of the previous frame (for frames without one) */
-} VReader;
-
-static void vr_close(VReader *r)
-{
-    avcodec_free_context(&r->dec);
-    av_packet_free(&r->pkt);
-    avformat_close_input(&r->ic);
-}
-
-static int vr_open(VReader *r, const char *path)
-{
-    int ret;
-
-    memset(r, 0, sizeof(*r));
-    ret = avformat_open_input(&r->ic, path, NULL, NULL);
-    if (ret < 0)
-        return ret;
-    ret = avformat_find_stream_info(r->ic, NULL);
-    if (ret < 0)
-        return ret;
-    ret = av_find_best_stream(r->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (ret < 0)
-        return ret;
-    r->stream = ret;
-    r->pkt = av_packet_alloc();
-    if (!r->pkt)
-        return AVERROR(ENOMEM);
-    return open_decoder(r->ic->streams[r->stream], &r->dec);
-}
-
-/* Next decoded frame into fr and its display time into *us. Returns 0,
- * AVERROR_EOF after the last frame, or another negative AVERROR. Decoding
- * errors are skipped, as a player would. */
-static int vr_next(VReader *r, AVFrame *fr, int64_t *us)
-{
-    int errors = 0;
-    int ret;
-
-    for (;;) {
-        ret = avcodec_receive_frame(r->dec, fr);
-        if (ret == 0) {
-            const AVStream *st = r->ic->streams[r->stream];
-            if (fr->best_effort_timestamp != AV_NOPTS_VALUE)
-                r->last_us = av_rescale_q(fr->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
-            *us = r->last_us;
-            return 0;
-        }
-        if (ret == AVERROR_EOF || ret == AVERROR(ENOMEM))
-            return ret;
-        if (ret != AVERROR(EAGAIN)) {
-            if (++errors > IN_MAX_ERRORS)
-                return ret;
-            continue;
-        }
-        if (r->flushed)
-            return AVERROR_EOF;
-        ret = av_read_frame(r->ic, r->pkt);
-        if (ret < 0) {
-            r->flushed = 1;
-            ret = avcodec_send_packet(r->dec, NULL);
-            if (ret < 0 && ret != AVERROR_EOF)
-                return ret;
-            continue;
-        }
-        if (r->pkt->stream_index == r->stream) {
-            ret = avcodec_send_packet(r->dec, r->pkt);
-            if (ret == AVERROR(ENOMEM)) {
-                av_packet_unref(r->pkt);
-                return ret;
-            }
-        }
-        av_packet_unref(r->pkt);
-    }
-}
-
 int in_first_frame(const char *path, AVFrame **frame)
 {
-    VReader r;
+    RxFrameReader *r = NULL;
     int64_t us;
     int ret;
 
     *frame = av_frame_alloc();
     if (!*frame)
         return AVERROR(ENOMEM);
-    ret = vr_open(&r, path);
+    ret = rx_frame_reader_open(&r, path, NULL);
     if (ret >= 0)
-        ret = vr_next(&r, *frame, &us);
-    vr_close(&r);
+        ret = rx_frame_reader_next(r, *frame, &us);
+    rx_frame_reader_free(&r);
     if (ret < 0)
         av_frame_free(frame);
     return ret;
@@ -426,17 +343,16 @@ double in_mean(const AVFrame *f, int p, int x, int y, int w, int h)
 
 int in_frames(const char *path, InFrameFn fn, void *opaque)
 {
-    VReader r;
+    RxFrameReader *r = NULL;
     AVFrame *fr = av_frame_alloc();
     int64_t us;
-    int ret = fr ? vr_open(&r, path) : AVERROR(ENOMEM);
+    int ret = fr ? rx_frame_reader_open(&r, path, NULL) : AVERROR(ENOMEM);
 
-    while (ret >= 0 && (ret = vr_next(&r, fr, &us)) >= 0) {
+    while (ret >= 0 && (ret = rx_frame_reader_next(r, fr, &us)) >= 0) {
         ret = fn(opaque, fr, us);
         av_frame_unref(fr);
     }
-    if (fr)
-        vr_close(&r);
+    rx_frame_reader_free(&r);
     av_frame_free(&fr);
     return ret == AVERROR_EOF ? 0 : ret;
 }
