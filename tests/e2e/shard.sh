@@ -49,19 +49,25 @@ PY
 "$re" list --shard 1/3 rec >list.1.txt
 check "run --dry-run --shard is list --shard" cmp -s dry.1.txt list.1.txt
 
+# run_shards N: every shard of N at once over rec (output runN.K.out/err);
+# their exit codes in rcs, in shard order.
+run_shards() {
+    local n=$1 k p pids=()
+    for ((k = 0; k < n; k++)); do
+        "$re" run --shard $k/$n "${fast[@]}" rec >run$n.$k.out 2>run$n.$k.err &
+        pids+=($!)
+    done
+    rcs=""
+    for p in "${pids[@]}"; do
+        set +e
+        wait "$p"
+        rcs+="$? "
+        set -e
+    done
+}
+
 # ---- three shards at once
-pids=()
-for k in 0 1 2; do
-    "$re" run --shard $k/3 "${fast[@]}" rec >run3.$k.out 2>run3.$k.err &
-    pids+=($!)
-done
-rcs=""
-for p in "${pids[@]}"; do
-    set +e
-    wait "$p"
-    rcs+="$? "
-    set -e
-done
+run_shards 3
 check "three concurrent shards exit 0 ($rcs)" test "$rcs" = "0 0 0 "
 check "three shard journals, no unsharded one" \
     test "$(cd rec/.reencode && ls journal* | tr '\n' ' ')" = "journal.0-of-3 journal.1-of-3 journal.2-of-3 "
@@ -72,18 +78,7 @@ check "no .part left" test -z "$(find rec -name '*.part')"
 clip "rec/2025/late 1.mp4"
 clip "rec/2024/week1/late 2.mp4"
 names+=("2025/late 1.mp4" "2024/week1/late 2.mp4")
-pids=()
-for k in 0 1; do
-    "$re" run --shard $k/2 "${fast[@]}" rec >run2.$k.out 2>run2.$k.err &
-    pids+=($!)
-done
-rcs=""
-for p in "${pids[@]}"; do
-    set +e
-    wait "$p"
-    rcs+="$? "
-    set -e
-done
+run_shards 2
 check "N=2 shards exit 0 ($rcs)" test "$rcs" = "0 0 "
 done2=$(cat run2.*.err | grep -c '^done ' || true)
 check "N=2 pass encoded only the 2 new files ($done2)" test "$done2" -eq 2
