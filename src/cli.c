@@ -677,22 +677,36 @@ static const char *const encoder_names[] = {"libaom-av1", "libsvtav1", "librav1e
                                             NULL};
 
 /* Options of some encoders only: given with another, they would be silently
- * ignored, so they are refused (check_encoder_options). */
+ * ignored, so they are refused (check_encoder_options). Indexed by EncOpt;
+ * a bit of RxCli.encoder_opts per entry. */
+enum EncOpt {
+    EO_CPU_USED,
+    EO_USAGE,
+    EO_LAG,
+    EO_AOM_PARAMS,
+    EO_PRESET,
+    EO_SVTAV1_PARAMS,
+    EO_RAV1E_PARAMS,
+    EO_VP9_PARAMS,
+};
+
 static const struct {
     const char *name;
     unsigned encoders; /* bit i: encoder_names[i] */
 } encoder_options[] = {
-    {"cpu-used", 1u | 8u}, {"usage", 1u},         {"lag-in-frames", 1u}, {"aom-params", 1u},
-    {"preset", 2u | 4u},   {"svtav1-params", 2u}, {"rav1e-params", 4u},  {"vp9-params", 8u},
+    [EO_CPU_USED] = {"cpu-used", 1u | 8u},    [EO_USAGE] = {"usage", 1u},
+    [EO_LAG] = {"lag-in-frames", 1u},         [EO_AOM_PARAMS] = {"aom-params", 1u},
+    [EO_PRESET] = {"preset", 2u | 4u},        [EO_SVTAV1_PARAMS] = {"svtav1-params", 2u},
+    [EO_RAV1E_PARAMS] = {"rav1e-params", 4u}, [EO_VP9_PARAMS] = {"vp9-params", 8u},
 };
 
 #define N_ENCODER_OPTIONS (sizeof(encoder_options) / sizeof(encoder_options[0]))
 
-static void encoder_option(RxCli *cli, const char *name)
+/* By index, not by name: GCC 12 at -O3 misjudges inlined strcmp()s of
+ * these literals (-Wstring-compare, a false positive). */
+static void encoder_option(RxCli *cli, enum EncOpt o)
 {
-    for (size_t i = 0; i < N_ENCODER_OPTIONS; i++)
-        if (!strcmp(encoder_options[i].name, name))
-            cli->encoder_opts |= 1u << i;
+    cli->encoder_opts |= 1u << o;
 }
 
 static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t errsize)
@@ -753,27 +767,27 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                "--cpu-used takes a whole number from 0 to 8, not '%s'", v);
         s->cpu_used = (int)n;
         cli->cpu_used_given = 1;
-        encoder_option(cli, "cpu-used");
+        encoder_option(cli, EO_CPU_USED);
         break;
     case OPT_USAGE:
         if (index_of(v, usages) < 0)
             return usage_error(err, errsize, "--usage takes realtime, good or allintra, not '%s'",
                                v);
         rx_settings_set_str(s->usage, sizeof(s->usage), v);
-        encoder_option(cli, "usage");
+        encoder_option(cli, EO_USAGE);
         break;
     case OPT_LAG:
         if (parse_int(v, 0, 70, &n))
             return usage_error(err, errsize,
                                "--lag-in-frames takes a whole number from 0 to 70, not '%s'", v);
         s->lag_in_frames = (int)n;
-        encoder_option(cli, "lag-in-frames");
+        encoder_option(cli, EO_LAG);
         break;
     case OPT_AOM_PARAMS:
         if (rx_settings_set_str(s->aom_params, sizeof(s->aom_params), v) < 0)
             return usage_error(err, errsize, "--aom-params is too long (at most %zu bytes)",
                                sizeof(s->aom_params) - 1);
-        encoder_option(cli, "aom-params");
+        encoder_option(cli, EO_AOM_PARAMS);
         break;
     case OPT_VIDEO_ENCODER: {
         int crf = s->crf, preset = s->preset, cpu_used = s->cpu_used;
@@ -803,13 +817,13 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                v);
         s->preset = (int)n;
         cli->preset_given = 1;
-        encoder_option(cli, "preset");
+        encoder_option(cli, EO_PRESET);
         break;
     case OPT_SVTAV1_PARAMS:
         if (rx_settings_set_str(s->svt_params, sizeof(s->svt_params), v) < 0)
             return usage_error(err, errsize, "--svtav1-params is too long (at most %zu bytes)",
                                sizeof(s->svt_params) - 1);
-        encoder_option(cli, "svtav1-params");
+        encoder_option(cli, EO_SVTAV1_PARAMS);
         break;
     case OPT_DEDUP: /* auto = -1, off = 0, on = 1 (RxSettings.dedup) */
         if ((kw = index_of(v, dedups)) < 0)
@@ -877,7 +891,7 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
             return usage_error(err, errsize, "--%s: %s does not take '%s'",
                                rav1e ? "rav1e-params" : "vp9-params",
                                rav1e ? "rav1e" : "libvpx-vp9", bad);
-        encoder_option(cli, rav1e ? "rav1e-params" : "vp9-params");
+        encoder_option(cli, rav1e ? EO_RAV1E_PARAMS : EO_VP9_PARAMS);
         break;
     }
     case OPT_EXT:
