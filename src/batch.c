@@ -1153,6 +1153,8 @@ static void note_busy(RxBatch *b, const struct timespec *t0)
 int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
 {
     RxReporterOptions ro;
+    RxReporter *rep = NULL;
+    RxPool *pool = NULL;
     int64_t bytes = 0, media = 0;
     struct timespec t0;
     long started;
@@ -1175,7 +1177,10 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
     ro.bytes_total = bytes;
     ro.media_us_total = media;
     ro.slots = b->o.jobs;
-    ret = rx_reporter_new(&b->rep, &ro);
+    ret = rx_reporter_new(&rep, &ro);
+    pthread_mutex_lock(&b->lock); /* rx_batch_interrupt() reads it from the signal thread */
+    b->rep = rep;
+    pthread_mutex_unlock(&b->lock);
     if (ret < 0) {
         char why[128];
         set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
@@ -1220,12 +1225,17 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         av_bprint_finalize(&bp, NULL);
     }
 
-    ret = rx_pool_new(&b->pool, b->o.jobs);
+    ret = rx_pool_new(&pool, b->o.jobs);
     if (ret < 0) {
         set_error(b, AVERROR(-ret), "cannot start the worker pool");
         goto done;
     }
-    if (atomic_load(&b->stopping)) /* interrupted while planning */
+    pthread_mutex_lock(&b->lock);
+    b->pool = pool;
+    pthread_mutex_unlock(&b->lock);
+    /* An interrupt that came before the pool was published found none to
+     * stop: stopping is set first there, so it is seen here. */
+    if (atomic_load(&b->stopping))
         rx_pool_stop(b->pool);
     started = rx_pool_run(b->pool, b->n_tasks, run_task, b);
     if (started < 0) {
@@ -1242,14 +1252,19 @@ done:
     return ret;
 }
 
+/* Called from the signal thread while rx_batch_run() may be publishing the
+ * pool and the reporter: both are read under b->lock, and both live until
+ * rx_batch_free(), which runs after the signal thread is joined. */
 void rx_batch_interrupt(RxBatch *b, int hard)
 {
+    RxReporter *rep;
     int running = 0;
 
     atomic_store(&b->stopping, 1);
+    pthread_mutex_lock(&b->lock);
+    rep = b->rep;
     if (b->pool)
         rx_pool_stop(b->pool);
-    pthread_mutex_lock(&b->lock);
     if (hard)
         atomic_store(&b->cancelling, 1);
     for (int i = 0; i < MAX_JOBS; i++) {
@@ -1260,13 +1275,13 @@ void rx_batch_interrupt(RxBatch *b, int hard)
             rx_transcode_cancel(b->running[i]);
     }
     pthread_mutex_unlock(&b->lock);
-    if (b->rep && !hard && running)
-        rx_reporter_note(b->rep, RX_LOG_WARN,
+    if (rep && !hard && running)
+        rx_reporter_note(rep, RX_LOG_WARN,
                          "stopping: no new files; %d running encode%s will finish "
                          "(Ctrl-C again to abort %s)",
                          running, running == 1 ? "" : "s", running == 1 ? "it" : "them");
-    else if (b->rep && hard && running)
-        rx_reporter_note(b->rep, RX_LOG_WARN, "aborting %d running encode%s", running,
+    else if (rep && hard && running)
+        rx_reporter_note(rep, RX_LOG_WARN, "aborting %d running encode%s", running,
                          running == 1 ? "" : "s");
 }
 
