@@ -42,7 +42,7 @@ static const char *const help_main[] = {
     "  -V, --version   print version and library versions\n"
     "\n"
     "Exit codes: 0 success, 1 the work failed (some files failed), 2 usage error,\n"
-    "3 journal locked by another run, 130/143 interrupted by SIGINT/SIGTERM.\n",
+    "3 journal locked by another run, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.\n",
     NULL,
 };
 

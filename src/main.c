@@ -41,6 +41,13 @@
 #define EXIT_USAGE  2
 #define EXIT_LOCKED 3
 
+/* A command a signal stopped exits 128 + its number, as a shell reports a
+ * process killed by it: 130 SIGINT, 143 SIGTERM, 129 SIGHUP. Every command. */
+static int exit_for_signal(int sig)
+{
+    return 128 + sig;
+}
+
 /* The running job, for the signal handler; the only global of the program. */
 static RxTranscode *volatile running_job;
 static volatile sig_atomic_t caught_signal;
@@ -146,7 +153,7 @@ static int cmd_encode(const RxCli *cli)
     if (ret == RX_ERR_CANCELLED) {
         rx_error("interrupted: '%s' not written", rx_transcode_output(t));
         rx_transcode_free(&t);
-        return caught_signal == SIGTERM ? 143 : 130;
+        return exit_for_signal(caught_signal ? caught_signal : SIGINT);
     }
     if (ret < 0) {
         rx_error("%s", res.error);
@@ -518,7 +525,7 @@ static int cmd_run(const RxCli *cli)
         rx_error("%s", rx_batch_error(b));
         rc = EXIT_FAILED;
     } else if (sig.last) {
-        rc = sig.last == SIGTERM ? 143 : sig.last == SIGHUP ? 129 : 130;
+        rc = exit_for_signal(sig.last);
     } else {
         rc = counts.failed ? EXIT_FAILED : 0;
     }
@@ -732,13 +739,20 @@ static int cmd_verify(const RxCli *cli)
             rx_error("verify takes one DIR with its journal, or FILEs without one");
             return EXIT_USAGE;
         }
+        const char *in_dir;
         journal = journal_path_of(cli);
+        if (!journal) {
+            rx_error("cannot verify: out of memory");
+            return EXIT_FAILED;
+        }
         /* The run's DIR: given, or the one holding the journal's .reencode/. */
+        in_dir = strstr(journal, "/" RX_JOURNAL_DIR "/");
         if (dir)
             root = av_strdup(cli->roots[0]);
-        else if (strstr(journal, "/" RX_JOURNAL_DIR "/"))
-            root = av_strndup(journal, (size_t)(strstr(journal, "/" RX_JOURNAL_DIR "/") - journal));
-        if (!journal || (!root && dir)) {
+        else if (in_dir)
+            root = av_strndup(journal, (size_t)(in_dir - journal));
+        if ((dir || in_dir) && !root) {
+            rx_error("cannot verify: out of memory");
             av_free(journal);
             return EXIT_FAILED;
         }

@@ -82,6 +82,16 @@ kill -INT $pid
 exits wait $pid
 check "SIGINT exits 130" test $rc -eq 130
 check "SIGINT: no output" test ! -e long.webm -a ! -e long.webm.part
+# The other stop signals: 128 + the signal's number, as `run` exits.
+for sig in TERM:143 HUP:129; do
+    "$re" encode -q long.mp4 &
+    pid=$!
+    for _ in $(seq 200); do [[ -e long.webm.part ]] && break; sleep 0.05; done
+    kill -"${sig%:*}" $pid
+    exits wait $pid
+    check "SIG${sig%:*} exits ${sig#*:}" test $rc -eq "${sig#*:}"
+    check "SIG${sig%:*}: no output" test ! -e long.webm -a ! -e long.webm.part
+done
 "$re" encode -q --video-encoder libsvtav1 long.mp4 2>err.txt &
 pid=$!
 # Wait until SVT is encoding: SVT-AV1 1.4's deinit can block forever when the
