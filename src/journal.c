@@ -1765,10 +1765,7 @@ void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *st
                (long long)e->result.in_bytes, (long long)e->result.out_bytes,
                e->result.wall_seconds, e->attempts, (long long)e->result.in_duration_us,
                (long long)e->result.video_duration_us, (long long)e->result.video_frames,
-               (long long)e->result.video_frames_elided,
-               e->result.verified == RX_VERIFY_FULL    ? "full"
-               : e->result.verified == RX_VERIFY_QUICK ? "quick"
-                                                       : "no",
+               (long long)e->result.video_frames_elided, rx_verified_name(e->result.verified),
                e->time);
     rx_text_json(bp, e->result.error);
     if (e->result.ssim > 0)

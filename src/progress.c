@@ -858,7 +858,7 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
     json_int(bp, "audio_duration_us", res->audio_duration_us);
     json_int(bp, "video_frames", res->video_frames);
     json_int(bp, "video_frames_elided", res->video_frames_elided);
-    json_int(bp, "verified", res->verified);
+    json_str(bp, "verified", rx_verified_name(res->verified));
     json_int(bp, "decode_errors", res->decode_errors);
     json_int(bp, "audio_tracks", res->audio_tracks);
     json_int(bp, "width", res->width);
@@ -873,8 +873,9 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
         json_int(bp, "tune_probes", res->tune_probes);
     }
     json_int(bp, "err", res->err);
-    json_str(bp, "error", res->error[0] ? res->error : NULL);
-    json_str(bp, "original", original);
+    /* Strings, "" when there is none: the schema of status --json and --results. */
+    json_str(bp, "error", res->error);
+    json_str(bp, "original", original ? original : "");
     av_bprintf(bp, ",\"finished\":%zu,\"total\":%zu}\n",
                t->processed + t->failed + t->skipped + t->interrupted, t->total);
 }

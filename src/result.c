@@ -7,6 +7,7 @@
 #include <libavutil/error.h>
 
 #include "reencode/result.h"
+#include "reencode/settings.h"
 
 void rx_result_init(RxResult *r)
 {
@@ -48,6 +49,11 @@ const char *rx_state_status(RxState s)
     default:
         return "pending";
     }
+}
+
+const char *rx_verified_name(int verified)
+{
+    return verified == RX_VERIFY_FULL ? "full" : verified == RX_VERIFY_QUICK ? "quick" : "no";
 }
 
 const char *rx_strerror(int err, char *buf, size_t size)

@@ -875,6 +875,7 @@ START_TEST(json_lines_are_objects_in_order)
     res.psnr = 44.5;
     res.tuned_crf = 44;
     res.tune_probes = 5;
+    res.verified = RX_VERIFY_QUICK;
     rx_reporter_finish(r, 0, "ok.mp4", &res, "renamed");
     clk = 4;
     ck_assert_int_eq(rx_reporter_summary(r), 0);
@@ -908,10 +909,12 @@ START_TEST(json_lines_are_objects_in_order)
             ck_assert_str_eq(jget(line, n, "state"), "\"failed\"");
             ck_assert_str_eq(jget(line, n, "error"),
                              "\"cannot decode 'we\\\"ird\\nname\\ufffd.mp4': bad\"");
-            ck_assert_str_eq(jget(line, n, "original"), "null");
+            ck_assert_str_eq(jget(line, n, "original"), "\"\""); /* as status --json says */
             ck_assert_str_eq(jget(line, n, "ssim"), ""); /* not measured: not there */
             ck_assert_str_eq(jget(line, n, "tuned_crf"), "");
+            ck_assert_str_eq(jget(line, n, "verified"), "\"no\""); /* as status --json says */
         } else if (k == 6) {
+            ck_assert_str_eq(jget(line, n, "verified"), "\"quick\"");
             ck_assert_str_eq(jget(line, n, "ssim"), "0.987600");
             ck_assert_str_eq(jget(line, n, "ssim_min"), "0.950000");
             ck_assert_str_eq(jget(line, n, "psnr"), "44.500");
@@ -921,7 +924,7 @@ START_TEST(json_lines_are_objects_in_order)
             ck_assert_str_eq(jget(line, n, "out_bytes"), "300");
             ck_assert_str_eq(jget(line, n, "width"), "1920");
             ck_assert_str_eq(jget(line, n, "wall_seconds"), "1.500");
-            ck_assert_str_eq(jget(line, n, "error"), "null");
+            ck_assert_str_eq(jget(line, n, "error"), "\"\"");
             ck_assert_str_eq(jget(line, n, "original"), "\"renamed\"");
             ck_assert_str_eq(jget(line, n, "finished"), "2");
         } else if (k == 7) {

@@ -76,6 +76,10 @@ const char *rx_state_name(RxState s);
  * committed), "skipped", "failed", or "pending" (to do, or under way). */
 const char *rx_state_status(RxState s);
 
+/* How an output was read back (RxResult.verified, an RxVerify): "quick",
+ * "full" or "no". The one spelling every JSON report uses. */
+const char *rx_verified_name(int verified);
+
 /* Human text for any code returned by reencode functions (ours, AVERROR,
  * negative errno). Writes into buf and returns it. */
 const char *rx_strerror(int err, char *buf, size_t size);

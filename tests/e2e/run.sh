@@ -48,6 +48,26 @@ check "no .part left" bash -c "! find rec -name '*.part' | grep -q ."
 check "status: 8 done" test "$(status_count rec done)" -eq 8
 check "log file written" bash -c "ls rec/.reencode/reencode-*.log >/dev/null"
 
+# ---- run --json and status --json speak of a file in one schema: a key
+# both carry has the same JSON type in both, and "verified" the same value
+mkdir js
+"$mk" --duration 1 --pattern slides js/a.mp4 >/dev/null
+"$mk" --duration 1 --pattern webcam js/b.mp4 >/dev/null
+"$re" run --json -j 1 js >js.events 2>/dev/null
+"$re" status --json js >js.status
+check "run --json and status --json: one schema" python3 - js.events js.status <<'PY'
+import json, sys
+done = {e["path"]: e for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "done"}
+recs = [r for r in map(json.loads, open(sys.argv[2])) if r["type"] == "file"]
+assert len(done) == 2 and len(recs) == 2, (len(done), len(recs))
+for r in recs:
+    e = next(v for p, v in done.items() if p.endswith("/" + r["path"]))
+    shared = (set(e) & set(r)) - {"time"}
+    assert "verified" in shared and r["verified"] == e["verified"] == "quick", (e, r)
+    bad = [k for k in shared if type(e[k]) is not type(r[k])]
+    assert not bad, bad
+PY
+
 # ---- rerun: nothing to do, and it says so
 exits "$re" run --no-progress rec 2>run2.err
 check "rerun exits 0" test $rc -eq 0
