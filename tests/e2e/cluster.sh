@@ -176,14 +176,8 @@ fi
 # manifest's args and env, JOB_COMPLETION_INDEX=K set as Kubernetes sets it,
 # the volume's mountPath replaced by a generated tree, `parallelism` pods at
 # a time, as the manifest's securityContext user (when run as root).
-mkdir k8s
-k8s_names=()
-for i in 1 2 3 4 5 6 7 8; do
-    d=$([[ $i -le 4 ]] && echo a || echo b)
-    mkdir -p "k8s/$d"
-    "$mk" --duration 1 --size 160x96 --title "k8s $i" "k8s/$d/clip $i.mp4" >/dev/null
-    k8s_names+=("$d/clip $i.mp4")
-done
+tree k8s
+k8s_names=("a/clip "{1,2}".mp4" "b/clip "{3,4,5}".mp4")
 cat >pods.py <<'PY'
 import json, os, shutil, subprocess, sys, yaml
 manifest, dockerfile, tree = sys.argv[1:4]
