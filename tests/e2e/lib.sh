@@ -1,7 +1,9 @@
 # Shared by the end-to-end scripts: sourced as `. lib.sh NAME "$@"` with the
-# reencode and mkclip binaries as arguments. Sets $re, $mk and a fresh $work
-# (removed on exit, and the current directory), and counts checks.
+# reencode and mkclip binaries as arguments. Sets $re, $mk, $e2e_dir (this
+# directory: judge.py) and a fresh $work (removed on exit, and the current
+# directory), and counts checks.
 set -euo pipefail
+e2e_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 re=$2
 mk=$3
 e2e_name=$1

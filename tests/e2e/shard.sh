@@ -87,46 +87,7 @@ already=$(sed -En 's/.* ([0-9]+) (candidates? )?already done.*/\1/p' run2.*.err 
 check "N=2 pass found the 12 others done ($already)" test "$already" -eq 12
 
 # ---- every candidate encoded exactly once; each journal names its shard's only
-cat >judge.py <<'PY'
-import glob, hashlib, json, os, re, sys, zlib
-names = sys.argv[1:]
-def shard_of(rel, n):
-    return int(hashlib.sha256(rel.encode("utf-8", "surrogateescape")).hexdigest()[:16], 16) % n
-encoded, done, problems = {}, {}, []
-for path in sorted(glob.glob("rec/.reencode/journal*")):
-    m = re.fullmatch(r"journal\.(\d+)-of-(\d+)", os.path.basename(path))
-    for line in open(path, "rb"):
-        body, crc = line.rstrip(b"\n").rsplit(b" ", 1)
-        if int(crc, 16) != zlib.crc32(body):
-            problems.append(f"{path}: bad checksum")
-            continue
-        r = json.loads(body)
-        if r["type"] != "file":
-            continue
-        rel = r["rel"]
-        if m and shard_of(rel, int(m[2])) != int(m[1]):
-            problems.append(f"{path} names {rel}, a file of shard {shard_of(rel, int(m[2]))}")
-        if r["state"] == "encoded":
-            encoded[rel] = encoded.get(rel, 0) + 1
-        if r["state"] == "done":
-            done[rel] = done.get(rel, 0) + 1
-for n in names:
-    if encoded.get(n) != 1 or done.get(n) != 1:
-        problems.append(f"{n}: encoded {encoded.get(n, 0)}x, done {done.get(n, 0)}x")
-    out = "rec/" + n[:-4] + ".webm"
-    if not os.path.getsize(out):
-        problems.append(f"{out} empty")
-extra = set(encoded) - set(names)
-if extra:
-    problems.append(f"encoded files that are not candidates: {sorted(extra)}")
-webms = glob.glob("rec/**/*.webm", recursive=True)
-if len(webms) != len(names):
-    problems.append(f"{len(webms)} outputs for {len(names)} candidates")
-for p in problems:
-    print(p, file=sys.stderr)
-sys.exit(1 if problems else 0)
-PY
-check "each candidate encoded and done exactly once, by its own shard" python3 judge.py "${names[@]}"
+check "each candidate encoded and done exactly once, by its own shard" python3 "$e2e_dir/judge.py" rec "${names[@]}"
 
 # ---- status merges every journal
 "$re" status --json rec >status.json
@@ -204,7 +165,7 @@ wait "$holder" 2>/dev/null || true
 for k in 0 1; do exits "$re" run --shard $k/2 --retry-failed "${fast[@]}" rec 2>>retry.err; done
 check "writer gone: done on retry" test -s rec/2025/live.webm -a ! -e rec/2025/live.webm.part
 names+=("2025/crashed.mp4" "2025/live.mp4")
-check "still each candidate encoded exactly once" python3 judge.py "${names[@]}"
+check "still each candidate encoded exactly once" python3 "$e2e_dir/judge.py" rec "${names[@]}"
 got=$("$re" status --json rec | python3 -c 'import json, sys
 t = [json.loads(l) for l in sys.stdin][-1]
 print(t["files"], t["done"], t["failed"])')
