@@ -1028,6 +1028,8 @@ static void run_task(void *opaque, size_t index, int slot)
     b->threads[slot] = 0;
     pthread_mutex_unlock(&b->lock);
     rx_transcode_free(&job);
+    if (res.note[0])
+        rx_reporter_note(b->rep, RX_LOG_WARN, "%s", res.note);
 
     if (ret == 0) {
         original = commit_and_handle(b, t, &res);

@@ -142,6 +142,8 @@ static int cmd_encode(const RxCli *cli)
     ret = rx_transcode_run(t, &res);
     running_job = NULL;
     meter_erase(&meter);
+    if (res.note[0])
+        rx_warn("%s", res.note);
 
     if (ret == RX_ERR_CANCELLED) {
         rx_error("interrupted: '%s' not written", rx_transcode_output(t));

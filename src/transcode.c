@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -480,31 +481,130 @@ static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
                 t->input, cw);
 }
 
+/* The value of key in the user's aom-params as libaom will see it (the last
+ * one given), in val; 0 when absent or when the string does not parse
+ * (avcodec_open2 reports a malformed aom-params itself). */
+static int aom_param(const RxSettings *s, const char *key, char *val, size_t size)
+{
+    AVDictionary *p = NULL;
+    const AVDictionaryEntry *e;
+    int found = 0;
+
+    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0 &&
+        (e = av_dict_get(p, key, NULL, 0))) {
+        snprintf(val, size, "%s", e->value);
+        found = 1;
+    }
+    av_dict_free(&p);
+    return found;
+}
+
 /* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
  * lossless coding (crf 0) with enable-chroma-deltaq=1, which the reference
  * aom-params set: one such job would take every other job of a batch down
  * with it and leave its .part behind. Refuse it as a settings error. */
 static int check_lossless(RxTranscode *t, const AVCodec *codec)
 {
-    AVDictionary *p = NULL;
-    const AVDictionaryEntry *e;
-    int bad;
+    char v[32];
 
-    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") || !t->s.aom_params[0])
+    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") ||
+        !aom_param(&t->s, "enable-chroma-deltaq", v, sizeof(v)) || !strcmp(v, "0"))
         return 0;
-    if (av_dict_parse_string(&p, t->s.aom_params, "=", ":", 0) < 0) {
-        av_dict_free(&p);
-        return 0; /* avcodec_open2 reports a malformed aom-params itself */
+    return fail(t, AVERROR(EINVAL),
+                "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
+                "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
+                t->input);
+}
+
+/* Add a line to res->note: what the job changed to get the input through. */
+static void note(RxTranscode *t, const char *fmt, ...) RX_PRINTF(2, 3);
+
+static void note(RxTranscode *t, const char *fmt, ...)
+{
+    char *n = t->res->note;
+    size_t len = strlen(n);
+    va_list ap;
+
+    if (len && len + 2 < sizeof(t->res->note))
+        len += (size_t)snprintf(n + len, sizeof(t->res->note) - len, "; ");
+    va_start(ap, fmt);
+    vsnprintf(n + len, sizeof(t->res->note) - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The encoder's pixel format of the same chroma layout with 8-bit samples,
+ * closest to src; AV_PIX_FMT_NONE when it has none. */
+static enum AVPixelFormat eight_bit_of(const AVCodec *codec, enum AVPixelFormat src)
+{
+    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src), *d;
+    enum AVPixelFormat list[64];
+    int n = 0;
+
+    for (const enum AVPixelFormat *p = codec->pix_fmts; p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
+        d = av_pix_fmt_desc_get(*p);
+        if (d && d->comp[0].depth == 8 && d->nb_components == sd->nb_components &&
+            d->log2_chroma_w == sd->log2_chroma_w && d->log2_chroma_h == sd->log2_chroma_h &&
+            (d->flags & AV_PIX_FMT_FLAG_RGB) == (sd->flags & AV_PIX_FMT_FLAG_RGB))
+            list[n++] = *p;
     }
-    e = av_dict_get(p, "enable-chroma-deltaq", NULL, 0);
-    bad = e && strcmp(e->value, "0");
-    av_dict_free(&p);
-    if (bad)
-        return fail(t, AVERROR(EINVAL),
-                    "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
-                    "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
-                    t->input);
-    return 0;
+    list[n] = AV_PIX_FMT_NONE;
+    return n ? avcodec_find_best_pix_fmt_of_list(list, src, 0, NULL) : AV_PIX_FMT_NONE;
+}
+
+/*
+ * libaom 3.6.0 crashes the process (SIGSEGV, or the assertion
+ * `!((intptr_t)dst % 16)' in aom_highbd_convolve_copy_avx2) on high bit
+ * depth in realtime mode with tune-content=screen once its speed is 7 or
+ * more. Measured with the ffmpeg CLI (which crashes just the same) and the
+ * reference aom-params, 1 to 4 threads: cpu-used 7 and 8 crash at every size
+ * tried (64x64 to 1280x720, 4:2:0 and 4:4:4, odd sizes too); cpu-used 5 and
+ * 6 pass up to a smaller side of 1079 (1280x720, 1920x1078, 1078x1920,
+ * 3840x1079) and crash from 1080 on (1080x1080, 1920x1080, 1080x1920,
+ * 2560x1440), where realtime raises the speed to 7 itself. usage=good and
+ * 8-bit input pass at any speed.
+ *
+ * So the rule is that boundary: the speed libaom will run at is 7 or more.
+ * Below it the video keeps its bits. At it:
+ *  - SDR video is encoded as 8-bit: screen content is 8-bit at the source,
+ *    so the 10-bit copy of it carries nothing more, and the screen tools
+ *    (palette, intra block copy: sharp text) stay on;
+ *  - HDR video (PQ, HLG) keeps its bits, where 8 would band, and libaom gets
+ *    tune-content=default instead: its screen tools are for text, not film.
+ * Either way the file's log says so. One function, so a table of encoder
+ * limits can take it over. params: the aom-params to open with (in/out).
+ */
+static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
+                               char *params, size_t size)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->pix_fmt);
+    enum AVPixelFormat eight;
+    char tune[32], cpu[16];
+    int speed = t->s.cpu_used;
+
+    if (aom_param(&t->s, "cpu-used", cpu, sizeof(cpu))) /* applied after --cpu-used */
+        speed = atoi(cpu);
+    if (FFMIN(enc->width, enc->height) >= 1080)
+        speed = FFMAX(speed, 7);
+    if (speed < 7 || strcmp(codec->name, "libaom-av1") ||
+        (strcmp(t->s.usage, "realtime") && strcmp(t->s.usage, "1")) || !d ||
+        d->comp[0].depth <= 8 || !aom_param(&t->s, "tune-content", tune, sizeof(tune)) ||
+        (strcmp(tune, "screen") && strcmp(tune, "1")))
+        return;
+    eight = eight_bit_of(codec, enc->pix_fmt);
+    if (enc->color_trc != AVCOL_TRC_SMPTE2084 && enc->color_trc != AVCOL_TRC_ARIB_STD_B67 &&
+        eight != AV_PIX_FMT_NONE) {
+        note(t,
+             "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
+             "tune-content=screen in realtime mode)",
+             t->input, d->comp[0].depth);
+        enc->pix_fmt = eight;
+        return;
+    }
+    snprintf(params, size, "%s:tune-content=default", t->s.aom_params);
+    note(t,
+         "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
+         "high bit depth with tune-content=screen in realtime mode)",
+         t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
 }
 
 /* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
@@ -575,6 +675,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
     const char *params, *flag;
+    char aom_params[sizeof(t->s.aom_params) + 32];
     RxOrient orient;
     int ret;
 
@@ -640,6 +741,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         enc->color_trc = AVCOL_TRC_UNSPECIFIED;
         enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
     }
+    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
+    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
     /* The input's own time base: variable frame durations pass unchanged.
      * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
     v->in_tb = ist->time_base;
@@ -669,8 +772,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         set_opt_int(&opts, "cpu-used", t->s.cpu_used);
         av_dict_set(&opts, "usage", t->s.usage, 0);
         set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
-        if (t->s.aom_params[0])
-            av_dict_set(&opts, "aom-params", t->s.aom_params, 0);
+        if (aom_params[0])
+            av_dict_set(&opts, "aom-params", aom_params, 0);
     } else {
         /* SVT plans its prediction structure and default keyint with a
          * frame rate; without one the wrapper passes the time base's
