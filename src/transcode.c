@@ -86,15 +86,17 @@ typedef struct VideoPath {
     AVCodecContext *enc;
     RxVStage *stage;
     int64_t first_pts; /* of the first frame sent, enc time base */
-    int64_t last_pts;  /* of the last frame sent */
+    int64_t last_pts;  /* of the last frame stamped, output time (sent or elided) */
     int64_t last_end;  /* last_pts + its duration */
     int64_t last_kf;   /* pts of the last forced/first keyframe */
     int64_t since_kf;  /* frames sent from last_kf on, it included */
     int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
-    /* Constant frame rate: the encoder counts output frames (time base
-     * 1/rate) and the input's timing is tracked apart, in in_tb. */
+    /* The input's timing is tracked apart from the output's, in in_tb: with
+     * a constant frame rate the encoder counts output frames (time base
+     * 1/rate); else in_tb is the encoder's, and frames the output's
+     * resolution would merge are moved apart (clear_of_last). */
     int cfr;
     int64_t tpf; /* encoder ticks per output frame: 1, or 1/rate's numerator when
                     rate < 1 fps (libaom wants a time base of at most 1 s) */
@@ -1307,6 +1309,29 @@ static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
     return 1;
 }
 
+/* WebM and Matroska keep milliseconds (the output stream's time base), and
+ * a phone's VFR clock (1/90000) can put two frames less than one apart: both
+ * would get one timestamp, which players reject ("non monotonically
+ * increasing dts") and verify refuses. Such a frame is moved to the next
+ * tick of the output clock rather than dropped, so that no picture is lost
+ * (the one before it would be on screen for less than a tick anyway): it is
+ * shown at most a tick late, and a burst of n such frames drifts n ticks at
+ * most, taken back at the next wider gap. A/V sync and the video's length
+ * move by less than that. */
+static void clear_of_last(const VideoPath *v, AVFrame *frame)
+{
+    AVRational tb = v->enc->time_base, otb = v->ost->time_base;
+    int64_t last;
+
+    if (v->last_pts == AV_NOPTS_VALUE)
+        return;
+    /* As av_packet_rescale_ts() will round them in mux(). */
+    last = av_rescale_q(v->last_pts, tb, otb);
+    if (av_rescale_q(frame->pts, tb, otb) > last)
+        return;
+    frame->pts = av_rescale_q_rnd(last + 1, otb, tb, AV_ROUND_UP);
+}
+
 /* Constant frame rate: frame (NULL at the end) goes into the stage, which
  * hands out every output frame whose time has come (see vstage.h). */
 static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
@@ -1360,9 +1385,15 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
     if (v->cfr)
         return encode_video_cfr(t, frame);
     /* Dropped or not, the frame's time is covered: the last kept frame is
-     * shown until the next one, and last_end is where the video ends. */
-    if (!stamp_frame(frame, &v->last_pts, &v->last_end))
+     * shown until the next one, and last_end is where the video ends. The
+     * input's own times go to in_last/in_end, the output's (moved clear of
+     * the one before at the container's resolution) to last_pts/last_end. */
+    if (!stamp_frame(frame, &v->in_last, &v->in_end))
         return 0;
+    clear_of_last(v, frame);
+    v->last_pts = frame->pts;
+    v->last_end = FFMAX(v->in_end, frame->pts + 1);
+    frame->pkt_duration = v->last_end - frame->pts;
     /* A frame that is due to be a keyframe is never elided. */
     key = key_due(v, frame->pts);
     ret = rx_vstage_process(v->stage, frame, key, &out);

@@ -68,8 +68,9 @@ static int64_t start_of(const AVStream *st)
     return st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
 }
 
-/* A timestamp that goes back is disorder; equal ones are not: WebM keeps
- * milliseconds, and two frames of a fine time base may round together. */
+/* A timestamp that goes back is disorder. Equal ones are too, for video (a
+ * picture that is never shown, and players refuse the pair: see
+ * read_all()); audio packets of one instant are left to their decoder. */
 static void see_time(Reader *r, int i, int64_t ts, RxVerifyReport *rep)
 {
     if (ts == AV_NOPTS_VALUE)
@@ -200,6 +201,10 @@ static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, in
     if (rep->disorder)
         return judge(rep, RX_VFAULT_ORDER, "'%s' has %lld timestamps that go back in time", p,
                      (long long)rep->disorder);
+    if (rep->ties)
+        return judge(rep, RX_VFAULT_ORDER,
+                     "'%s' has %lld video frames at the same time as the frame before", p,
+                     (long long)rep->ties);
     /* A file cut short keeps the header that declares its whole length. */
     tol = rep->declared_us / 200 > 500000 ? rep->declared_us / 200 : 500000;
     if (rep->declared_us > 0 && rep->end_us < rep->declared_us - tol)
@@ -234,9 +239,11 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
                          "cannot read back '%s'", rq->path);
         }
         i = pkt->stream_index;
-        if (i == r->vidx)
+        if (i == r->vidx) {
+            if (pkt->pts != AV_NOPTS_VALUE && pkt->pts == r->last_pts)
+                rep->ties++;
             r->last_pts = pkt->pts;
-        else
+        } else
             see_time(r, i, pkt->pts, rep);
         if (pkt->pts != AV_NOPTS_VALUE && pkt->pts + pkt->duration > r->end[i])
             r->end[i] = pkt->pts + pkt->duration;

@@ -37,7 +37,7 @@ typedef enum RxVerifyFault {
     RX_VFAULT_READ,      /* the demuxer failed part-way (rep.err) */
     RX_VFAULT_DECODE,    /* damaged frames, or not the number of frames expected */
     RX_VFAULT_END,       /* the last video frame is not at the time expected */
-    RX_VFAULT_ORDER,     /* a timestamp before the one before it */
+    RX_VFAULT_ORDER,     /* a timestamp before the one before it, or a video one equal */
     RX_VFAULT_SHORT,     /* the streams end well before the declared duration */
     RX_VFAULT_DURATION,  /* a stream's duration is not the one expected */
     RX_VFAULT_CANCELLED, /* *cancel was set */
@@ -76,6 +76,7 @@ typedef struct RxVerifyReport {
     int64_t frames_want; /* how many were expected there, -1 unchecked */
     int64_t damaged;     /* packets refused or frames flagged by the decoders */
     int64_t disorder;    /* frames or packets whose timestamp goes back */
+    int64_t ties;        /* video packets at the time of the one before */
     int64_t declared_us; /* duration the container declares, 0 if none */
     int64_t end_us;      /* where the last packet of any stream ends, from the file's start */
     int64_t last_us;     /* time of the last video packet after the video stream's start */
