@@ -2286,6 +2286,102 @@ static int tune_crf(RxTranscode *t)
     return 0;
 }
 
+/* Where the decode of audio track a ended, in the input's microseconds;
+ * AV_NOPTS_VALUE when nothing of it was decoded. */
+static int64_t audio_end_us(const RxTranscode *t, const AudioPath *a)
+{
+    if (a->start_pts == AV_NOPTS_VALUE)
+        return AV_NOPTS_VALUE;
+    if (a->copy)
+        return av_rescale_q(a->next_in, t->ic->streams[a->in_index]->time_base, AV_TIME_BASE_Q);
+    return av_rescale(a->start_pts + a->sent, AV_TIME_BASE, OPUS_RATE);
+}
+
+/* Where stream st declares it ends (its index: start + duration), in
+ * microseconds; AV_NOPTS_VALUE when it declares nothing of its own. */
+static int64_t declared_end_us(const AVStream *st)
+{
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+
+    if (st->duration == AV_NOPTS_VALUE || st->duration <= 0)
+        return AV_NOPTS_VALUE;
+    return av_rescale_q(start + st->duration, st->time_base, AV_TIME_BASE_Q);
+}
+
+static int64_t start_us(const AVStream *st)
+{
+    return st->start_time != AV_NOPTS_VALUE
+               ? av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q)
+               : 0;
+}
+
+/*
+ * After the decode: what the input declares (res->in_duration_us) and how
+ * much of it the decode did not reach (res->in_short_us), stream by stream,
+ * so that a valid file is never taken for a truncated one, and a truncated
+ * one never passes for whole:
+ *  - a container that keeps an index of its streams (MP4's moov: each
+ *    track's samples with their durations; libavformat's "from stream")
+ *    declares where each stream ends: the video's end is compared with the
+ *    video's, each audio track's with its own (an MP4 whose audio outlasts
+ *    its video is whole), a last frame's length allowed for. A moov that
+ *    says 243 s over 4 s of samples is refused, faststart or not;
+ *  - one that declares only the whole file's length (Matroska) has it
+ *    compared with the latest end of any stream, counted from zero or from
+ *    the file's start, whichever reaches further;
+ *  - MPEG-TS and MPEG-PS declare nothing: libavformat estimates their length
+ *    from the timestamps near the end (or from the bit rate), which a
+ *    segment cut from a longer stream, a late first keyframe or a stream
+ *    that starts late all throw off. Their length is what the decode found;
+ *    a cut one is only a shorter stream.
+ */
+static void judge_length(RxTranscode *t)
+{
+    const AVFormatContext *ic = t->ic;
+    const AVStream *vst = ic->streams[t->v.in_index];
+    RxResult *res = t->res;
+    int64_t first = start_us(vst), end = AV_NOPTS_VALUE, got = 0, short_us = 0;
+    int whole_only = 0;
+
+    if (ic->duration_estimation_method != AVFMT_DURATION_FROM_STREAM) {
+        res->in_duration_us = FFMAX(res->video_duration_us, res->audio_duration_us);
+        res->in_short_us = 0;
+        return;
+    }
+    for (int i = -1; i < t->na; i++) {
+        const AVStream *st = i < 0 ? vst : ic->streams[t->a[i].in_index];
+        int64_t want = declared_end_us(st), have, frame = 0;
+
+        if (i < 0) {
+            have = t->v.in_end != AV_NOPTS_VALUE
+                       ? av_rescale_q(t->v.in_end, t->v.in_tb, AV_TIME_BASE_Q)
+                       : AV_NOPTS_VALUE;
+            if (have != AV_NOPTS_VALUE)
+                frame = av_rescale_q(t->v.in_end - t->v.in_last, t->v.in_tb, AV_TIME_BASE_Q);
+        } else {
+            have = audio_end_us(t, &t->a[i]);
+        }
+        first = FFMIN(first, start_us(st));
+        if (have != AV_NOPTS_VALUE)
+            got = FFMAX(got, have);
+        else
+            have = start_us(st); /* nothing decoded: all of it is missing */
+        if (want == AV_NOPTS_VALUE) {
+            whole_only = 1;
+            continue;
+        }
+        end = end == AV_NOPTS_VALUE ? want : FFMAX(end, want);
+        short_us = FFMAX(short_us, want - have - frame);
+    }
+    if (whole_only && ic->duration > 0) {
+        short_us = FFMAX(short_us, ic->duration - FFMAX(got, got - first));
+        res->in_duration_us = ic->duration;
+    } else if (end != AV_NOPTS_VALUE) {
+        res->in_duration_us = end - first;
+    }
+    res->in_short_us = short_us;
+}
+
 static int commit(RxTranscode *t)
 {
     int ret = av_write_trailer(t->oc);
@@ -2467,6 +2563,8 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         res->audio_duration_us =
             av_rescale_q(t->a[0].next_in - t->a[0].start_pts,
                          t->ic->streams[t->a[0].in_index]->time_base, AV_TIME_BASE_Q);
+    if (!t->images)
+        judge_length(t);
     ret = commit(t);
 
 done:

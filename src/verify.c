@@ -29,7 +29,10 @@ typedef struct Reader {
     int64_t from;     /* count video frames at or after this pts; AV_NOPTS_VALUE: all */
     int64_t *prev;    /* per stream: last timestamp seen (frames for video, packets else) */
     int64_t *end;     /* per stream: largest pts + duration seen */
+    int64_t origin;   /* the file's start, AV_TIME_BASE */
     int64_t last_pts; /* of the last video packet */
+    int64_t prev_pts; /* of the video packet before it */
+    int64_t last_dur; /* the last video packet's duration (WebM keeps none: 0) */
 } Reader;
 
 void rx_verify_request_init(RxVerifyRequest *rq)
@@ -184,7 +187,7 @@ static int off_by(int64_t got, int64_t want)
 static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, int64_t want)
 {
     const char *p = rq->path;
-    int64_t tol;
+    int64_t tol, end;
 
     if (rep->damaged || (want != RX_VERIFY_UNCHECKED && rep->frames != want)) {
         if (want != RX_VERIFY_UNCHECKED)
@@ -205,11 +208,15 @@ static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, in
         return judge(rep, RX_VFAULT_ORDER,
                      "'%s' has %lld video frames at the same time as the frame before", p,
                      (long long)rep->ties);
-    /* A file cut short keeps the header that declares its whole length. */
+    /* A file cut short keeps the header that declares its whole length.
+     * FFmpeg's Matroska muxer declares where the latest stream ends, counted
+     * from zero: a file whose timestamps start late (a segment of a longer
+     * MPEG-TS, MPEG-PS's 0.5 s) is measured from zero too. */
     tol = rep->declared_us / 200 > 500000 ? rep->declared_us / 200 : 500000;
-    if (rep->declared_us > 0 && rep->end_us < rep->declared_us - tol)
+    end = rep->end_us + r->origin;
+    if (rep->declared_us > 0 && end < rep->declared_us - tol)
         return judge(rep, RX_VFAULT_SHORT, "'%s' ends at %.1f s but declares %.1f s (cut short?)",
-                     p, rep->end_us / 1e6, rep->declared_us / 1e6);
+                     p, end / 1e6, rep->declared_us / 1e6);
     if (off_by(rep->video_us, rq->video_us))
         return judge(rep, RX_VFAULT_DURATION, "'%s' holds %.3f s of video, not %.3f s", p,
                      rep->video_us / 1e6, rq->video_us / 1e6);
@@ -242,7 +249,9 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
         if (i == r->vidx) {
             if (pkt->pts != AV_NOPTS_VALUE && pkt->pts == r->last_pts)
                 rep->ties++;
+            r->prev_pts = r->last_pts;
             r->last_pts = pkt->pts;
+            r->last_dur = pkt->duration;
         } else
             see_time(r, i, pkt->pts, rep);
         if (pkt->pts != AV_NOPTS_VALUE && pkt->pts + pkt->duration > r->end[i])
@@ -260,11 +269,17 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
     return 0;
 }
 
-/* Ends of the streams, from what read_all() saw. */
+/* Ends of the streams, from what read_all() saw. WebM keeps no duration for
+ * video frames: the last one is taken to last as long as the one before it,
+ * as players take it (and as the job makes it: vstage.h, the end of
+ * elision). */
 static void measure(Reader *r, RxVerifyReport *rep)
 {
-    int64_t origin = r->ic->start_time != AV_NOPTS_VALUE ? r->ic->start_time : 0;
+    int64_t origin = r->origin = r->ic->start_time != AV_NOPTS_VALUE ? r->ic->start_time : 0;
 
+    if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->last_dur <= 0 &&
+        r->prev_pts != AV_NOPTS_VALUE && r->last_pts > r->prev_pts)
+        r->end[r->vidx] = FFMAX(r->end[r->vidx], 2 * r->last_pts - r->prev_pts);
     rep->declared_us = r->ic->duration > 0 ? r->ic->duration : 0;
     for (unsigned i = 0; i < r->n; i++) {
         const AVStream *st = r->ic->streams[i];
@@ -285,7 +300,11 @@ static void measure(Reader *r, RxVerifyReport *rep)
 
 int rx_verify_file(const RxVerifyRequest *rq, RxVerifyReport *rep)
 {
-    Reader r = {.vidx = -1, .aidx = -1, .from = AV_NOPTS_VALUE, .last_pts = AV_NOPTS_VALUE};
+    Reader r = {.vidx = -1,
+                .aidx = -1,
+                .from = AV_NOPTS_VALUE,
+                .last_pts = AV_NOPTS_VALUE,
+                .prev_pts = AV_NOPTS_VALUE};
     AVPacket *pkt = av_packet_alloc();
     AVFrame *frame = av_frame_alloc();
     int64_t want;

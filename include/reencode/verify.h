@@ -80,7 +80,8 @@ typedef struct RxVerifyReport {
     int64_t declared_us; /* duration the container declares, 0 if none */
     int64_t end_us;      /* where the last packet of any stream ends, from the file's start */
     int64_t last_us;     /* time of the last video packet after the video stream's start */
-    int64_t video_us;    /* end of the video after its start; -1 unknown */
+    int64_t video_us;    /* end of the video after its start (a last frame without a
+                            duration lasting as long as the one before); -1 unknown */
     int64_t audio_us;    /* same, first audio stream; -1 unknown or none */
 } RxVerifyReport;
 
