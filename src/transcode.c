@@ -489,16 +489,14 @@ static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
 static int aom_param(const RxSettings *s, const char *key, char *val, size_t size)
 {
     AVDictionary *p = NULL;
-    const AVDictionaryEntry *e;
-    int found = 0;
+    const AVDictionaryEntry *e = NULL;
 
-    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0 &&
-        (e = av_dict_get(p, key, NULL, 0))) {
+    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0)
+        e = av_dict_get(p, key, NULL, 0);
+    if (e)
         snprintf(val, size, "%s", e->value);
-        found = 1;
-    }
     av_dict_free(&p);
-    return found;
+    return e != NULL;
 }
 
 /* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
@@ -542,7 +540,8 @@ static enum AVPixelFormat eight_bit_of(const AVCodec *codec, enum AVPixelFormat 
     enum AVPixelFormat list[64];
     int n = 0;
 
-    for (const enum AVPixelFormat *p = codec->pix_fmts; p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
+    for (const enum AVPixelFormat *p = sd ? codec->pix_fmts : NULL;
+         p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
         d = av_pix_fmt_desc_get(*p);
         if (d && d->comp[0].depth == 8 && d->nb_components == sd->nb_components &&
             d->log2_chroma_w == sd->log2_chroma_w && d->log2_chroma_h == sd->log2_chroma_h &&
@@ -584,7 +583,7 @@ static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecCont
     int speed = t->s.cpu_used;
 
     if (aom_param(&t->s, "cpu-used", cpu, sizeof(cpu))) /* applied after --cpu-used */
-        speed = atoi(cpu);
+        speed = (int)strtol(cpu, NULL, 10);
     if (FFMIN(enc->width, enc->height) >= 1080)
         speed = FFMAX(speed, 7);
     if (speed < 7 || strcmp(codec->name, "libaom-av1") ||
