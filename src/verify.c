@@ -25,14 +25,15 @@ typedef struct Reader {
     AVFormatContext *ic;
     AVCodecContext **dec; /* per stream; NULL for streams not decoded */
     unsigned n;
-    int vidx, aidx;   /* the video stream, the first audio stream */
-    int64_t from;     /* count video frames at or after this pts; AV_NOPTS_VALUE: all */
-    int64_t *prev;    /* per stream: last timestamp seen (frames for video, packets else) */
-    int64_t *end;     /* per stream: largest pts + duration seen */
-    int64_t origin;   /* the file's start, AV_TIME_BASE */
-    int64_t last_pts; /* of the last video packet */
-    int64_t prev_pts; /* of the video packet before it */
-    int64_t last_dur; /* the last video packet's duration (WebM keeps none: 0) */
+    int vidx, aidx;       /* the video stream, the first audio stream */
+    int64_t from;         /* count video frames at or after this pts; AV_NOPTS_VALUE: all */
+    int64_t *prev;        /* per stream: last timestamp seen (frames for video, packets else) */
+    int64_t *end;         /* per stream: largest pts + duration seen */
+    int64_t origin;       /* the file's start, AV_TIME_BASE */
+    int64_t last_pts;     /* of the last video packet */
+    int64_t prev_pts;     /* of the video packet before it */
+    int64_t last_dur;     /* the last video packet's duration (WebM keeps none: 0) */
+    int64_t video_pts_us; /* the video's end by its packets alone (rep->video_us infers) */
 } Reader;
 
 void rx_verify_request_init(RxVerifyRequest *rq)
@@ -177,10 +178,18 @@ static int64_t us_of(int64_t ts, const AVStream *st)
     return av_rescale_q(ts - start_of(st), st->time_base, AV_TIME_BASE_Q);
 }
 
-static int off_by(int64_t got, int64_t want)
+/* got, or anywhere from lo to got (lo: the video's end before its last
+ * frame's inferred duration, see measure()), is not within
+ * max(50 ms, 0.1 %) of want. */
+static int off_from(int64_t lo, int64_t got, int64_t want)
 {
     int64_t tol = want / 1000 > 50000 ? want / 1000 : 50000;
-    return want != RX_VERIFY_UNCHECKED && (got < want - tol || got > want + tol);
+    return want != RX_VERIFY_UNCHECKED && (got < want - tol || lo > want + tol);
+}
+
+static int off_by(int64_t got, int64_t want)
+{
+    return off_from(got, got, want);
 }
 
 /* What the packets and frames say, in the order of verify.h's faults. */
@@ -217,7 +226,10 @@ static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, in
     if (rep->declared_us > 0 && end < rep->declared_us - tol)
         return judge(rep, RX_VFAULT_SHORT, "'%s' ends at %.1f s but declares %.1f s (cut short?)",
                      p, end / 1e6, rep->declared_us / 1e6);
-    if (off_by(rep->video_us, rq->video_us))
+    /* The journal counts the last frame's true duration, which the file
+     * does not keep: the video may end anywhere from its last packet to
+     * that plus the interval before it. */
+    if (off_from(r->video_pts_us, rep->video_us, rq->video_us))
         return judge(rep, RX_VFAULT_DURATION, "'%s' holds %.3f s of video, not %.3f s", p,
                      rep->video_us / 1e6, rq->video_us / 1e6);
     if (rq->audio_us != RX_VERIFY_UNCHECKED && (r->aidx < 0 || off_by(rep->audio_us, rq->audio_us)))
@@ -277,6 +289,8 @@ static void measure(Reader *r, RxVerifyReport *rep)
 {
     int64_t origin = r->origin = r->ic->start_time != AV_NOPTS_VALUE ? r->ic->start_time : 0;
 
+    if (r->vidx >= 0 && r->end[r->vidx] != AV_NOPTS_VALUE)
+        r->video_pts_us = us_of(r->end[r->vidx], r->ic->streams[r->vidx]);
     if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->last_dur <= 0 &&
         r->prev_pts != AV_NOPTS_VALUE && r->last_pts > r->prev_pts)
         r->end[r->vidx] = FFMAX(r->end[r->vidx], 2 * r->last_pts - r->prev_pts);

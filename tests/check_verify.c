@@ -369,6 +369,13 @@ START_TEST(late_start_and_last_frame_are_not_cut_short)
     rq.video_us = 5000000; /* as the journal has it: the last frame's end */
     ck_assert_msg(verify(slow, RX_VERIFY_FULL, &rq, &rep) == 0, "%s", rep.error);
     ck_assert_msg(llabs(rep.video_us - 5000000) <= 2000, "video %lld us", (long long)rep.video_us);
+    /* A last frame shorter than the one before (VFR) is still whole: the
+     * video ends between its last packet and that plus an interval. */
+    rq.video_us = 4100000;
+    ck_assert_msg(verify(slow, RX_VERIFY_FULL, &rq, &rep) == 0, "%s", rep.error);
+    rq.video_us = 5300000;
+    ck_assert_int_eq(verify(slow, RX_VERIFY_FULL, &rq, &rep), RX_ERR_BAD_OUTPUT);
+    ck_assert_int_eq(rep.fault, RX_VFAULT_DURATION);
     assert_cut_is_found(slow, 7, 10);
 }
 END_TEST

@@ -61,7 +61,9 @@ typedef struct RxVerifyRequest {
     int64_t frames_from; /* video frames at or after `from` (quick) */
     int64_t last_us;     /* time of the last video packet after the stream's start, +-2 ms */
     int64_t video_us;    /* durations: last end - stream start, within */
-    int64_t audio_us;    /*   max(50 ms, 0.1 %); audio = the first track */
+    int64_t audio_us;    /*   max(50 ms, 0.1 %); audio = the first track; a last video
+                            frame without a duration may end anywhere up to an interval
+                            after its packet */
     atomic_int *cancel;  /* may be NULL; only read: per packet and during I/O */
 } RxVerifyRequest;
 
