@@ -754,7 +754,7 @@ static int check_output(void *opaque, const char *part, RxResult *res)
     Task *t = opaque;
     RxBatch *b = t->batch;
     const char *in = t->found->entry->path;
-    int64_t declared = res->in_duration_us, tol;
+    int64_t declared = res->in_duration_us;
     char how[160];
     int ret;
 
@@ -762,12 +762,11 @@ static int check_output(void *opaque, const char *part, RxResult *res)
         changed_error(res, in, how);
         return RX_ERR_CHANGED;
     }
-    if (declared > 0 && !b->o.accept_truncated) {
-        /* Half a second or 0.5 %: container rounding and a last frame's
-         * length, never a missing minute. */
-        tol = FFMAX(500000, declared / 200);
-        if (res->video_duration_us < declared - tol ||
-            (res->audio_tracks && res->audio_duration_us < declared - tol)) {
+    if (!b->o.accept_truncated) {
+        /* in_short_us is what the streams' own index declares and the decode
+         * did not reach, a last frame already allowed for (result.h). Half a
+         * second or 0.5 % more: container rounding, never a missing minute. */
+        if (res->in_short_us > FFMAX(500000, declared / 200)) {
             snprintf(res->error, sizeof(res->error),
                      "'%s' declares %.1f s but only %.1f s of video and %.1f s of audio "
                      "could be decoded (truncated recording?); original kept "
@@ -1028,6 +1027,8 @@ static void run_task(void *opaque, size_t index, int slot)
     b->threads[slot] = 0;
     pthread_mutex_unlock(&b->lock);
     rx_transcode_free(&job);
+    if (res.note[0])
+        rx_reporter_note(b->rep, RX_LOG_WARN, "%s", res.note);
 
     if (ret == 0) {
         original = commit_and_handle(b, t, &res);

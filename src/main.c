@@ -149,6 +149,8 @@ static int cmd_encode(const RxCli *cli)
     ret = rx_transcode_run(t, &res);
     running_job = NULL;
     meter_erase(&meter);
+    if (res.note[0])
+        rx_warn("%s", res.note);
 
     if (ret == RX_ERR_CANCELLED) {
         rx_error("interrupted: '%s' not written", rx_transcode_output(t));
@@ -188,7 +190,7 @@ static int cmd_encode(const RxCli *cli)
         rx_warn("'%s': %lld damaged packets skipped", in, (long long)res.decode_errors);
     /* A recording cut short (Game Bar killed mid-write) decodes shorter
      * than its header says: say so, the output is complete for what exists. */
-    if (res.in_duration_us > 0 && res.video_duration_us + 1000000 < res.in_duration_us)
+    if (res.in_short_us > 1000000)
         rx_warn("'%s' declares %.1f s but only %.1f s could be decoded", in,
                 res.in_duration_us / 1e6, res.video_duration_us / 1e6);
     rx_transcode_free(&t);

@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -85,15 +86,17 @@ typedef struct VideoPath {
     AVCodecContext *enc;
     RxVStage *stage;
     int64_t first_pts; /* of the first frame sent, enc time base */
-    int64_t last_pts;  /* of the last frame sent */
+    int64_t last_pts;  /* of the last frame stamped, output time (sent or elided) */
     int64_t last_end;  /* last_pts + its duration */
     int64_t last_kf;   /* pts of the last forced/first keyframe */
     int64_t since_kf;  /* frames sent from last_kf on, it included */
     int64_t sent_pts;  /* pts of the last frame sent to the encoder */
     int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
     AVPacket *held;    /* one packet held back to learn its duration */
-    /* Constant frame rate: the encoder counts output frames (time base
-     * 1/rate) and the input's timing is tracked apart, in in_tb. */
+    /* The input's timing is tracked apart from the output's, in in_tb: with
+     * a constant frame rate the encoder counts output frames (time base
+     * 1/rate); else in_tb is the encoder's, and frames the output's
+     * resolution would merge are moved apart (clear_of_last). */
     int cfr;
     int64_t tpf; /* encoder ticks per output frame: 1, or 1/rate's numerator when
                     rate < 1 fps (libaom wants a time base of at most 1 s) */
@@ -480,31 +483,129 @@ static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
                 t->input, cw);
 }
 
+/* The value of key in the user's aom-params as libaom will see it (the last
+ * one given), in val; 0 when absent or when the string does not parse
+ * (avcodec_open2 reports a malformed aom-params itself). */
+static int aom_param(const RxSettings *s, const char *key, char *val, size_t size)
+{
+    AVDictionary *p = NULL;
+    const AVDictionaryEntry *e = NULL;
+
+    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0)
+        e = av_dict_get(p, key, NULL, 0);
+    if (e)
+        snprintf(val, size, "%s", e->value);
+    av_dict_free(&p);
+    return e != NULL;
+}
+
 /* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
  * lossless coding (crf 0) with enable-chroma-deltaq=1, which the reference
  * aom-params set: one such job would take every other job of a batch down
  * with it and leave its .part behind. Refuse it as a settings error. */
 static int check_lossless(RxTranscode *t, const AVCodec *codec)
 {
-    AVDictionary *p = NULL;
-    const AVDictionaryEntry *e;
-    int bad;
+    char v[32];
 
-    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") || !t->s.aom_params[0])
+    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") ||
+        !aom_param(&t->s, "enable-chroma-deltaq", v, sizeof(v)) || !strcmp(v, "0"))
         return 0;
-    if (av_dict_parse_string(&p, t->s.aom_params, "=", ":", 0) < 0) {
-        av_dict_free(&p);
-        return 0; /* avcodec_open2 reports a malformed aom-params itself */
+    return fail(t, AVERROR(EINVAL),
+                "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
+                "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
+                t->input);
+}
+
+/* Add a line to res->note: what the job changed to get the input through. */
+static void note(RxTranscode *t, const char *fmt, ...) RX_PRINTF(2, 3);
+
+static void note(RxTranscode *t, const char *fmt, ...)
+{
+    char *n = t->res->note;
+    size_t len = strlen(n);
+    va_list ap;
+
+    if (len && len + 2 < sizeof(t->res->note))
+        len += (size_t)snprintf(n + len, sizeof(t->res->note) - len, "; ");
+    va_start(ap, fmt);
+    vsnprintf(n + len, sizeof(t->res->note) - len, fmt, ap);
+    va_end(ap);
+}
+
+/* The encoder's pixel format of the same chroma layout with 8-bit samples,
+ * closest to src; AV_PIX_FMT_NONE when it has none. */
+static enum AVPixelFormat eight_bit_of(const AVCodec *codec, enum AVPixelFormat src)
+{
+    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src), *d;
+    enum AVPixelFormat list[64];
+    int n = 0;
+
+    for (const enum AVPixelFormat *p = sd ? codec->pix_fmts : NULL;
+         p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
+        d = av_pix_fmt_desc_get(*p);
+        if (d && d->comp[0].depth == 8 && d->nb_components == sd->nb_components &&
+            d->log2_chroma_w == sd->log2_chroma_w && d->log2_chroma_h == sd->log2_chroma_h &&
+            (d->flags & AV_PIX_FMT_FLAG_RGB) == (sd->flags & AV_PIX_FMT_FLAG_RGB))
+            list[n++] = *p;
     }
-    e = av_dict_get(p, "enable-chroma-deltaq", NULL, 0);
-    bad = e && strcmp(e->value, "0");
-    av_dict_free(&p);
-    if (bad)
-        return fail(t, AVERROR(EINVAL),
-                    "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
-                    "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
-                    t->input);
-    return 0;
+    list[n] = AV_PIX_FMT_NONE;
+    return n ? avcodec_find_best_pix_fmt_of_list(list, src, 0, NULL) : AV_PIX_FMT_NONE;
+}
+
+/*
+ * libaom 3.6.0 crashes the process (SIGSEGV, or the assertion
+ * `!((intptr_t)dst % 16)' in aom_highbd_convolve_copy_avx2) on high bit
+ * depth in realtime mode with tune-content=screen once its speed is 7 or
+ * more. Measured with the ffmpeg CLI (which crashes just the same) and the
+ * reference aom-params, 1 to 4 threads: cpu-used 7 and 8 crash at every size
+ * tried (64x64 to 1280x720, 4:2:0 and 4:4:4, odd sizes too); cpu-used 5 and
+ * 6 pass up to a smaller side of 1079 (1280x720, 1920x1078, 1078x1920,
+ * 3840x1079) and crash from 1080 on (1080x1080, 1920x1080, 1080x1920,
+ * 2560x1440), where realtime raises the speed to 7 itself. usage=good and
+ * 8-bit input pass at any speed.
+ *
+ * So the rule is that boundary: the speed libaom will run at is 7 or more.
+ * Below it the video keeps its bits. At it:
+ *  - SDR video is encoded as 8-bit: screen content is 8-bit at the source,
+ *    so the 10-bit copy of it carries nothing more, and the screen tools
+ *    (palette, intra block copy: sharp text) stay on;
+ *  - HDR video (PQ, HLG) keeps its bits, where 8 would band, and libaom gets
+ *    tune-content=default instead: its screen tools are for text, not film.
+ * Either way the file's log says so. One function, so a table of encoder
+ * limits can take it over. params: the aom-params to open with (in/out).
+ */
+static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
+                               char *params, size_t size)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->pix_fmt);
+    enum AVPixelFormat eight;
+    char tune[32], cpu[16];
+    int speed = t->s.cpu_used;
+
+    if (aom_param(&t->s, "cpu-used", cpu, sizeof(cpu))) /* applied after --cpu-used */
+        speed = (int)strtol(cpu, NULL, 10);
+    if (FFMIN(enc->width, enc->height) >= 1080)
+        speed = FFMAX(speed, 7);
+    if (speed < 7 || strcmp(codec->name, "libaom-av1") ||
+        (strcmp(t->s.usage, "realtime") && strcmp(t->s.usage, "1")) || !d ||
+        d->comp[0].depth <= 8 || !aom_param(&t->s, "tune-content", tune, sizeof(tune)) ||
+        (strcmp(tune, "screen") && strcmp(tune, "1")))
+        return;
+    eight = eight_bit_of(codec, enc->pix_fmt);
+    if (enc->color_trc != AVCOL_TRC_SMPTE2084 && enc->color_trc != AVCOL_TRC_ARIB_STD_B67 &&
+        eight != AV_PIX_FMT_NONE) {
+        note(t,
+             "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
+             "tune-content=screen in realtime mode)",
+             t->input, d->comp[0].depth);
+        enc->pix_fmt = eight;
+        return;
+    }
+    snprintf(params, size, "%s:tune-content=default", t->s.aom_params);
+    note(t,
+         "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
+         "high bit depth with tune-content=screen in realtime mode)",
+         t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
 }
 
 /* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
@@ -575,6 +676,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
     const char *params, *flag;
+    char aom_params[sizeof(t->s.aom_params) + 32];
     RxOrient orient;
     int ret;
 
@@ -640,6 +742,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         enc->color_trc = AVCOL_TRC_UNSPECIFIED;
         enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
     }
+    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
+    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
     /* The input's own time base: variable frame durations pass unchanged.
      * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
     v->in_tb = ist->time_base;
@@ -669,8 +773,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
         set_opt_int(&opts, "cpu-used", t->s.cpu_used);
         av_dict_set(&opts, "usage", t->s.usage, 0);
         set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
-        if (t->s.aom_params[0])
-            av_dict_set(&opts, "aom-params", t->s.aom_params, 0);
+        if (aom_params[0])
+            av_dict_set(&opts, "aom-params", aom_params, 0);
     } else {
         /* SVT plans its prediction structure and default keyint with a
          * frame rate; without one the wrapper passes the time base's
@@ -1204,6 +1308,29 @@ static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
     return 1;
 }
 
+/* WebM and Matroska keep milliseconds (the output stream's time base), and
+ * a phone's VFR clock (1/90000) can put two frames less than one apart: both
+ * would get one timestamp, which players reject ("non monotonically
+ * increasing dts") and verify refuses. Such a frame is moved to the next
+ * tick of the output clock rather than dropped, so that no picture is lost
+ * (the one before it would be on screen for less than a tick anyway): it is
+ * shown at most a tick late, and a burst of n such frames drifts n ticks at
+ * most, taken back at the next wider gap. A/V sync and the video's length
+ * move by less than that. */
+static void clear_of_last(const VideoPath *v, AVFrame *frame)
+{
+    AVRational tb = v->enc->time_base, otb = v->ost->time_base;
+    int64_t last;
+
+    if (v->last_pts == AV_NOPTS_VALUE)
+        return;
+    /* As av_packet_rescale_ts() will round them in mux(). */
+    last = av_rescale_q(v->last_pts, tb, otb);
+    if (av_rescale_q(frame->pts, tb, otb) > last)
+        return;
+    frame->pts = av_rescale_q_rnd(last + 1, otb, tb, AV_ROUND_UP);
+}
+
 /* Constant frame rate: frame (NULL at the end) goes into the stage, which
  * hands out every output frame whose time has come (see vstage.h). */
 static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
@@ -1257,9 +1384,15 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
     if (v->cfr)
         return encode_video_cfr(t, frame);
     /* Dropped or not, the frame's time is covered: the last kept frame is
-     * shown until the next one, and last_end is where the video ends. */
-    if (!stamp_frame(frame, &v->last_pts, &v->last_end))
+     * shown until the next one, and last_end is where the video ends. The
+     * input's own times go to in_last/in_end, the output's (moved clear of
+     * the one before at the container's resolution) to last_pts/last_end. */
+    if (!stamp_frame(frame, &v->in_last, &v->in_end))
         return 0;
+    clear_of_last(v, frame);
+    v->last_pts = frame->pts;
+    v->last_end = FFMAX(v->in_end, frame->pts + 1);
+    frame->pkt_duration = v->last_end - frame->pts;
     /* A frame that is due to be a keyframe is never elided. */
     key = key_due(v, frame->pts);
     ret = rx_vstage_process(v->stage, frame, key, &out);
@@ -2152,6 +2285,102 @@ static int tune_crf(RxTranscode *t)
     return 0;
 }
 
+/* Where the decode of audio track a ended, in the input's microseconds;
+ * AV_NOPTS_VALUE when nothing of it was decoded. */
+static int64_t audio_end_us(const RxTranscode *t, const AudioPath *a)
+{
+    if (a->start_pts == AV_NOPTS_VALUE)
+        return AV_NOPTS_VALUE;
+    if (a->copy)
+        return av_rescale_q(a->next_in, t->ic->streams[a->in_index]->time_base, AV_TIME_BASE_Q);
+    return av_rescale(a->start_pts + a->sent, AV_TIME_BASE, OPUS_RATE);
+}
+
+/* Where stream st declares it ends (its index: start + duration), in
+ * microseconds; AV_NOPTS_VALUE when it declares nothing of its own. */
+static int64_t declared_end_us(const AVStream *st)
+{
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+
+    if (st->duration == AV_NOPTS_VALUE || st->duration <= 0)
+        return AV_NOPTS_VALUE;
+    return av_rescale_q(start + st->duration, st->time_base, AV_TIME_BASE_Q);
+}
+
+static int64_t start_us(const AVStream *st)
+{
+    return st->start_time != AV_NOPTS_VALUE
+               ? av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q)
+               : 0;
+}
+
+/*
+ * After the decode: what the input declares (res->in_duration_us) and how
+ * much of it the decode did not reach (res->in_short_us), stream by stream,
+ * so that a valid file is never taken for a truncated one, and a truncated
+ * one never passes for whole:
+ *  - a container that keeps an index of its streams (MP4's moov: each
+ *    track's samples with their durations; libavformat's "from stream")
+ *    declares where each stream ends: the video's end is compared with the
+ *    video's, each audio track's with its own (an MP4 whose audio outlasts
+ *    its video is whole), a last frame's length allowed for. A moov that
+ *    says 243 s over 4 s of samples is refused, faststart or not;
+ *  - one that declares only the whole file's length (Matroska) has it
+ *    compared with the latest end of any stream, counted from zero or from
+ *    the file's start, whichever reaches further;
+ *  - MPEG-TS and MPEG-PS declare nothing: libavformat estimates their length
+ *    from the timestamps near the end (or from the bit rate), which a
+ *    segment cut from a longer stream, a late first keyframe or a stream
+ *    that starts late all throw off. Their length is what the decode found;
+ *    a cut one is only a shorter stream.
+ */
+static void judge_length(RxTranscode *t)
+{
+    const AVFormatContext *ic = t->ic;
+    const AVStream *vst = ic->streams[t->v.in_index];
+    RxResult *res = t->res;
+    int64_t first = start_us(vst), end = AV_NOPTS_VALUE, got = 0, short_us = 0;
+    int whole_only = 0;
+
+    if (ic->duration_estimation_method != AVFMT_DURATION_FROM_STREAM) {
+        res->in_duration_us = FFMAX(res->video_duration_us, res->audio_duration_us);
+        res->in_short_us = 0;
+        return;
+    }
+    for (int i = -1; i < t->na; i++) {
+        const AVStream *st = i < 0 ? vst : ic->streams[t->a[i].in_index];
+        int64_t want = declared_end_us(st), have, frame = 0;
+
+        if (i < 0) {
+            have = t->v.in_end != AV_NOPTS_VALUE
+                       ? av_rescale_q(t->v.in_end, t->v.in_tb, AV_TIME_BASE_Q)
+                       : AV_NOPTS_VALUE;
+            if (have != AV_NOPTS_VALUE)
+                frame = av_rescale_q(t->v.in_end - t->v.in_last, t->v.in_tb, AV_TIME_BASE_Q);
+        } else {
+            have = audio_end_us(t, &t->a[i]);
+        }
+        first = FFMIN(first, start_us(st));
+        if (have != AV_NOPTS_VALUE)
+            got = FFMAX(got, have);
+        else
+            have = start_us(st); /* nothing decoded: all of it is missing */
+        if (want == AV_NOPTS_VALUE) {
+            whole_only = 1;
+            continue;
+        }
+        end = end == AV_NOPTS_VALUE ? want : FFMAX(end, want);
+        short_us = FFMAX(short_us, want - have - frame);
+    }
+    if (whole_only && ic->duration > 0) {
+        short_us = FFMAX(short_us, ic->duration - FFMAX(got, got - first));
+        res->in_duration_us = ic->duration;
+    } else if (end != AV_NOPTS_VALUE) {
+        res->in_duration_us = end - first;
+    }
+    res->in_short_us = short_us;
+}
+
 static int commit(RxTranscode *t)
 {
     int ret = av_write_trailer(t->oc);
@@ -2333,6 +2562,8 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         res->audio_duration_us =
             av_rescale_q(t->a[0].next_in - t->a[0].start_pts,
                          t->ic->streams[t->a[0].in_index]->time_base, AV_TIME_BASE_Q);
+    if (!t->images)
+        judge_length(t);
     ret = commit(t);
 
 done:

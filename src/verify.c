@@ -25,11 +25,15 @@ typedef struct Reader {
     AVFormatContext *ic;
     AVCodecContext **dec; /* per stream; NULL for streams not decoded */
     unsigned n;
-    int vidx, aidx;   /* the video stream, the first audio stream */
-    int64_t from;     /* count video frames at or after this pts; AV_NOPTS_VALUE: all */
-    int64_t *prev;    /* per stream: last timestamp seen (frames for video, packets else) */
-    int64_t *end;     /* per stream: largest pts + duration seen */
-    int64_t last_pts; /* of the last video packet */
+    int vidx, aidx;       /* the video stream, the first audio stream */
+    int64_t from;         /* count video frames at or after this pts; AV_NOPTS_VALUE: all */
+    int64_t *prev;        /* per stream: last timestamp seen (frames for video, packets else) */
+    int64_t *end;         /* per stream: largest pts + duration seen */
+    int64_t origin;       /* the file's start, AV_TIME_BASE */
+    int64_t last_pts;     /* of the last video packet */
+    int64_t prev_pts;     /* of the video packet before it */
+    int64_t last_dur;     /* the last video packet's duration (WebM keeps none: 0) */
+    int64_t video_pts_us; /* the video's end by its packets alone (rep->video_us infers) */
 } Reader;
 
 void rx_verify_request_init(RxVerifyRequest *rq)
@@ -68,8 +72,9 @@ static int64_t start_of(const AVStream *st)
     return st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
 }
 
-/* A timestamp that goes back is disorder; equal ones are not: WebM keeps
- * milliseconds, and two frames of a fine time base may round together. */
+/* A timestamp that goes back is disorder. Equal ones are too, for video (a
+ * picture that is never shown, and players refuse the pair: see
+ * read_all()); audio packets of one instant are left to their decoder. */
 static void see_time(Reader *r, int i, int64_t ts, RxVerifyReport *rep)
 {
     if (ts == AV_NOPTS_VALUE)
@@ -173,17 +178,25 @@ static int64_t us_of(int64_t ts, const AVStream *st)
     return av_rescale_q(ts - start_of(st), st->time_base, AV_TIME_BASE_Q);
 }
 
-static int off_by(int64_t got, int64_t want)
+/* got, or anywhere from lo to got (lo: the video's end before its last
+ * frame's inferred duration, see measure()), is not within
+ * max(50 ms, 0.1 %) of want. */
+static int off_from(int64_t lo, int64_t got, int64_t want)
 {
     int64_t tol = want / 1000 > 50000 ? want / 1000 : 50000;
-    return want != RX_VERIFY_UNCHECKED && (got < want - tol || got > want + tol);
+    return want != RX_VERIFY_UNCHECKED && (got < want - tol || lo > want + tol);
+}
+
+static int off_by(int64_t got, int64_t want)
+{
+    return off_from(got, got, want);
 }
 
 /* What the packets and frames say, in the order of verify.h's faults. */
 static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, int64_t want)
 {
     const char *p = rq->path;
-    int64_t tol;
+    int64_t tol, end;
 
     if (rep->damaged || (want != RX_VERIFY_UNCHECKED && rep->frames != want)) {
         if (want != RX_VERIFY_UNCHECKED)
@@ -200,12 +213,23 @@ static int verdict(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, in
     if (rep->disorder)
         return judge(rep, RX_VFAULT_ORDER, "'%s' has %lld timestamps that go back in time", p,
                      (long long)rep->disorder);
-    /* A file cut short keeps the header that declares its whole length. */
+    if (rep->ties)
+        return judge(rep, RX_VFAULT_ORDER,
+                     "'%s' has %lld video frames at the same time as the frame before", p,
+                     (long long)rep->ties);
+    /* A file cut short keeps the header that declares its whole length.
+     * FFmpeg's Matroska muxer declares where the latest stream ends, counted
+     * from zero: a file whose timestamps start late (a segment of a longer
+     * MPEG-TS, MPEG-PS's 0.5 s) is measured from zero too. */
     tol = rep->declared_us / 200 > 500000 ? rep->declared_us / 200 : 500000;
-    if (rep->declared_us > 0 && rep->end_us < rep->declared_us - tol)
+    end = rep->end_us + r->origin;
+    if (rep->declared_us > 0 && end < rep->declared_us - tol)
         return judge(rep, RX_VFAULT_SHORT, "'%s' ends at %.1f s but declares %.1f s (cut short?)",
-                     p, rep->end_us / 1e6, rep->declared_us / 1e6);
-    if (off_by(rep->video_us, rq->video_us))
+                     p, end / 1e6, rep->declared_us / 1e6);
+    /* The journal counts the last frame's true duration, which the file
+     * does not keep: the video may end anywhere from its last packet to
+     * that plus the interval before it. */
+    if (off_from(r->video_pts_us, rep->video_us, rq->video_us))
         return judge(rep, RX_VFAULT_DURATION, "'%s' holds %.3f s of video, not %.3f s", p,
                      rep->video_us / 1e6, rq->video_us / 1e6);
     if (rq->audio_us != RX_VERIFY_UNCHECKED && (r->aidx < 0 || off_by(rep->audio_us, rq->audio_us)))
@@ -234,9 +258,13 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
                          "cannot read back '%s'", rq->path);
         }
         i = pkt->stream_index;
-        if (i == r->vidx)
+        if (i == r->vidx) {
+            if (pkt->pts != AV_NOPTS_VALUE && pkt->pts == r->last_pts)
+                rep->ties++;
+            r->prev_pts = r->last_pts;
             r->last_pts = pkt->pts;
-        else
+            r->last_dur = pkt->duration;
+        } else
             see_time(r, i, pkt->pts, rep);
         if (pkt->pts != AV_NOPTS_VALUE && pkt->pts + pkt->duration > r->end[i])
             r->end[i] = pkt->pts + pkt->duration;
@@ -253,11 +281,19 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
     return 0;
 }
 
-/* Ends of the streams, from what read_all() saw. */
+/* Ends of the streams, from what read_all() saw. WebM keeps no duration for
+ * video frames: the last one is taken to last as long as the one before it,
+ * as players take it (and as the job makes it: vstage.h, the end of
+ * elision). */
 static void measure(Reader *r, RxVerifyReport *rep)
 {
-    int64_t origin = r->ic->start_time != AV_NOPTS_VALUE ? r->ic->start_time : 0;
+    int64_t origin = r->origin = r->ic->start_time != AV_NOPTS_VALUE ? r->ic->start_time : 0;
 
+    if (r->vidx >= 0 && r->end[r->vidx] != AV_NOPTS_VALUE)
+        r->video_pts_us = us_of(r->end[r->vidx], r->ic->streams[r->vidx]);
+    if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->last_dur <= 0 &&
+        r->prev_pts != AV_NOPTS_VALUE && r->last_pts > r->prev_pts)
+        r->end[r->vidx] = FFMAX(r->end[r->vidx], 2 * r->last_pts - r->prev_pts);
     rep->declared_us = r->ic->duration > 0 ? r->ic->duration : 0;
     for (unsigned i = 0; i < r->n; i++) {
         const AVStream *st = r->ic->streams[i];
@@ -278,7 +314,11 @@ static void measure(Reader *r, RxVerifyReport *rep)
 
 int rx_verify_file(const RxVerifyRequest *rq, RxVerifyReport *rep)
 {
-    Reader r = {.vidx = -1, .aidx = -1, .from = AV_NOPTS_VALUE, .last_pts = AV_NOPTS_VALUE};
+    Reader r = {.vidx = -1,
+                .aidx = -1,
+                .from = AV_NOPTS_VALUE,
+                .last_pts = AV_NOPTS_VALUE,
+                .prev_pts = AV_NOPTS_VALUE};
     AVPacket *pkt = av_packet_alloc();
     AVFrame *frame = av_frame_alloc();
     int64_t want;

@@ -39,10 +39,22 @@ typedef struct RxResult {
     int err;                  /* 0, or the negative code of the failure */
     char error[RX_ERROR_MAX]; /* one line: what failed, on which file, why */
 
-    int64_t in_bytes;            /* size of the input when the job started */
-    int64_t out_bytes;           /* size of the committed output */
-    char out_hash[33];           /* its content hash as the journal's identity ("" unknown) */
-    int64_t in_duration_us;      /* duration the input's container declares */
+    int64_t in_bytes;  /* size of the input when the job started */
+    int64_t out_bytes; /* size of the committed output */
+    char out_hash[33]; /* its content hash as the journal's identity ("" unknown) */
+    /* Length the input declares, from the index of its streams where the
+     * container keeps one (MP4's moov, Matroska's header): the latest
+     * declared end less the earliest start. A container that only estimates
+     * its length (MPEG-TS, MPEG-PS: from timestamps near the end, or the bit
+     * rate) declares nothing: then it is what the decode found. Until the
+     * decode has ended (and after a failure before), the container's own
+     * figure. */
+    int64_t in_duration_us;
+    /* How much of that index the decode did not reach: the most by which the
+     * video or an audio track ends before its declared end (last frame's
+     * time + its duration), less one frame of the video. 0 when whole, or
+     * when nothing is declared. The truncated-recording check reads it. */
+    int64_t in_short_us;
     int64_t video_duration_us;   /* span of the encoded video, incl. last frame */
     int64_t audio_duration_us;   /* span of the first encoded audio track */
     int64_t video_frames;        /* frames sent to the video encoder */
@@ -65,6 +77,10 @@ typedef struct RxResult {
     int tuned_crf;         /* crf chosen for --target-ssim, 0 when none */
     int tune_probes;       /* probe encodes this job ran to choose it (0: known before) */
     char tuned_for[48];    /* rx_settings_tune_key() it was chosen under */
+    /* What the job changed about the input to get it through (libaom's
+     * limits: see transcode.c), one line naming the file; "" for nothing.
+     * The caller shows it as a warning in the file's log. */
+    char note[RX_ERROR_MAX];
 } RxResult;
 
 void rx_result_init(RxResult *r);

@@ -37,7 +37,7 @@ typedef enum RxVerifyFault {
     RX_VFAULT_READ,      /* the demuxer failed part-way (rep.err) */
     RX_VFAULT_DECODE,    /* damaged frames, or not the number of frames expected */
     RX_VFAULT_END,       /* the last video frame is not at the time expected */
-    RX_VFAULT_ORDER,     /* a timestamp before the one before it */
+    RX_VFAULT_ORDER,     /* a timestamp before the one before it, or a video one equal */
     RX_VFAULT_SHORT,     /* the streams end well before the declared duration */
     RX_VFAULT_DURATION,  /* a stream's duration is not the one expected */
     RX_VFAULT_CANCELLED, /* *cancel was set */
@@ -61,7 +61,9 @@ typedef struct RxVerifyRequest {
     int64_t frames_from; /* video frames at or after `from` (quick) */
     int64_t last_us;     /* time of the last video packet after the stream's start, +-2 ms */
     int64_t video_us;    /* durations: last end - stream start, within */
-    int64_t audio_us;    /*   max(50 ms, 0.1 %); audio = the first track */
+    int64_t audio_us;    /*   max(50 ms, 0.1 %); audio = the first track; a last video
+                            frame without a duration may end anywhere up to an interval
+                            after its packet */
     atomic_int *cancel;  /* may be NULL; only read: per packet and during I/O */
 } RxVerifyRequest;
 
@@ -76,10 +78,12 @@ typedef struct RxVerifyReport {
     int64_t frames_want; /* how many were expected there, -1 unchecked */
     int64_t damaged;     /* packets refused or frames flagged by the decoders */
     int64_t disorder;    /* frames or packets whose timestamp goes back */
+    int64_t ties;        /* video packets at the time of the one before */
     int64_t declared_us; /* duration the container declares, 0 if none */
     int64_t end_us;      /* where the last packet of any stream ends, from the file's start */
     int64_t last_us;     /* time of the last video packet after the video stream's start */
-    int64_t video_us;    /* end of the video after its start; -1 unknown */
+    int64_t video_us;    /* end of the video after its start (a last frame without a
+                            duration lasting as long as the one before); -1 unknown */
     int64_t audio_us;    /* same, first audio stream; -1 unknown or none */
 } RxVerifyReport;
 

@@ -529,6 +529,30 @@ static int plan_alloc(Plan *p, int64_t cap)
     return 0;
 }
 
+/* TmClip.close_frames: the nominal grid of a vfr_hz clock, every fifth frame
+ * (but the last, whose length a WebM reader takes from the interval before
+ * it) moved to 0.4 ms after the one before it. */
+static int plan_close_frames(Plan *p, const TmClip *c, int vfr_hz)
+{
+    int64_t n = llrint(c->duration * c->fps), total = llrint(c->duration * vfr_hz);
+    int64_t close = llrint(0.0004 * vfr_hz);
+    int ret;
+
+    if (n < 2 || vfr_hz / c->fps < 4 * close)
+        return AVERROR(EINVAL);
+    p->tb = (AVRational){1, vfr_hz};
+    ret = plan_alloc(p, n);
+    if (ret < 0)
+        return ret;
+    for (int64_t i = 0; i < n; i++)
+        p->pts[i] =
+            i % 5 == 4 && i + 1 < n ? p->pts[i - 1] + close : llrint((double)i * vfr_hz / c->fps);
+    for (int64_t i = 0; i < n; i++)
+        p->dur[i] = (i + 1 < n ? p->pts[i + 1] : total) - p->pts[i];
+    p->n = (int)n;
+    return 0;
+}
+
 /*
  * CFR: one tick of 1/fps per frame. VFR: a vfr_hz clock and durations of 1 to
  * 4 nominal periods (mostly 1, as a recorder that skips unchanged frames
@@ -541,7 +565,11 @@ static int plan_video(Plan *p, const TmClip *c, int vfr_hz)
     int64_t shift = 0;
     int ret;
 
-    if (!c->vfr) {
+    if (c->close_frames) {
+        ret = plan_close_frames(p, c, vfr_hz);
+        if (ret < 0)
+            return ret;
+    } else if (!c->vfr) {
         int64_t n = llrint(c->duration * c->fps);
         p->tb = av_inv_q(rate);
         if (n < 1)
@@ -690,6 +718,10 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "gap position and length must not be negative";
     else if (!(c->video_start >= 0.0 && c->video_start < 1e6))
         why = "video start must not be negative";
+    else if (c->hdr && c->bit_depth != 10)
+        why = "HDR needs 10 bits";
+    else if (c->close_frames && c->vfr)
+        why = "close frames are a VFR clock of their own: not with vfr";
     if (!why)
         return 0;
     if (err && errsize)
@@ -697,19 +729,81 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
     return AVERROR(EINVAL);
 }
 
+/* MPEG program streams (DVD-style camcorder files) carry MPEG-2 video and
+ * MP2 audio. */
+static int program_stream(const AVFormatContext *oc)
+{
+    const char *n = oc->oformat->name;
+
+    return !strcmp(n, "mpeg") || !strcmp(n, "vob") || !strcmp(n, "dvd");
+}
+
+/* The video encoder for c in oc's container: MPEG-2 in a program stream,
+ * libx265 for c->hevc (NULL when missing), else libx264 or, without it,
+ * mpeg4. Refuses (err) what the chosen one cannot do. */
+static const AVCodec *pick_video_encoder(const AVFormatContext *oc, const TmClip *c, int *ret,
+                                         char *err, size_t errsize)
+{
+    const AVCodec *codec;
+
+    *ret = 0;
+    if (program_stream(oc)) {
+        if (c->bit_depth != 8 || c->chroma444 || c->vfr || c->close_frames || c->hevc ||
+            c->channels > 2) {
+            *ret = tm_fail(err, errsize, AVERROR(EINVAL),
+                           "an MPEG program stream takes 8-bit 4:2:0 MPEG-2 at a constant rate "
+                           "and 1 or 2 channels");
+            return NULL;
+        }
+        codec = avcodec_find_encoder(AV_CODEC_ID_MPEG2VIDEO);
+    } else if (c->hevc) {
+        codec = avcodec_find_encoder_by_name("libx265");
+        if (!codec) {
+            *ret = tm_fail(err, errsize, AVERROR(ENOSYS), "no libx265 in this libavcodec");
+            return NULL;
+        }
+    } else {
+        codec = avcodec_find_encoder_by_name("libx264");
+        if (!codec)
+            codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+    }
+    if (!codec)
+        *ret = tm_fail(err, errsize, AVERROR_ENCODER_NOT_FOUND, "no video encoder for %s",
+                       oc->oformat->name);
+    return codec;
+}
+
+/* libx265 at a constant QP (crf) or an average bit rate, quietly. */
+static int x265_options(AVCodecContext *enc, const TmClip *c)
+{
+    int ret =
+        av_opt_set(enc->priv_data, "preset", c->x264_preset ? c->x264_preset : "ultrafast", 0);
+
+    if (ret >= 0)
+        ret = av_opt_set(enc->priv_data, "x265-params", "log-level=error", 0);
+    if (ret >= 0 && c->bitrate > 0)
+        enc->bit_rate = c->bitrate;
+    else if (ret >= 0)
+        ret = av_opt_set_int(enc->priv_data, "qp", c->crf, 0);
+    if (c->gop > 0)
+        enc->gop_size = c->gop;
+    return ret;
+}
+
 static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
 {
     VideoOut *v = &w->v;
-    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-    int x264 = codec != NULL;
+    const AVCodec *codec;
+    int x264, x265;
     enum AVPixelFormat fmt;
     int ret;
 
+    codec = pick_video_encoder(w->oc, c, &ret, err, errsize);
     if (!codec)
-        codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
-    if (!codec)
-        return tm_fail(err, errsize, AVERROR_ENCODER_NOT_FOUND, "no H.264 or MPEG-4 encoder");
-    if (!x264 && (c->bit_depth != 8 || c->chroma444))
+        return ret;
+    x264 = !strcmp(codec->name, "libx264");
+    x265 = !strcmp(codec->name, "libx265");
+    if (!x264 && !x265 && (c->bit_depth != 8 || c->chroma444))
         return tm_fail(err, errsize, AVERROR(ENOSYS),
                        "libx264 missing: the mpeg4 fallback does only 8-bit 4:2:0");
     if (c->bit_depth == 10)
@@ -718,7 +812,7 @@ static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
         fmt = c->chroma444 ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
     v->high_depth = c->bit_depth > 8;
 
-    ret = plan_video(&v->plan, c, x264 ? TM_VFR_HZ : TM_VFR_HZ_M4);
+    ret = plan_video(&v->plan, c, x264 || x265 ? TM_VFR_HZ : TM_VFR_HZ_M4);
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot plan %g s at %g fps", c->duration, c->fps);
     ret = canvas_alloc(&v->cv, c->width, c->height, c->chroma444 ? 0 : 1, c->chroma444 ? 0 : 1);
@@ -738,9 +832,18 @@ static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
     v->enc->color_primaries = AVCOL_PRI_BT709;
     v->enc->color_trc = AVCOL_TRC_BT709;
     v->enc->colorspace = AVCOL_SPC_BT709;
+    if (c->hdr) {
+        v->enc->color_primaries = AVCOL_PRI_BT2020;
+        v->enc->color_trc = AVCOL_TRC_SMPTE2084;
+        v->enc->colorspace = AVCOL_SPC_BT2020_NCL;
+    }
     if (w->oc->oformat->flags & AVFMT_GLOBALHEADER)
         v->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    if (x264) {
+    if (x265) {
+        ret = x265_options(v->enc, c);
+        if (ret < 0)
+            return tm_fail(err, errsize, ret, "cannot set the x265 options");
+    } else if (x264) {
         v->enc->thread_count = 0; /* x264's own choice; its output stays deterministic */
         ret = av_opt_set(v->enc->priv_data, "preset", c->x264_preset ? c->x264_preset : "ultrafast",
                          0);
@@ -783,7 +886,7 @@ static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
     if (!v->st)
         return tm_fail(err, errsize, AVERROR(ENOMEM), "cannot add the video stream");
     v->st->time_base = v->enc->time_base;
-    if (!c->vfr)
+    if (!c->vfr && !c->close_frames)
         v->st->avg_frame_rate = v->enc->framerate;
     v->st->disposition = AV_DISPOSITION_DEFAULT;
     ret = avcodec_parameters_from_context(v->st->codecpar, v->enc);
@@ -812,6 +915,16 @@ static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
     return 0;
 }
 
+/* Planar float where the encoder takes it (AAC), else interleaved 16-bit
+ * (MP2): the two formats fill_tone() writes. */
+static enum AVSampleFormat tone_format(const AVCodec *codec)
+{
+    for (const enum AVSampleFormat *f = codec->sample_fmts; f && *f != AV_SAMPLE_FMT_NONE; f++)
+        if (*f == AV_SAMPLE_FMT_FLTP)
+            return *f;
+    return AV_SAMPLE_FMT_S16;
+}
+
 /* The encoder's own layout with c->channels channels, the default one if it
  * takes that (the native AAC encoder does not take every default layout). */
 static int pick_layout(const AVCodec *codec, int channels, AVChannelLayout *out)
@@ -832,14 +945,16 @@ static int pick_layout(const AVCodec *codec, int channels, AVChannelLayout *out)
 
 static int open_audio(Writer *w, AudioOut *a, int track, const TmClip *c, char *err, size_t errsize)
 {
-    const AVCodec *codec = avcodec_find_encoder_by_name("aac");
+    const AVCodec *codec = program_stream(w->oc) ? avcodec_find_encoder(AV_CODEC_ID_MP2)
+                                                 : avcodec_find_encoder_by_name("aac");
     double seconds = c->audio_duration < 0.0 ? c->duration : c->audio_duration;
     int ret;
 
-    if (!codec)
+    if (!codec && !program_stream(w->oc))
         codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (!codec)
-        return tm_fail(err, errsize, AVERROR_ENCODER_NOT_FOUND, "no AAC encoder");
+        return tm_fail(err, errsize, AVERROR_ENCODER_NOT_FOUND, "no %s encoder",
+                       program_stream(w->oc) ? "MP2" : "AAC");
     a->freq = 440.0 + 220.0 * track;
     a->total = llrint(seconds * c->sample_rate);
     a->gap_from = INT64_MAX;
@@ -855,7 +970,7 @@ static int open_audio(Writer *w, AudioOut *a, int track, const TmClip *c, char *
     if (ret < 0)
         return tm_fail(err, errsize, ret, "%s takes no %d-channel layout", codec->name,
                        c->channels);
-    a->enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    a->enc->sample_fmt = tone_format(codec);
     a->enc->sample_rate = c->sample_rate;
     a->enc->bit_rate = 64000 * (int64_t)c->channels;
     a->enc->time_base = (AVRational){1, c->sample_rate};
@@ -941,6 +1056,23 @@ static int video_step(Writer *w, const TmClip *c, char *err, size_t errsize)
     return 0;
 }
 
+/* The track's sine from sample a->next on, each channel its own level. */
+static void fill_tone(const AudioOut *a, AVFrame *f)
+{
+    int nch = f->ch_layout.nb_channels;
+
+    for (int ch = 0; ch < nch; ch++) {
+        double amp = 0.25 * (1.0 - 0.08 * ch); /* channels tell apart */
+        for (int i = 0; i < f->nb_samples; i++) {
+            double v = amp * sin(2.0 * TM_PI * a->freq * (double)(a->next + i) / f->sample_rate);
+            if (f->format == AV_SAMPLE_FMT_S16)
+                ((int16_t *)f->data[0])[i * nch + ch] = (int16_t)lrint(v * 32767.0);
+            else
+                ((float *)f->extended_data[ch])[i] = (float)v;
+        }
+    }
+}
+
 static int audio_step(Writer *w, AudioOut *a, char *err, size_t errsize)
 {
     AVFrame *f = a->frame;
@@ -957,13 +1089,7 @@ static int audio_step(Writer *w, AudioOut *a, char *err, size_t errsize)
         return tm_fail(err, errsize, ret, "cannot write an audio frame");
     /* Only the last frame may be short (AV_CODEC_CAP_SMALL_LAST_FRAME). */
     f->nb_samples = n < a->frame_size ? (int)n : a->frame_size;
-    for (int ch = 0; ch < f->ch_layout.nb_channels; ch++) {
-        float *dst = (float *)f->extended_data[ch];
-        double amp = 0.25 * (1.0 - 0.08 * ch); /* channels tell apart */
-        for (int i = 0; i < f->nb_samples; i++)
-            dst[i] =
-                (float)(amp * sin(2.0 * TM_PI * a->freq * (double)(a->next + i) / f->sample_rate));
-    }
+    fill_tone(a, f);
     f->pts = a->next + (a->next >= a->gap_from ? a->gap_shift : 0);
     ret = encode_write(w, a->enc, a->st, f, NULL);
     if (ret < 0)
@@ -1260,6 +1386,43 @@ int tm_truncate_file(const char *path, double fraction)
     if (truncate(path, (off_t)((double)sb.st_size * fraction)) < 0)
         return AVERROR(errno);
     return 0;
+}
+
+int tm_keep_range(const char *path, double from, double to, size_t unit)
+{
+    struct stat sb;
+    uint8_t *buf = NULL;
+    size_t a, b;
+    FILE *fp;
+    int ret = 0;
+
+    if (!(from >= 0.0 && from < to && to <= 1.0) || !unit)
+        return AVERROR(EINVAL);
+    if (stat(path, &sb) < 0)
+        return AVERROR(errno);
+    a = (size_t)((double)sb.st_size * from) / unit * unit;
+    b = (size_t)((double)sb.st_size * to) / unit * unit;
+    if (b <= a)
+        return AVERROR(EINVAL);
+    buf = av_malloc(b - a);
+    fp = buf ? fopen(path, "rb") : NULL;
+    if (!fp) {
+        ret = buf ? AVERROR(errno) : AVERROR(ENOMEM);
+        av_free(buf);
+        return ret;
+    }
+    if (fseek(fp, (long)a, SEEK_SET) != 0 || fread(buf, 1, b - a, fp) != b - a)
+        ret = AVERROR(EIO);
+    fclose(fp);
+    if (ret >= 0) {
+        fp = fopen(path, "wb");
+        if (!fp)
+            ret = AVERROR(errno);
+        else
+            ret = close_checked(fp, fwrite(buf, 1, b - a, fp) == b - a ? 0 : AVERROR(EIO));
+    }
+    av_free(buf);
+    return ret;
 }
 
 /* fclose() and report the first error of the whole write. */

@@ -19,7 +19,10 @@
  *     tm_write_clip("in.mp4", &c, err, sizeof(err));
  *
  * Video is encoded with libx264 when libavcodec has it, else with the native
- * mpeg4 encoder (8-bit 4:2:0 only). Audio is the native AAC encoder.
+ * mpeg4 encoder (8-bit 4:2:0 only). Audio is the native AAC encoder. An
+ * MPEG program stream (.mpg, .vob) gets MPEG-2 video and MP2 audio instead,
+ * as DVD-style camcorders write it (8-bit 4:2:0, constant rate, 1 or 2
+ * channels); an MPEG-TS (.ts) keeps H.264 and AAC.
  *
  * Thread-safety: no global state; clips may be written from several threads
  * at once. The functions do not touch libav's log level or callback.
@@ -118,6 +121,14 @@ typedef struct TmClip {
                                      boundary >= gap_at, is stamped gap_len seconds later */
     double video_start;           /* > 0: video timestamps start this many seconds after the
                                      audio's (both otherwise start at 0) */
+    /* Real-world variants (check_inputs, e2e realworld). */
+    int hevc;         /* 1: HEVC through libx265 instead of H.264 (Main 10 at 10 bits, as
+                         phones and HDR game captures write); AVERROR(ENOSYS) without it */
+    int hdr;          /* 1: tagged HDR10 (BT.2020 primaries and matrix, PQ transfer); 10-bit */
+    int close_frames; /* 1: a phone's jittery VFR clock (1/90000): frames at the nominal rate,
+                         but every fifth one (not the last) 0.4 ms after the one before, so that
+                         some pairs share a millisecond when rounded and others do not; the video
+                         keeps its duration */
 } TmClip;
 
 /* Fill c with the defaults above. */
@@ -149,6 +160,11 @@ int tm_write_image(const char *path, int w, int h, const uint8_t left[3], const 
 
 /* Keep the first fraction (0..1) of the bytes of an existing file. */
 int tm_truncate_file(const char *path, double fraction);
+
+/* Keep only the bytes from fraction `from` to fraction `to` (0..1) of an
+ * existing file, both rounded down to a multiple of unit bytes (188: whole
+ * MPEG-TS packets): a segment cut out of a longer recording. */
+int tm_keep_range(const char *path, double from, double to, size_t unit);
 
 /* Create or replace path with bytes pseudo-random bytes, determined by seed. */
 int tm_write_random(const char *path, size_t bytes, unsigned seed);

@@ -29,7 +29,8 @@ typedef struct MkOpts {
     int mode_set;
     TmClip clip;
     const char *output;
-    double truncate; /* < 0: do not truncate */
+    double truncate;         /* < 0: do not truncate */
+    double seg_from, seg_to; /* seg_to > 0: keep only this part (--segment) */
     size_t random_bytes;
     unsigned seed;
     const char *inspect;
@@ -42,6 +43,8 @@ enum { PARSE_OK = 0, PARSE_HELP = 1, PARSE_USAGE = 2 };
 static const char usage_text[] =
     "usage: mkclip [options] OUTPUT        write a Game-Bar-like clip (.mp4, .mov, .mkv)\n"
     "       mkclip --truncate F [options] OUTPUT   write the clip, keep its first F (0..1)\n"
+    "       mkclip --segment A:B [options] OUTPUT  write the clip, keep from fraction A to B\n"
+    "                                           of its bytes (whole 188-byte TS packets)\n"
     "       mkclip --random BYTES [--seed N] OUTPUT    write pseudo-random bytes\n"
     "       mkclip --empty OUTPUT               write an empty file\n"
     "       mkclip --image [--size WxH] [--seed N] OUTPUT   a still (.png, .jpg): two\n"
@@ -79,6 +82,10 @@ static const char usage_text[] =
     "  --preset P            x264 preset (default ultrafast)\n"
     "  --rotate DEG          0 to 359 clockwise (display matrix; marks drawn for 90s)\n"
     "  --gap AT:LEN          stamp everything from AT seconds on LEN seconds later\n"
+    "  --hevc                HEVC (libx265) instead of H.264\n"
+    "  --hdr                 tag as HDR10 (BT.2020, PQ); with --bit-depth 10\n"
+    "  --close-frames        every fifth frame 0.4 ms after the one before (1/90000 clock)\n"
+    "  (.mpg/.vob: MPEG-2 video and MP2 audio in a program stream; .ts: MPEG-TS)\n"
     "  -v, --verbose         show libav's messages (quiet otherwise)\n"
     "  -h, --help            this text\n";
 
@@ -190,11 +197,12 @@ static int set_mode(MkOpts *o, MkMode mode, const char *opt, char *err, size_t e
 static int takes_value(const char *name)
 {
     static const char *const names[] = {
-        "--size",   "--fps",      "--duration",      "--pattern",        "--bit-depth",
-        "--rate",   "--channels", "--artist",        "--title",          "--gop",
-        "--crf",    "--bitrate",  "--preset",        "--rotate",         "--gap",
-        "--random", "--inspect",  "--seed",          "--audio-duration", "--audio-tracks",
-        "--ssim",   "--truncate", "--creation-time", "--slide-seconds",  "--motion",
+        "--size",    "--fps",      "--duration",      "--pattern",        "--bit-depth",
+        "--rate",    "--channels", "--artist",        "--title",          "--gop",
+        "--crf",     "--bitrate",  "--preset",        "--rotate",         "--gap",
+        "--random",  "--inspect",  "--seed",          "--audio-duration", "--audio-tracks",
+        "--ssim",    "--truncate", "--creation-time", "--slide-seconds",  "--motion",
+        "--segment",
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -279,6 +287,16 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
     } else if (!strcmp(name, "--gap")) {
         if (parse_gap(val, &c->gap_at, &c->gap_len) < 0)
             return usage_error(err, errsize, "bad --gap (want AT:LEN seconds)", val);
+    } else if (!strcmp(name, "--hevc")) {
+        c->hevc = 1;
+    } else if (!strcmp(name, "--hdr")) {
+        c->hdr = 1;
+    } else if (!strcmp(name, "--close-frames")) {
+        c->close_frames = 1;
+    } else if (!strcmp(name, "--segment")) {
+        if (parse_gap(val, &o->seg_from, &o->seg_to) < 0 || !(o->seg_from < o->seg_to) ||
+            o->seg_to > 1.0)
+            return usage_error(err, errsize, "bad --segment (want A:B, 0 <= A < B <= 1)", val);
     } else if (!strcmp(name, "--truncate")) {
         if (parse_double(val, 0.0, 1.0, &o->truncate) < 0)
             return usage_error(err, errsize, "bad --truncate (0..1)", val);
@@ -370,6 +388,9 @@ static int parse_args(int argc, char **argv, MkOpts *o, char *err, size_t errsiz
         snprintf(err, errsize, "missing OUTPUT");
         return PARSE_USAGE;
     }
+    if (o->seg_to > 0.0 && o->mode != MK_CLIP)
+        return usage_error(err, errsize, "--segment applies to a clip, not with",
+                           "--random/--empty");
     if (o->truncate >= 0.0 && o->mode != MK_CLIP)
         return usage_error(err, errsize, "--truncate applies to a clip, not with",
                            "--random/--empty");
@@ -452,6 +473,14 @@ static int run(const MkOpts *o)
         if (ret < 0) {
             fprintf(stderr, "mkclip: cannot write '%s': %s\n", o->output, err);
             return 1;
+        }
+        if (o->seg_to > 0.0) {
+            ret = tm_keep_range(o->output, o->seg_from, o->seg_to, 188);
+            if (ret < 0) {
+                av_strerror(ret, reason, sizeof(reason));
+                fprintf(stderr, "mkclip: cannot cut '%s': %s\n", o->output, reason);
+                return 1;
+            }
         }
         if (o->truncate >= 0.0) {
             ret = tm_truncate_file(o->output, o->truncate);
