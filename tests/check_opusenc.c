@@ -372,6 +372,7 @@ static int64_t mux(const char *path, Enc *e, const Packets *ps, const Signal *si
 typedef struct Decoded {
     float *pcm; /* interleaved */
     int64_t n;  /* samples per channel */
+    int64_t cap;
     int ch;
     int64_t first_us;    /* media time of the first decoded sample */
     int64_t gaps;        /* audio packets not starting where the one before ended */
@@ -390,8 +391,11 @@ static void append(Decoded *d, const AVFrame *f)
     if (!d->pcm)
         d->ch = ch;
     ck_assert_int_eq(ch, d->ch);
-    d->pcm = realloc(d->pcm, sizeof(float) * (size_t)(d->n + f->nb_samples) * ch);
-    ck_assert_ptr_nonnull(d->pcm);
+    if (d->n + f->nb_samples > d->cap) {
+        d->cap = FFMAX(2 * d->cap, d->n + f->nb_samples);
+        d->pcm = realloc(d->pcm, sizeof(float) * (size_t)d->cap * ch);
+        ck_assert_ptr_nonnull(d->pcm);
+    }
     for (int i = 0; i < f->nb_samples; i++)
         for (int c = 0; c < ch; c++) {
             float *o = d->pcm + (d->n + i) * ch + c;
