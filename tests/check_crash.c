@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -369,6 +370,16 @@ END_TEST
 
 /* ---- real crashes, in a child ---- */
 
+/* A page no access is allowed to: storing there really faults (a null
+ * pointer would be stopped by UBSan first). */
+static volatile int *no_access_page(void)
+{
+    void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        _exit(93);
+    return p;
+}
+
 /* In a child: open the crash file of journal, arm the slots named in armed
  * (one file each), then crash as how says. Never returns. */
 static void child_crash(const char *journal, const int *armed, int n, const char *how)
@@ -397,7 +408,7 @@ static void child_crash(const char *journal, const int *armed, int n, const char
     rx_crash_disarm(a, 31); /* never armed: nothing */
     if (!strcmp(how, "abort"))
         abort();
-    *(volatile int *)(uintptr_t)0 = 1;
+    *no_access_page() = 1; /* a real fault */
     _exit(92);
 }
 

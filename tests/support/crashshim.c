@@ -8,7 +8,7 @@
  * RX_CRASH_ON     file names (last path component), comma-separated: the
  *                 encodes of these inputs crash
  * RX_CRASH_AFTER  video frames sent to the encoder before the crash [3]
- * RX_CRASH_HOW    segv (default): a store through a null pointer, a real
+ * RX_CRASH_HOW    segv (default): a store to a page with no access, a real
  *                   fault in the middle of the encode, as a codec's bug;
  *                 abort: abort(3), as a codec's failed assertion;
  *                 nohandler: the same fault with SIGSEGV's handler reset
@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -91,12 +92,18 @@ int avformat_open_input(AVFormatContext **ps, const char *url, const AVInputForm
 static void crash(void)
 {
     const char *how = getenv("RX_CRASH_HOW");
+    volatile int *page;
 
     if (how && !strcmp(how, "abort"))
         abort();
     if (how && !strcmp(how, "nohandler"))
         signal(SIGSEGV, SIG_DFL);
-    *(volatile int *)(uintptr_t)0 = 1;
+    /* A store to a page with no access: a real fault, and not a null
+     * pointer, which UBSan would stop at before it faults. */
+    page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        abort();
+    *page = 1;
 }
 
 int avcodec_send_frame(AVCodecContext *avctx, const AVFrame *frame)
