@@ -30,6 +30,7 @@
 #include <libavutil/mem.h>
 
 #include "reencode/audit.h"
+#include "reencode/fsutil.h"
 #include "reencode/journal.h"
 #include "reencode/journals.h"
 #include "reencode/log.h"
@@ -236,19 +237,6 @@ static void print_item(AVBPrint *bp, const Audit *a, const Item *it)
     av_bprintf(bp, "\n");
 }
 
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 static void progress(Audit *a, const char *name)
 {
     AVBPrint bp;
@@ -260,7 +248,7 @@ static void progress(Audit *a, const char *name)
     rx_text_human(&bp, name);
     av_bprintf(&bp, "\033[K");
     if (av_bprint_is_complete(&bp))
-        write_all(STDERR_FILENO, bp.str, bp.len);
+        rx_write_all(STDERR_FILENO, bp.str, bp.len);
     av_bprint_finalize(&bp, NULL);
     a->drawn = 1;
 }
@@ -268,7 +256,7 @@ static void progress(Audit *a, const char *name)
 static void erase_progress(Audit *a)
 {
     if (a->drawn)
-        write_all(STDERR_FILENO, "\r\033[K", 4);
+        rx_write_all(STDERR_FILENO, "\r\033[K", 4);
     a->drawn = 0;
 }
 
@@ -282,7 +270,7 @@ static void flush_finished(Audit *a)
         print_item(&bp, a, &a->items[a->next_print++]);
     if (bp.len) {
         erase_progress(a);
-        write_all(a->o->out_fd, bp.str, bp.len);
+        rx_write_all(a->o->out_fd, bp.str, bp.len);
     }
     av_bprint_finalize(&bp, NULL);
 }
@@ -347,7 +335,7 @@ static void print_summary(const Audit *a)
                        "decoded, but not compared with what was committed\n",
                        c->unrecorded, c->unrecorded == 1 ? "" : "s");
     }
-    write_all(a->o->out_fd, bp.str, bp.len);
+    rx_write_all(a->o->out_fd, bp.str, bp.len);
     av_bprint_finalize(&bp, NULL);
 }
 

@@ -27,6 +27,7 @@
 #include <libavutil/bprint.h>
 
 #include "reencode/batch.h"
+#include "reencode/crash.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
 #include "reencode/fsutil.h"
@@ -40,6 +41,12 @@
 
 #define MAX_JOBS 32
 
+/* A file failed in this run before this process planned (fresh()). */
+typedef struct Fresh {
+    const char *path;
+    const RxJournalEntry *je;
+} Fresh;
+
 typedef struct Task {
     const RxFound *found;
     RxFileId id;
@@ -51,6 +58,7 @@ typedef struct Task {
     struct stat before; /* the input when its job started */
     RxBatch *batch;
     int known_crf; /* crf an earlier attempt's --target-ssim search chose, or 0 */
+    int alone;     /* a suspect: in flight at an earlier crash, so it runs alone */
 } Task;
 
 struct RxBatch {
@@ -65,6 +73,7 @@ struct RxBatch {
     RxReporter *rep;
     Task *tasks;
     size_t n_tasks;
+    size_t n_alone; /* tasks 0..n_alone-1 are suspects: each runs alone */
 
     pthread_mutex_t lock; /* running[], threads[], started, counts */
     RxTranscode *running[MAX_JOBS];
@@ -75,6 +84,11 @@ struct RxBatch {
     atomic_int stopping;
     atomic_int cancelling;
     atomic_size_t settled_failed; /* left unprobed by skip_known as failed before */
+    atomic_size_t fresh_failed;   /* left unprobed as failed in this run (fresh()) */
+    int64_t run_seq;              /* journal sequence number this run began at (fresh()) */
+    AVBPrint crash_notes;         /* what folding the crash file decided, for the log */
+    Fresh *fresh;                 /* files failed in this run before planning */
+    int n_fresh;
     RxBatchCounts counts;
 };
 
@@ -103,6 +117,8 @@ int rx_batch_new(RxBatch **out, const RxBatchOptions *o)
     atomic_init(&b->stopping, 0);
     atomic_init(&b->cancelling, 0);
     atomic_init(&b->settled_failed, 0);
+    atomic_init(&b->fresh_failed, 0);
+    av_bprint_init(&b->crash_notes, 0, AV_BPRINT_SIZE_UNLIMITED);
     *out = b;
     return 0;
 }
@@ -153,6 +169,95 @@ static int open_others(RxBatch *b, const char *base)
     return 0;
 }
 
+/*
+ * The journal's crash file: the files that were being encoded when an
+ * earlier process died on a fatal signal (crash.h). Folded into the journal
+ * before anything is planned, one durable record each, then emptied; a
+ * crash while folding costs nothing, as a crash already folded into a
+ * file's record is not folded again. What it decided goes to the log once
+ * the reporter is up.
+ */
+static int fold_crashes(RxBatch *b)
+{
+    RxCrashRecord *recs = NULL;
+    RxJournalReport rep;
+    size_t n = 0;
+    char why[128];
+    int ret;
+
+    if (!b->o.crash)
+        return 0;
+    ret = rx_crash_open(b->o.crash, b->journal_path, &recs, &n, &rep);
+    if (ret < 0) {
+        rx_warn("cannot open '%s.crash': %s; a crash of this run would not be recorded",
+                b->journal_path, rx_strerror(ret, why, sizeof(why)));
+        return 0;
+    }
+    if (rep.dropped)
+        rx_warn("'%s.crash': %ld damaged line%s ignored (line %ld: %s), cut short by a crash",
+                b->journal_path, rep.dropped, rep.dropped == 1 ? "" : "s", rep.corrupt_line,
+                rep.reason);
+    for (size_t i = 0; i < n; i++) {
+        const RxCrashRecord *c = &recs[i];
+        const RxJournalEntry *e = rx_journal_find(b->journal, &c->id);
+        RxResult res;
+        int failed;
+
+        if (!e || !strcmp(e->crash, c->crash))
+            continue; /* not a file of this journal, or folded in before */
+        failed = rx_crash_judge(e, c, &res);
+        ret = rx_journal_crash(b->journal, c, failed ? &res : NULL);
+        if (ret < 0) {
+            set_error(b, ret, "cannot write journal '%s': %s", b->journal_path,
+                      rx_strerror(ret, why, sizeof(why)));
+            goto done;
+        }
+        if (!failed) { /* a failure is reported as one, once planned */
+            av_bprintf(&b->crash_notes, "'");
+            rx_text_human(&b->crash_notes, e->id.rel);
+            av_bprintf(&b->crash_notes,
+                       "' was being encoded when reencode crashed (%s%s); it is encoded alone\n",
+                       c->signal, c->alone ? "" : ", beside other files");
+        }
+    }
+    ret = rx_crash_clear(b->o.crash);
+    if (ret < 0) {
+        rx_warn("cannot empty '%s.crash': %s; its records are in the journal, and are not "
+                "counted twice",
+                b->journal_path, rx_strerror(ret, why, sizeof(why)));
+        ret = 0;
+    }
+done:
+    rx_journal_crashes_free(&recs, n);
+    return ret;
+}
+
+/* Hand the fold's lines to the reporter (the console and the log). */
+static void note_crashes(RxBatch *b)
+{
+    char *line = b->crash_notes.str, *nl;
+    int restarts, sig;
+
+    restarts = rx_crash_restarts(b->o.crash, &sig);
+    if (restarts)
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "resumed after the worker process died on %s (restart %d of this run)",
+                         rx_crash_signal_name(sig), restarts);
+    if (!av_bprint_is_complete(&b->crash_notes))
+        return;
+    for (; line && *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        rx_reporter_note(b->rep, RX_LOG_WARN, "%s", line);
+    }
+    /* Failed in this run before this worker planned (a crash folded in,
+     * or an earlier worker's failure): one line each, counted like any. */
+    for (int i = 0; i < b->n_fresh; i++)
+        rx_reporter_finish(b->rep, -1, b->fresh[i].path, &b->fresh[i].je->result, NULL);
+}
+
 static int open_journal(RxBatch *b)
 {
     RxJournalReport rep;
@@ -188,12 +293,15 @@ static int open_journal(RxBatch *b)
     if (ret < 0)
         return ret;
 
-    ret = rx_journal_open(&b->journal, b->journal_path, b->o.wait_lock ? RX_JOURNAL_WAIT : 0, &rep);
+    ret = rx_journal_open(&b->journal, b->journal_path,
+                          (b->o.wait_lock ? RX_JOURNAL_WAIT : 0) |
+                              (b->o.supervised ? RX_JOURNAL_SUPERVISED : 0),
+                          &rep);
     if (ret == AVERROR(EWOULDBLOCK))
         return set_error(b, ret,
                          "'%s' is in use by another reencode run (pid %ld on %s, since %s); "
                          "wait for it, or use --wait",
-                         b->journal_path, rep.holder_pid, rep.holder_host, rep.holder_time);
+                         b->journal_path, rep.holder_run, rep.holder_host, rep.holder_time);
     if (ret == AVERROR_INVALIDDATA && rep.corrupt_line)
         return set_error(b, ret,
                          "journal '%s' is damaged at line %ld (%s) with valid records after "
@@ -207,7 +315,10 @@ static int open_journal(RxBatch *b)
         rx_warn("journal '%s': last line %ld was cut short (%s), probably by a crash; "
                 "ignored, the records before it are intact",
                 b->journal_path, rep.torn_line, rep.reason);
-    return 0;
+    /* Failures recorded after this (a crash folded in below, or an earlier
+     * worker of the same supervised run) are this run's (fresh()). */
+    b->run_seq = rx_crash_run_seq(b->o.crash, rx_journal_seq(b->journal));
+    return fold_crashes(b);
 }
 
 /* Is the journal's entry about this file? Recorded under the same path, yes.
@@ -247,8 +358,10 @@ static int accept_entry(void *opaque, const RxJournalEntry *je)
 }
 
 /* What the journals say of the file e: its own record, or another shard's
- * when that one wins (journals.h: an outcome anywhere settles it). */
-static const RxJournalEntry *lookup(const RxBatch *b, const RxScanEntry *e, const RxFileId *id)
+ * when that one wins (journals.h: an outcome anywhere settles it). *is_own:
+ * the record is this journal's. */
+static const RxJournalEntry *lookup(const RxBatch *b, const RxScanEntry *e, const RxFileId *id,
+                                    int *is_own)
 {
     Lookup l = {b, e};
     const RxJournalEntry *own = rx_journal_find(b->journal, id), *other;
@@ -256,12 +369,21 @@ static const RxJournalEntry *lookup(const RxBatch *b, const RxScanEntry *e, cons
     if (!same_file(b, e, own))
         own = NULL;
     other = rx_journals_find(b->others, id, accept_entry, &l);
-    return other && (!own || rx_journals_prefer(other, own)) ? other : own;
+    *is_own = !(other && (!own || rx_journals_prefer(other, own)));
+    return *is_own ? own : other;
+}
+
+/* Did this run fail the file (a crash folded in, or an earlier worker of a
+ * supervised run)? Then it counts as this run's failure, and --retry-failed
+ * leaves it: retrying it would crash the next worker again, for ever. */
+static int fresh(const RxBatch *b, const RxJournalEntry *e, int is_own)
+{
+    return is_own && e->result.state == RX_STATE_FAILED && e->seq > b->run_seq;
 }
 
 /* Files the journal already settled need no probe (find's skip hook, on the
  * probe threads). */
-static int settled(const RxJournalEntry *e, int retry_failed)
+static int settled(const RxBatch *b, const RxJournalEntry *e, int is_own)
 {
     if (!e)
         return 0;
@@ -270,27 +392,31 @@ static int settled(const RxJournalEntry *e, int retry_failed)
     case RX_STATE_SKIPPED:
         return 1;
     case RX_STATE_FAILED:
-        return !retry_failed;
+        return !b->o.retry_failed || fresh(b, e, is_own);
     default:
         return 0;
     }
 }
+
+static void crashed_part(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je);
 
 static int skip_known(void *opaque, const RxScanEntry *e)
 {
     RxBatch *b = opaque;
     const RxJournalEntry *je;
     RxFileId id;
-    int skip;
+    int skip, own;
 
     if (rx_file_id_compute(&id, e->path, e->rel) < 0)
         return 0; /* let the probe say what is wrong with it */
-    je = lookup(b, e, &id);
-    skip = settled(je, b->o.retry_failed);
+    je = lookup(b, e, &id, &own);
+    skip = settled(b, je, own);
     /* Counted here: plan() only sees "not probed", and would report files
      * that failed before as "already done". */
-    if (skip && je->result.state == RX_STATE_FAILED)
-        atomic_fetch_add(&b->settled_failed, 1);
+    if (skip && je->result.state == RX_STATE_FAILED) {
+        atomic_fetch_add(fresh(b, je, own) ? &b->fresh_failed : &b->settled_failed, 1);
+        crashed_part(b, e, je);
+    }
     rx_file_id_clear(&id);
     return skip;
 }
@@ -353,6 +479,8 @@ static int by_work(const void *pa, const void *pb)
 {
     const Task *a = pa, *b = pb;
 
+    if (a->alone != b->alone)
+        return a->alone ? -1 : 1;
     if (a->work != b->work)
         return a->work > b->work ? -1 : 1;
     return strcmp(a->found->entry->path, b->found->entry->path);
@@ -373,6 +501,20 @@ static void unlink_stale_part(const char *output)
     if (fd >= 0)
         close(fd);
     av_free(part);
+}
+
+/* A file failed by a crash left its .part behind (the process died under
+ * it), and no later run encodes it to remove it: remove it here. */
+static void crashed_part(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je)
+{
+    char *output;
+
+    if (je->result.state != RX_STATE_FAILED || !je->crashes)
+        return;
+    output = output_path(b, e);
+    if (output)
+        unlink_stale_part(output);
+    av_free(output);
 }
 
 /*
@@ -470,13 +612,34 @@ static void note_reason(RxBatch *b, const char *path, const char *status, RxStat
 }
 
 /* A file the probe threads left unprobed as settled: its journal entry. */
+/* A file this run failed before planning (fresh()): reported with the
+ * others once the reporter is up. */
+static void note_fresh(RxBatch *b, const char *path, const RxJournalEntry *je)
+{
+    Fresh *f = av_dynarray2_add((void **)&b->fresh, &b->n_fresh, sizeof(*f), NULL);
+
+    if (!f) {
+        b->n_fresh = 0; /* av_dynarray2_add freed the array */
+        rx_warn("out of memory for the report of '%s'", path);
+        return;
+    }
+    f->path = path;
+    f->je = je;
+}
+
 static void note_settled(RxBatch *b, const RxScanEntry *e)
 {
+    const RxJournalEntry *je;
     RxFileId id;
+    int own;
 
-    if (!b->o.results || rx_file_id_compute(&id, e->path, e->rel) < 0)
+    if ((!b->o.results && !atomic_load(&b->fresh_failed)) ||
+        rx_file_id_compute(&id, e->path, e->rel) < 0)
         return;
-    note_entry(b, e->path, lookup(b, e, &id)); /* settled in any journal */
+    je = lookup(b, e, &id, &own); /* settled in any journal */
+    note_entry(b, e->path, je);
+    if (je && fresh(b, je, own))
+        note_fresh(b, e->path, je);
     rx_file_id_clear(&id);
 }
 
@@ -508,8 +671,8 @@ static int known_crf(const RxBatch *b, const RxJournalEntry *je)
 
 static int plan(RxBatch *b)
 {
-    size_t n = rx_find_count(b->found);
-    int ret;
+    size_t n = rx_find_count(b->found), n_alone = 0;
+    int ret, own;
 
     b->tasks = av_calloc(n ? n : 1, sizeof(*b->tasks));
     if (!b->tasks)
@@ -555,13 +718,19 @@ static int plan(RxBatch *b)
             b->counts.failed++;
             continue;
         }
-        je = lookup(b, f->entry, &t->id); /* NULL for a copy of a file done elsewhere */
-        if (je && settled(je, b->o.retry_failed)) {
+        je = lookup(b, f->entry, &t->id, &own); /* NULL for a copy of a file done elsewhere */
+        if (je && settled(b, je, own)) {
             note_entry(b, f->entry->path, je);
-            if (je->result.state == RX_STATE_FAILED)
+            if (fresh(b, je, own)) {
+                b->counts.failed++;
+                note_fresh(b, f->entry->path, je);
+            } else if (je->result.state == RX_STATE_FAILED) {
                 b->counts.failed_before++;
-            else
+            } else {
                 b->counts.already++;
+            }
+            if (je->result.state == RX_STATE_FAILED)
+                crashed_part(b, f->entry, je);
             rx_file_id_clear(&t->id);
             continue;
         }
@@ -585,16 +754,22 @@ static int plan(RxBatch *b)
             t->only_original = 1;
         else if (je)
             unlink_stale_part(t->output);
+        t->alone = je && je->crashes && !t->only_original && !t->reject;
+        n_alone += t->alone;
         t->media_us = t->reject ? 0 : probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
         t->work = estimate_work(f, rx_settings_dedup(&b->o.settings));
         b->n_tasks++;
     }
-    /* Longest work first, so the batch does not end with one long file
-     * running alone while the other cores idle. */
+    /* Suspects first, each alone: the batch learns at once which of them
+     * crashes (it is failed on the spot, and the rest run side by side
+     * after it). Then longest work first, so the batch does not end with one
+     * long file running alone while the other cores idle. */
     qsort(b->tasks, b->n_tasks, sizeof(*b->tasks), by_work);
+    b->n_alone = n_alone;
     b->counts.queued = b->n_tasks;
-    b->counts.already -= atomic_load(&b->settled_failed);
+    b->counts.already -= atomic_load(&b->settled_failed) + atomic_load(&b->fresh_failed);
     b->counts.failed_before += atomic_load(&b->settled_failed);
+    b->counts.failed += atomic_load(&b->fresh_failed);
     return 0;
 }
 
@@ -893,13 +1068,15 @@ static const char *commit_and_handle(RxBatch *b, Task *t, RxResult *res)
  * other encode holds, so the batch does not end on one thread with the
  * other cores idle. The decoder's threads count against the same budget.
  */
-static int claim_threads(RxBatch *b, int slot)
+static int claim_threads(RxBatch *b, int slot, int alone)
 {
     int n, used = 0, even;
 
     pthread_mutex_lock(&b->lock);
     if (b->o.settings.threads > 0) {
         n = b->o.settings.threads;
+    } else if (alone) {
+        n = b->cores; /* a suspect runs with no other: every core is idle */
     } else {
         for (int i = 0; i < MAX_JOBS; i++)
             used += b->threads[i];
@@ -916,6 +1093,17 @@ static void release_threads(RxBatch *b, int slot)
     pthread_mutex_lock(&b->lock);
     b->threads[slot] = 0;
     pthread_mutex_unlock(&b->lock);
+}
+
+/* The file's crash record, named for people as the log names files. */
+static int arm_crash(RxBatch *b, int slot, const Task *t)
+{
+    char name[256];
+    AVBPrint bp;
+
+    av_bprint_init_for_buffer(&bp, name, sizeof(name));
+    rx_text_human(&bp, t->found->entry->path);
+    return rx_crash_arm(b->o.crash, slot, &t->id, name);
 }
 
 static void run_task(void *opaque, size_t index, int slot)
@@ -998,7 +1186,7 @@ static void run_task(void *opaque, size_t index, int slot)
     }
 
     settings = b->o.settings;
-    settings.threads = claim_threads(b, slot);
+    settings.threads = claim_threads(b, slot, t->alone);
     ret = rx_transcode_new(&job, in, t->output, &settings);
     if (ret < 0) {
         char why[128];
@@ -1020,7 +1208,14 @@ static void run_task(void *opaque, size_t index, int slot)
         rx_transcode_cancel(job);
     pthread_mutex_unlock(&b->lock);
 
+    /* From here a crash of the process names this file (crash.h). */
+    if (arm_crash(b, slot, t) < 0)
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "out of memory for the crash record of '%s': a crash encoding it "
+                         "would blame no file",
+                         in);
     ret = rx_transcode_run(job, &res);
+    rx_crash_disarm(b->o.crash, slot);
 
     pthread_mutex_lock(&b->lock);
     b->running[slot] = NULL;
@@ -1174,7 +1369,7 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         media += b->tasks[i].media_us;
     }
     ro = b->o.report;
-    ro.files_total = b->n_tasks;
+    ro.files_total = b->n_tasks + (size_t)b->n_fresh;
     ro.bytes_total = bytes;
     ro.media_us_total = media;
     ro.slots = b->o.jobs;
@@ -1188,6 +1383,7 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
                   rx_strerror(ret, why, sizeof(why)));
         goto done;
     }
+    note_crashes(b);
     if (b->o.shard.count) /* which worker wrote this log, and what it knew */
         rx_reporter_note(
             b->rep, RX_LOG_INFO, "shard %d of %d (0-based): journal '%s', %zu other journal%s read",
@@ -1234,6 +1430,7 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
     pthread_mutex_lock(&b->lock);
     b->pool = pool;
     pthread_mutex_unlock(&b->lock);
+    rx_pool_set_alone(b->pool, b->n_alone);
     /* An interrupt that came before the pool was published found none to
      * stop: stopping is set first there, so it is seen here. */
     if (atomic_load(&b->stopping))
@@ -1303,7 +1500,11 @@ void rx_batch_free(RxBatch **pb)
     rx_reporter_free(&b->rep);
     rx_find_free(&b->found);
     rx_filter_free(&b->filter);
+    if (b->journal) /* the lock guards the crash file: close it first */
+        rx_crash_close(b->o.crash);
     rx_journal_close(&b->journal);
+    av_bprint_finalize(&b->crash_notes, NULL);
+    av_free(b->fresh);
     rx_journals_free(&b->others);
     av_free(b->journal_path);
     pthread_mutex_destroy(&b->lock);

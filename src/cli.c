@@ -293,6 +293,9 @@ static const char *const help_run[] = {
     "      --journal PATH         [FIRST_DIR/.reencode/journal]\n"
     "      --wait                 if another run holds the journal, wait for it\n"
     "      --retry-failed         retry files that failed before (else skipped)\n"
+    "      --no-supervisor        encode in this process, not in a worker process\n"
+    "                             restarted after a crash (for a debugger); a\n"
+    "                             crash then ends the run, and the next resumes\n"
     "      --originals MODE       rename (NAME.mp4 -> NAME.mp4.reencoded) | keep |\n"
     "                             delete [rename]\n"
     "      --max-size-ratio R     keep the original, drop the output, when the output\n"
@@ -336,13 +339,21 @@ static const char *const help_run[] = {
     "\n",
     HELP_MESSAGES,
     "\n"
+    "Crashes: encodes run in a worker process. If a codec library crashes it\n"
+    "(SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL), the files it was encoding are\n"
+    "recorded beside the journal and a new worker resumes: each of those files\n"
+    "is then encoded alone, and one that crashes again alone fails (original\n"
+    "kept; --retry-failed tries it again). The run goes on with the others.\n"
+    "\n"
     "Interrupt: the first Ctrl-C starts no new file and lets running ones finish;\n"
     "a second Ctrl-C, SIGTERM or SIGHUP aborts them (their .part removed,\n"
     "journalled as interrupted). A kill -9 is safe too: the next run redoes what\n"
     "was in progress.\n"
     "\n"
     "Exit codes: 0 every candidate done, 1 some failed, 2 usage error, 3 journal\n"
-    "locked by another run, 130 interrupted (SIGINT), 143 terminated (SIGTERM).\n"
+    "locked by another run, 130 interrupted (SIGINT), 143 terminated (SIGTERM),\n"
+    "128+N the worker died on signal N twice with no file being encoded (with\n"
+    "--no-supervisor: at any crash).\n"
     "\n"
     "Examples:\n"
     "  reencode run ~/Videos/Captures\n"
@@ -561,6 +572,7 @@ enum {
     OPT_JOURNAL,
     OPT_WAIT,
     OPT_RETRY_FAILED,
+    OPT_NO_SUPERVISOR,
     OPT_ORIGINALS,
     OPT_MAX_SIZE_RATIO,
     OPT_OUTPUT_DIR,
@@ -628,6 +640,7 @@ static const struct {
     {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS | FOR_VERIFY},
     {"wait", 0, OPT_WAIT, 0, FOR_RUN},
     {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUN},
+    {"no-supervisor", 0, OPT_NO_SUPERVISOR, 0, FOR_RUN},
     {"originals", 0, OPT_ORIGINALS, 1, FOR_RUN},
     {"max-size-ratio", 0, OPT_MAX_SIZE_RATIO, 1, FOR_RUN},
     {"output-dir", 0, OPT_OUTPUT_DIR, 1, FOR_RUN},
@@ -940,6 +953,9 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         break;
     case OPT_RETRY_FAILED:
         cli->retry_failed = 1;
+        break;
+    case OPT_NO_SUPERVISOR:
+        cli->no_supervisor = 1;
         break;
     case OPT_ORIGINALS: {
         static const char *const modes[] = {"rename", "keep", "delete", NULL};

@@ -1,8 +1,9 @@
 /*
- * fsutil.c - directory sync and creation (see fsutil.h).
+ * fsutil.c - directory sync and creation, whole-file reads (see fsutil.h).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,68 @@ fail:
     unlink(tmp);
     free(tmp);
     return ret;
+}
+
+int rx_read_fd(int fd, int64_t max, char **out, size_t *out_len)
+{
+    struct stat st;
+    size_t cap, len = 0;
+    char *buf;
+
+    *out = NULL;
+    *out_len = 0;
+    if (fstat(fd, &st) < 0)
+        return AVERROR(errno);
+    if (st.st_size > max)
+        return AVERROR(EFBIG);
+    cap = (size_t)st.st_size + 4096; /* a reader may see it grow */
+    buf = malloc(cap);
+    if (!buf)
+        return AVERROR(ENOMEM);
+    for (;;) {
+        ssize_t r;
+        if (len == cap) {
+            char *nb;
+            if ((int64_t)cap > max) {
+                free(buf);
+                return AVERROR(EFBIG);
+            }
+            nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return AVERROR(ENOMEM);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        r = pread(fd, buf + len, cap - len, (off_t)len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int err = errno;
+            free(buf);
+            return AVERROR(err);
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+void rx_write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (size_t)w;
+    }
 }

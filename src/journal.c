@@ -90,55 +90,75 @@ enum Key {
     K_PSNR_MDB,
     K_TUNED_CRF,
     K_TUNED_FOR,
+    K_CRASHES,
+    K_CRASHES_ALONE,
+    K_CRASH_SIGNALS,
+    K_CRASH,
+    K_ALONE,
+    K_SIGNAL,
+    K_PARENT,
     K_COUNT
 };
 
-enum RecType { T_ANY, T_SESSION, T_FILE };
+/* Record types, as bits of KeyDef's masks. "crash" records live in crash
+ * files only (rx_journal_read_crashes()); a journal refuses them. */
+enum RecType { T_SESSION, T_FILE, T_CRASH };
+#define TS   (1u << T_SESSION)
+#define TF   (1u << T_FILE)
+#define TC   (1u << T_CRASH)
+#define TALL (TS | TF | TC)
 
 typedef struct KeyDef {
     const char *name;
     unsigned char str;      /* 1: a string, 0: an integer */
-    unsigned char type;     /* the record type that may carry it */
-    unsigned char required; /* must be present in records of that type */
+    unsigned char types;    /* the record types that may carry it */
+    unsigned char required; /* the record types that must */
 } KeyDef;
 
 /* The order here is the order on the line. */
 static const KeyDef keys[K_COUNT] = {
-    [K_V] = {"v", 0, T_ANY, 1},
-    [K_SEQ] = {"seq", 0, T_ANY, 1},
-    [K_TIME] = {"time", 1, T_ANY, 1},
-    [K_TYPE] = {"type", 1, T_ANY, 1},
-    [K_PID] = {"pid", 0, T_SESSION, 1},
-    [K_HOST] = {"host", 1, T_SESSION, 1},
-    [K_REL] = {"rel", 1, T_FILE, 1},
-    [K_SIZE] = {"size", 0, T_FILE, 1},
-    [K_MTIME_NS] = {"mtime_ns", 0, T_FILE, 1},
-    [K_HASH] = {"hash", 1, T_FILE, 1},
-    [K_STATE] = {"state", 1, T_FILE, 1},
-    [K_ATTEMPTS] = {"attempts", 0, T_FILE, 1},
-    [K_OUTPUT] = {"output", 1, T_FILE, 0},
-    [K_ORIGINAL] = {"original", 1, T_FILE, 0},
-    [K_ERR] = {"err", 0, T_FILE, 0},
-    [K_ERROR] = {"error", 1, T_FILE, 0},
-    [K_IN_BYTES] = {"in_bytes", 0, T_FILE, 0},
-    [K_OUT_BYTES] = {"out_bytes", 0, T_FILE, 0},
-    [K_OUT_HASH] = {"out_hash", 1, T_FILE, 0},
-    [K_IN_DURATION_US] = {"in_duration_us", 0, T_FILE, 0},
-    [K_VIDEO_DURATION_US] = {"video_duration_us", 0, T_FILE, 0},
-    [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, T_FILE, 0},
-    [K_VIDEO_FRAMES] = {"video_frames", 0, T_FILE, 0},
-    [K_VIDEO_ELIDED] = {"video_frames_elided", 0, T_FILE, 0},
-    [K_VERIFIED] = {"verified", 0, T_FILE, 0},
-    [K_DECODE_ERRORS] = {"decode_errors", 0, T_FILE, 0},
-    [K_AUDIO_TRACKS] = {"audio_tracks", 0, T_FILE, 0},
-    [K_WIDTH] = {"width", 0, T_FILE, 0},
-    [K_HEIGHT] = {"height", 0, T_FILE, 0},
-    [K_WALL_MS] = {"wall_ms", 0, T_FILE, 0},
-    [K_SSIM_PPM] = {"ssim_ppm", 0, T_FILE, 0},
-    [K_SSIM_MIN_PPM] = {"ssim_min_ppm", 0, T_FILE, 0},
-    [K_PSNR_MDB] = {"psnr_mdb", 0, T_FILE, 0},
-    [K_TUNED_CRF] = {"tuned_crf", 0, T_FILE, 0},
-    [K_TUNED_FOR] = {"tuned_for", 1, T_FILE, 0},
+    [K_V] = {"v", 0, TALL, TALL},
+    [K_SEQ] = {"seq", 0, TALL, TALL},
+    [K_TIME] = {"time", 1, TALL, TALL},
+    [K_TYPE] = {"type", 1, TALL, TALL},
+    [K_PID] = {"pid", 0, TS | TC, TS | TC},
+    [K_HOST] = {"host", 1, TS, TS},
+    [K_REL] = {"rel", 1, TF | TC, TF | TC},
+    [K_SIZE] = {"size", 0, TF | TC, TF | TC},
+    [K_MTIME_NS] = {"mtime_ns", 0, TF, TF},
+    [K_HASH] = {"hash", 1, TF | TC, TF | TC},
+    [K_STATE] = {"state", 1, TF, TF},
+    [K_ATTEMPTS] = {"attempts", 0, TF, TF},
+    [K_OUTPUT] = {"output", 1, TF, 0},
+    [K_ORIGINAL] = {"original", 1, TF, 0},
+    [K_ERR] = {"err", 0, TF, 0},
+    [K_ERROR] = {"error", 1, TF, 0},
+    [K_IN_BYTES] = {"in_bytes", 0, TF, 0},
+    [K_OUT_BYTES] = {"out_bytes", 0, TF, 0},
+    [K_OUT_HASH] = {"out_hash", 1, TF, 0},
+    [K_IN_DURATION_US] = {"in_duration_us", 0, TF, 0},
+    [K_VIDEO_DURATION_US] = {"video_duration_us", 0, TF, 0},
+    [K_AUDIO_DURATION_US] = {"audio_duration_us", 0, TF, 0},
+    [K_VIDEO_FRAMES] = {"video_frames", 0, TF, 0},
+    [K_VIDEO_ELIDED] = {"video_frames_elided", 0, TF, 0},
+    [K_VERIFIED] = {"verified", 0, TF, 0},
+    [K_DECODE_ERRORS] = {"decode_errors", 0, TF, 0},
+    [K_AUDIO_TRACKS] = {"audio_tracks", 0, TF, 0},
+    [K_WIDTH] = {"width", 0, TF, 0},
+    [K_HEIGHT] = {"height", 0, TF, 0},
+    [K_WALL_MS] = {"wall_ms", 0, TF, 0},
+    [K_SSIM_PPM] = {"ssim_ppm", 0, TF, 0},
+    [K_SSIM_MIN_PPM] = {"ssim_min_ppm", 0, TF, 0},
+    [K_PSNR_MDB] = {"psnr_mdb", 0, TF, 0},
+    [K_TUNED_CRF] = {"tuned_crf", 0, TF, 0},
+    [K_TUNED_FOR] = {"tuned_for", 1, TF, 0},
+    [K_CRASHES] = {"crashes", 0, TF, 0},
+    [K_CRASHES_ALONE] = {"crashes_alone", 0, TF, 0},
+    [K_CRASH_SIGNALS] = {"crash_signals", 1, TF, 0},
+    [K_CRASH] = {"crash", 1, TF | TC, TC},
+    [K_ALONE] = {"alone", 0, TC, TC},
+    [K_SIGNAL] = {"signal", 1, TC, TC},
+    [K_PARENT] = {"parent", 0, TS, 0},
 };
 
 /* One record, decoded or about to be written. Strings are NUL-terminated;
@@ -421,51 +441,7 @@ static int is_original(const char *s)
 /* Read the whole file from offset 0 (whatever the fd's offset), until EOF. */
 static int read_all(int fd, char **out, size_t *out_len)
 {
-    struct stat st;
-    size_t cap, len = 0;
-    char *buf;
-
-    *out = NULL;
-    *out_len = 0;
-    if (fstat(fd, &st) < 0)
-        return AVERROR(errno);
-    if (st.st_size > FILE_MAX_BYTES)
-        return AVERROR(EFBIG);
-    cap = (size_t)st.st_size + 4096; /* a reader may see it grow */
-    buf = malloc(cap);
-    if (!buf)
-        return AVERROR(ENOMEM);
-    for (;;) {
-        ssize_t r;
-        if (len == cap) {
-            char *nb;
-            if ((int64_t)cap > FILE_MAX_BYTES) {
-                free(buf);
-                return AVERROR(EFBIG);
-            }
-            nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return AVERROR(ENOMEM);
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        r = pread(fd, buf + len, cap - len, (off_t)len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int err = errno;
-            free(buf);
-            return AVERROR(err);
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    *out = buf;
-    *out_len = len;
-    return 0;
+    return rx_read_fd(fd, FILE_MAX_BYTES, out, out_len);
 }
 
 /* Exactly size bytes at offset; a short file (it shrank) is AVERROR(EAGAIN). */
@@ -615,6 +591,8 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
         {K_SSIM_MIN_PPM, millionths(res->ssim_min)},
         {K_PSNR_MDB, millidecibels(res->psnr)},
         {K_TUNED_CRF, res->tuned_crf},
+        {K_CRASHES, e->crashes},
+        {K_CRASHES_ALONE, e->crashes_alone},
     };
 
     memset(r, 0, sizeof(*r));
@@ -650,6 +628,14 @@ static void rec_from_entry(Rec *r, const RxJournalEntry *e, const char *state_na
     if (res->out_hash[0]) {
         r->str[K_OUT_HASH] = res->out_hash;
         r->present |= KBIT(K_OUT_HASH);
+    }
+    if (e->crash_signals[0]) {
+        r->str[K_CRASH_SIGNALS] = e->crash_signals;
+        r->present |= KBIT(K_CRASH_SIGNALS);
+    }
+    if (e->crash[0]) {
+        r->str[K_CRASH] = e->crash;
+        r->present |= KBIT(K_CRASH);
     }
     for (size_t i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
         if (opt[i][1]) {
@@ -707,6 +693,12 @@ static RxJournalEntry *entry_from_rec(const Rec *r)
     e->attempts = (int)r->num[K_ATTEMPTS];
     e->seq = r->num[K_SEQ];
     snprintf(e->time, sizeof(e->time), "%s", r->str[K_TIME]);
+    e->crashes = (int)r->num[K_CRASHES];
+    e->crashes_alone = (int)r->num[K_CRASHES_ALONE];
+    if (r->present & KBIT(K_CRASH_SIGNALS))
+        snprintf(e->crash_signals, sizeof(e->crash_signals), "%s", r->str[K_CRASH_SIGNALS]);
+    if (r->present & KBIT(K_CRASH))
+        memcpy(e->crash, r->str[K_CRASH], sizeof(e->crash));
     if (!e->id.rel || ((r->present & KBIT(K_OUTPUT)) && !e->output) ||
         ((r->present & KBIT(K_ORIGINAL)) && !e->original)) {
         entry_free(e);
@@ -984,15 +976,59 @@ static int in_range(int64_t v, int64_t lo, int64_t hi)
     return v >= lo && v <= hi;
 }
 
+/* A crash's id: 16 lowercase hex digits. */
+static int is_crash_id(const char *s)
+{
+    for (int i = 0; i < 16; i++)
+        if (hexval(s[i]) < 0)
+            return 0;
+    return s[16] == '\0';
+}
+
+/* A signal's name as crash records spell it: "SIG" and 1..8 capitals. */
+static int is_signal_name(const char *s, size_t len)
+{
+    if (len < 4 || len > 11 || memcmp(s, "SIG", 3))
+        return 0;
+    for (size_t i = 3; i < len; i++)
+        if (s[i] < 'A' || s[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+/* crash_signals: signal names, each once, separated by commas. */
+static int is_signal_list(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len >= RX_CRASH_SIGNALS_MAX)
+        return 0;
+    for (const char *p = s;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (!is_signal_name(p, n))
+            return 0;
+        for (const char *q = s; q < p;) { /* not listed before */
+            const char *c = strchr(q, ',');
+            if ((size_t)(c - q) == n && !memcmp(q, p, n))
+                return 0;
+            q = c + 1;
+        }
+        if (!comma)
+            return 1;
+        p = comma + 1;
+    }
+}
+
 /* What the fields mean, now that they are well formed. */
 static const char *check_rec(const Rec *r)
 {
-    static const int ints[] = {K_ERR, K_AUDIO_TRACKS, K_WIDTH, K_HEIGHT, K_ATTEMPTS};
-    int type;
+    static const int ints[] = {K_ERR, K_AUDIO_TRACKS, K_WIDTH, K_HEIGHT, K_ATTEMPTS, K_CRASHES};
+    unsigned bit;
     RxState st;
 
     for (int k = 0; k < K_COUNT; k++)
-        if (keys[k].type == T_ANY && !(r->present & KBIT(k)))
+        if (keys[k].required == TALL && !(r->present & KBIT(k)))
             return "missing field";
     if (r->num[K_V] != FORMAT_VERSION)
         return "unknown format version";
@@ -1001,29 +1037,39 @@ static const char *check_rec(const Rec *r)
     if (!is_time(r->str[K_TIME]))
         return "bad time";
     if (!strcmp(r->str[K_TYPE], "file"))
-        type = T_FILE;
+        bit = TF;
     else if (!strcmp(r->str[K_TYPE], "session"))
-        type = T_SESSION;
+        bit = TS;
+    else if (!strcmp(r->str[K_TYPE], "crash"))
+        bit = TC;
     else
         return "unknown record type";
     for (int k = 0; k < K_COUNT; k++) {
-        if (keys[k].type == T_ANY)
-            continue;
-        if ((r->present & KBIT(k)) && keys[k].type != type)
+        if ((r->present & KBIT(k)) && !(keys[k].types & bit))
             return "field not allowed in this record type";
-        if (!(r->present & KBIT(k)) && keys[k].type == type && keys[k].required)
+        if (!(r->present & KBIT(k)) && (keys[k].required & bit))
             return "missing field";
     }
-    if (type == T_SESSION) {
-        if (!in_range(r->num[K_PID], 1, INT_MAX))
-            return "bad pid";
+    if (bit != TF && !in_range(r->num[K_PID], 1, INT_MAX))
+        return "bad pid";
+    if ((r->present & KBIT(K_PARENT)) && !in_range(r->num[K_PARENT], 1, INT_MAX))
+        return "bad parent";
+    if (bit == TS)
         return NULL;
-    }
     if (r->num[K_SIZE] < 0)
         return "bad size";
     if (!is_hash(r->str[K_HASH]) ||
         ((r->present & KBIT(K_OUT_HASH)) && !is_hash(r->str[K_OUT_HASH])))
         return "bad hash";
+    if ((r->present & KBIT(K_CRASH)) && !is_crash_id(r->str[K_CRASH]))
+        return "bad crash id";
+    if (bit == TC) {
+        if (!in_range(r->num[K_ALONE], 0, 1))
+            return "bad alone";
+        if (!is_signal_name(r->str[K_SIGNAL], strlen(r->str[K_SIGNAL])))
+            return "bad signal";
+        return NULL;
+    }
     if (state_from_name(r->str[K_STATE], &st) < 0)
         return "unknown state";
     if ((r->present & KBIT(K_ORIGINAL)) && !is_original(r->str[K_ORIGINAL]))
@@ -1043,6 +1089,13 @@ static const char *check_rec(const Rec *r)
     if ((r->present & KBIT(K_TUNED_FOR)) &&
         strlen(r->str[K_TUNED_FOR]) >= sizeof(((RxResult *)0)->tuned_for))
         return "tuned_for too long";
+    /* A file that crashed has the signals and the crash's id; no other. */
+    if (!in_range(r->num[K_CRASHES_ALONE], 0, r->num[K_CRASHES]) ||
+        !!r->num[K_CRASHES] != !!(r->present & KBIT(K_CRASH_SIGNALS)) ||
+        !!r->num[K_CRASHES] != !!(r->present & KBIT(K_CRASH)))
+        return "bad crash counts";
+    if ((r->present & KBIT(K_CRASH_SIGNALS)) && !is_signal_list(r->str[K_CRASH_SIGNALS]))
+        return "bad crash signals";
     return NULL;
 }
 
@@ -1130,11 +1183,14 @@ static int load(RxJournal *j, const char *buf, size_t len, RxJournalReport *rep,
             why = "incomplete line (no newline at the end)";
         else
             why = parse_line(buf + off, n, &r, scratch);
+        if (!why && !strcmp(r.str[K_TYPE], "crash"))
+            why = "crash record in a journal";
         if (!why && r.num[K_SEQ] <= last_seq)
             why = "sequence number does not increase";
         if (!why) {
             if (!strcmp(r.str[K_TYPE], "session")) {
                 rep->holder_pid = (long)r.num[K_PID];
+                rep->holder_run = (long)r.num[r.present & KBIT(K_PARENT) ? K_PARENT : K_PID];
                 snprintf(rep->holder_host, sizeof(rep->holder_host), "%s", r.str[K_HOST]);
                 snprintf(rep->holder_time, sizeof(rep->holder_time), "%s", r.str[K_TIME]);
             } else if (mode != LOAD_PEEK) {
@@ -1201,6 +1257,111 @@ static int load(RxJournal *j, const char *buf, size_t len, RxJournalReport *rep,
 done:
     free(scratch);
     return ret;
+}
+
+/* ---- crash files ---- */
+
+void rx_journal_crash_head(AVBPrint *bp, const RxFileId *id, long pid, const char *crash,
+                           size_t max)
+{
+    AVBPrint rel;
+    int fits;
+
+    /* crash and hash are hex: no escaping needed. The fields but rel take
+     * less than 160 bytes. */
+    av_bprint_init(&rel, 0, AV_BPRINT_SIZE_UNLIMITED);
+    put_str(&rel, id->rel ? id->rel : "");
+    fits = av_bprint_is_complete(&rel) && rel.len + 160 <= max;
+    av_bprintf(bp,
+               LINE_PREFIX "\"seq\":1,\"type\":\"crash\",\"pid\":%ld,\"crash\":\"%s\",\"rel\":%s,"
+                           "\"size\":%" PRId64 ",\"hash\":\"%s\"",
+               pid, crash, fits ? rel.str : "\"\"", id->size, id->hash);
+    av_bprint_finalize(&rel, NULL);
+}
+
+void rx_journal_crashes_free(RxCrashRecord **recs, size_t n)
+{
+    if (!recs || !*recs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        rx_file_id_clear(&(*recs)[i].id);
+    av_freep(recs);
+}
+
+int rx_journal_read_crashes(const char *buf, size_t len, RxCrashRecord **out, size_t *n,
+                            RxJournalReport *report)
+{
+    RxJournalReport dummy;
+    char *scratch = malloc(LINE_MAX_BYTES + 1);
+    RxCrashRecord *recs = NULL;
+    size_t off = 0, cap = 0;
+    long line = 0;
+    int ret = 0;
+
+    if (!report)
+        report = &dummy;
+    memset(report, 0, sizeof(*report));
+    *out = NULL;
+    *n = 0;
+    if (!scratch)
+        return AVERROR(ENOMEM);
+    while (off < len) {
+        const char *nl = memchr(buf + off, '\n', len - off);
+        size_t ln = nl ? (size_t)(nl - (buf + off)) : len - off;
+        const char *why;
+        RxCrashRecord *c;
+        Rec r;
+
+        line++;
+        if (ln >= LINE_MAX_BYTES)
+            why = "line too long";
+        else if (!nl)
+            why = "incomplete line (no newline at the end)";
+        else
+            why = parse_line(buf + off, ln, &r, scratch);
+        if (!why && strcmp(r.str[K_TYPE], "crash"))
+            why = "not a crash record";
+        if (!why && *n == cap) {
+            RxCrashRecord *more = av_realloc_array(recs, cap ? 2 * cap : 8, sizeof(*recs));
+            if (!more) {
+                ret = AVERROR(ENOMEM);
+                break;
+            }
+            recs = more;
+            cap = cap ? 2 * cap : 8;
+        }
+        if (!why) {
+            c = &recs[*n];
+            memset(c, 0, sizeof(*c));
+            c->id.rel = strdup(r.str[K_REL]);
+            if (!c->id.rel) {
+                ret = AVERROR(ENOMEM);
+                break;
+            }
+            c->id.size = r.num[K_SIZE];
+            memcpy(c->id.hash, r.str[K_HASH], sizeof(c->id.hash));
+            c->pid = (long)r.num[K_PID];
+            memcpy(c->crash, r.str[K_CRASH], sizeof(c->crash));
+            snprintf(c->signal, sizeof(c->signal), "%s", r.str[K_SIGNAL]);
+            c->alone = (int)r.num[K_ALONE];
+            snprintf(c->time, sizeof(c->time), "%s", r.str[K_TIME]);
+            (*n)++;
+            report->records++;
+        } else {
+            if (!report->dropped)
+                note_bad(report, line, (int64_t)off, why);
+            report->dropped++;
+        }
+        off = nl ? off + ln + 1 : len;
+    }
+    free(scratch);
+    if (ret < 0) {
+        rx_journal_crashes_free(&recs, *n);
+        *n = 0;
+        return ret;
+    }
+    *out = recs;
+    return 0;
 }
 
 /* ---- the journal ---- */
@@ -1275,6 +1436,7 @@ static void peek_holder(int fd, RxJournalReport *rep)
         load(NULL, buf, len, &r, LOAD_PEEK, &end, NULL, NULL);
         free(buf);
         rep->holder_pid = r.holder_pid;
+        rep->holder_run = r.holder_run;
         memcpy(rep->holder_host, r.holder_host, sizeof(rep->holder_host));
         memcpy(rep->holder_time, r.holder_time, sizeof(rep->holder_time));
         if (r.holder_pid &&
@@ -1284,12 +1446,63 @@ static void peek_holder(int fd, RxJournalReport *rep)
     }
 }
 
+/* Is the lock holder rep names a process of this host on its way out? A
+ * killed process keeps its lock until its last thread has torn down its
+ * memory, some milliseconds after a parent or a shell saw it die: a
+ * supervisor's worker killed with it (supervise.h), a run killed and
+ * restarted at once. Its kernel state says so: a zombie, or exiting. */
+static int holder_exiting(const RxJournalReport *rep)
+{
+    char host[256] = "", path[64], buf[512], status[4096], state;
+    unsigned long flags = 0;
+    const char *p;
+    ssize_t n;
+    int fd;
+
+    gethostname(host, sizeof(host) - 1);
+    if (rep->holder_pid <= 0 || strcmp(rep->holder_host, host))
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", rep->holder_pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* gone (then not the holder), or no /proc */
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    /* "pid (comm) S ppid pgrp session tty tpgid flags ...": comm may hold
+     * anything, so from the last ')'. */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+        return 0;
+    if (state == 'Z' || state == 'X' || (flags & 0x4)) /* PF_EXITING */
+        return 1;
+    /* A SIGKILL pending: sent a moment ago, not yet acted on. */
+    snprintf(path, sizeof(path), "/proc/%ld/status", rep->holder_pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    n = read(fd, status, sizeof(status) - 1);
+    close(fd);
+    status[n > 0 ? n : 0] = '\0';
+    for (const char *key = "SigPnd:"; key; key = strcmp(key, "SigPnd:") ? NULL : "ShdPnd:") {
+        unsigned long long pending = 0;
+        p = strstr(status, key);
+        if (p && sscanf(p + strlen(key), " %llx", &pending) == 1 &&
+            (pending & (1ull << (SIGKILL - 1))))
+            return 1;
+    }
+    return 0;
+}
+
 /* Open path read-write and lock it. The lock is on the inode: if path names
  * another file once we hold it (a repair renamed a new journal over it while
- * we waited), the lock protects nothing, so start again. */
+ * we waited), the lock protects nothing, so start again. A holder that is
+ * exiting is waited for, up to 5 s. */
 static int open_locked(const char *path, int create, int wait, RxJournalReport *rep, int *pfd)
 {
-    for (;;) {
+    for (int exiting = 0;;) {
         struct stat a, b;
         int fd, created = 0, ret;
 
@@ -1314,6 +1527,10 @@ static int open_locked(const char *path, int create, int wait, RxJournalReport *
             if (errno == EWOULDBLOCK)
                 peek_holder(fd, rep);
             close(fd);
+            if (ret == AVERROR(EWOULDBLOCK) && exiting++ < 250 && holder_exiting(rep)) {
+                nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+                continue;
+            }
             return ret;
         }
         if (fstat(fd, &a) < 0) {
@@ -1366,7 +1583,7 @@ static int write_line(RxJournal *j, const char *line, size_t len)
     return 0;
 }
 
-static int append_session(RxJournal *j)
+static int append_session(RxJournal *j, int supervised)
 {
     char host[256] = "", time[32];
     AVBPrint bp;
@@ -1383,6 +1600,10 @@ static int append_session(RxJournal *j)
     r.str[K_TYPE] = "session";
     r.num[K_PID] = getpid();
     r.str[K_HOST] = host;
+    if (supervised) { /* the run a person started and would signal */
+        r.num[K_PARENT] = getppid();
+        r.present |= KBIT(K_PARENT);
+    }
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     format_rec(&bp, &r);
     if (!av_bprint_is_complete(&bp))
@@ -1435,7 +1656,7 @@ int rx_journal_open(RxJournal **out, const char *path, unsigned flags, RxJournal
             ret = AVERROR(errno);
             goto fail;
         }
-        ret = append_session(j);
+        ret = append_session(j, !!(flags & RX_JOURNAL_SUPERVISED));
         if (ret < 0)
             goto fail;
     }
@@ -1542,6 +1763,12 @@ static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id
     if (original || (carry && carry->original))
         e->original = strdup(original ? original : carry->original);
     e->attempts = (prev ? prev->attempts : 0) + new_attempt;
+    if (prev) { /* a file's crashes outlive its attempts: they say how to run it */
+        e->crashes = prev->crashes;
+        e->crashes_alone = prev->crashes_alone;
+        memcpy(e->crash_signals, prev->crash_signals, sizeof(e->crash_signals));
+        memcpy(e->crash, prev->crash, sizeof(e->crash));
+    }
     if (!e->id.rel || ((output || (carry && carry->output)) && !e->output) ||
         ((original || (carry && carry->original)) && !e->original)) {
         entry_free(e);
@@ -1550,10 +1777,34 @@ static RxJournalEntry *entry_next(const RxJournalEntry *prev, const RxFileId *id
     return e;
 }
 
+/* Add one crash to e (a new entry, not yet published). */
+static void add_crash(RxJournalEntry *e, const RxCrashRecord *c)
+{
+    size_t len = strlen(e->crash_signals), n = strlen(c->signal);
+    const char *p = e->crash_signals;
+
+    e->crashes += e->crashes < INT_MAX;
+    e->crashes_alone += c->alone && e->crashes_alone < e->crashes;
+    memcpy(e->crash, c->crash, sizeof(e->crash));
+    for (;;) { /* each signal named once */
+        const char *comma = strchr(p, ',');
+        size_t k = comma ? (size_t)(comma - p) : strlen(p);
+        if (k == n && !memcmp(p, c->signal, n))
+            return;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (len + !!len + n < sizeof(e->crash_signals))
+        snprintf(e->crash_signals + len, sizeof(e->crash_signals) - len, "%s%s", len ? "," : "",
+                 c->signal);
+}
+
 /* A record of id; with note, one in its latest state and attempt
- * (rx_journal_note()), state ignored. */
+ * (rx_journal_note()), state ignored; with crash, that crash added
+ * (rx_journal_crash()). */
 static int record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
-                  const char *output, const char *original, int note)
+                  const char *output, const char *original, int note, const RxCrashRecord *crash)
 {
     const RxJournalEntry *prev;
     RxJournalEntry *e = NULL;
@@ -1572,10 +1823,12 @@ static int record(RxJournal *j, const RxFileId *id, RxState state, const RxResul
     if (ret < 0)
         goto fail;
     prev = lookup(j, id);
-    if (note && !prev) {
-        ret = AVERROR(EINVAL);
+    if ((note || crash) && !prev) {
+        ret = crash ? AVERROR(ENOENT) : AVERROR(EINVAL);
         goto fail;
     }
+    if (crash && !strcmp(prev->crash, crash->crash))
+        goto fail; /* folded in before: ret is 0 */
     if (note)
         state = prev->result.state;
     e = entry_next(prev, id, state, res, output, original, note);
@@ -1583,6 +1836,8 @@ static int record(RxJournal *j, const RxFileId *id, RxState state, const RxResul
         ret = AVERROR(ENOMEM);
         goto fail;
     }
+    if (crash)
+        add_crash(e, crash);
     e->seq = j->seq + 1;
     now_iso(e->time);
     rec_from_entry(&r, e, rx_state_name(state));
@@ -1612,14 +1867,41 @@ fail:
 int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxResult *res,
                       const char *output, const char *original)
 {
-    return record(j, id, state, res, output, original, 0);
+    return record(j, id, state, res, output, original, 0, NULL);
 }
 
 int rx_journal_note(RxJournal *j, const RxFileId *id, const RxResult *res)
 {
     if (!res)
         return AVERROR(EINVAL);
-    return record(j, id, RX_STATE_PENDING, res, NULL, NULL, 1);
+    return record(j, id, RX_STATE_PENDING, res, NULL, NULL, 1, NULL);
+}
+
+int rx_journal_crash(RxJournal *j, const RxCrashRecord *c, const RxResult *failed)
+{
+    const RxJournalEntry *e;
+
+    if (!j || !c || !is_crash_id(c->crash) || !is_signal_name(c->signal, strlen(c->signal)))
+        return AVERROR(EINVAL);
+    e = rx_journal_find(j, &c->id);
+    if (!e)
+        return AVERROR(ENOENT);
+    /* Entries live until close: e->id stays valid while record() runs. */
+    if (failed)
+        return record(j, &e->id, RX_STATE_FAILED, failed, NULL, NULL, 0, c);
+    return record(j, &e->id, RX_STATE_PENDING, NULL, NULL, NULL, 1, c);
+}
+
+int64_t rx_journal_seq(RxJournal *j)
+{
+    int64_t seq;
+
+    if (!j)
+        return 0;
+    pthread_mutex_lock(&j->lock);
+    seq = j->seq;
+    pthread_mutex_unlock(&j->lock);
+    return seq;
 }
 
 size_t rx_journal_count(RxJournal *j)
@@ -1773,6 +2055,9 @@ void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *st
                    e->result.ssim_min, e->result.psnr);
     if (e->result.tuned_crf)
         av_bprintf(bp, ",\"tuned_crf\":%d", e->result.tuned_crf);
+    if (e->crashes)
+        av_bprintf(bp, ",\"crashes\":%d,\"crashes_alone\":%d,\"crash_signals\":\"%s\"", e->crashes,
+                   e->crashes_alone, e->crash_signals);
     av_bprintf(bp, ",\"original\":");
     rx_text_json(bp, e->original ? e->original : "");
     av_bprintf(bp, ",\"output\":");

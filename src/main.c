@@ -22,6 +22,7 @@
 #include "reencode/audit.h"
 #include "reencode/batch.h"
 #include "reencode/cli.h"
+#include "reencode/crash.h"
 #include "reencode/journal.h"
 #include "reencode/journals.h"
 #include "reencode/filter.h"
@@ -32,6 +33,7 @@
 #include "reencode/manifest.h"
 #include "reencode/plan.h"
 #include "reencode/results.h"
+#include "reencode/supervise.h"
 #include "reencode/text.h"
 #include "reencode/transcode.h"
 #include "reencode/versions.h"
@@ -368,19 +370,39 @@ static int cmd_list(const RxCli *cli)
 typedef struct SignalCtx {
     sigset_t set;
     RxBatch *batch;
-    int last; /* the last signal received, 0 if none */
+    int last;         /* the last signal received, 0 if none */
+    pid_t supervisor; /* the supervisor process (supervise.h), 0 without one */
 } SignalCtx;
+
+/* A SIGINT sent to the whole process group by a program (kill -INT -PGID,
+ * timeout -s INT) reaches a supervised worker twice: itself, and passed on
+ * by the supervisor. Two from the two sides within 250 ms are one. */
+static int same_interrupt(SignalCtx *c, const siginfo_t *si, double *last, int *last_side)
+{
+    int side = si->si_code == SI_USER && si->si_pid == c->supervisor;
+    double now = mono_now();
+    int same = *last >= 0 && side != *last_side && now - *last < 0.25;
+
+    *last = same ? -1 : now;
+    *last_side = side;
+    return same;
+}
 
 static void *signal_main(void *opaque)
 {
     SignalCtx *c = opaque;
-    int sig, interrupts = 0;
+    double last_int = -1;
+    int sig, interrupts = 0, side = 0;
+    siginfo_t si;
 
     for (;;) {
-        if (sigwait(&c->set, &sig))
+        sig = sigwaitinfo(&c->set, &si);
+        if (sig < 0)
             continue;
         if (sig == SIGUSR1) /* the batch is over */
             return NULL;
+        if (sig == SIGINT && c->supervisor && same_interrupt(c, &si, &last_int, &side))
+            continue;
         c->last = sig;
         /* First Ctrl-C: finish what runs. A second, or TERM/HUP (a cluster
          * preempting us, a closed terminal): abort now. */
@@ -423,23 +445,20 @@ static char *default_log_path(const RxCli *cli, const char *base)
     return av_asprintf("%s/%s/reencode-%s.log", base, RX_JOURNAL_DIR, day);
 }
 
-static int cmd_run(const RxCli *cli)
+/* The batch of `run`, in this process (a worker, or without supervisor). */
+static int run_batch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t supervisor)
 {
     RxBatchOptions o;
     RxBatchCounts counts;
     RxBatch *b = NULL;
     SignalCtx sig = {0};
     pthread_t sig_thread;
-    RxManifest *m = NULL;
     RxResults *results = NULL;
     char *log_path = NULL, err[1024];
     int ret, rc;
 
-    if ((rc = read_manifest(cli, &m)) != 0)
-        return rc;
     if (cli->results && rx_results_new(&results) < 0) {
         rx_error("cannot start the batch: out of memory");
-        rx_manifest_free(&m);
         return EXIT_FAILED;
     }
     rx_batch_options_default(&o);
@@ -461,6 +480,8 @@ static int cmd_run(const RxCli *cli)
     o.max_size_ratio = cli->max_size_ratio;
     o.output_dir = cli->output_dir;
     o.accept_truncated = cli->accept_truncated;
+    o.crash = crash;
+    o.supervised = supervisor != 0;
     if (m) {
         o.files = rx_manifest_paths(m);
         o.n_files = rx_manifest_count(m);
@@ -499,16 +520,15 @@ static int cmd_run(const RxCli *cli)
     if (ret < 0) {
         rx_error("cannot start the batch: out of memory");
         rx_results_free(&results);
-        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
     sig.batch = b;
+    sig.supervisor = supervisor;
     if (pthread_create(&sig_thread, NULL, signal_main, &sig)) {
         rx_error("cannot start the signal thread");
         rx_batch_free(&b);
         rx_results_free(&results);
-        rx_manifest_free(&m);
         av_free(log_path);
         return EXIT_FAILED;
     }
@@ -538,8 +558,52 @@ static int cmd_run(const RxCli *cli)
     }
     rx_batch_free(&b);
     rx_results_free(&results);
-    rx_manifest_free(&m);
     av_free(log_path);
+    return rc;
+}
+
+/*
+ * `run`: the manifest is read here, once (it may be stdin); then, unless
+ * --no-supervisor, this process becomes the supervisor and the batch runs in
+ * worker processes forked from it (supervise.h), before any thread exists.
+ * A worker, or this process without supervisor, records crashes (crash.h).
+ */
+static int cmd_run(const RxCli *cli)
+{
+    RxCrashArea *crash = NULL;
+    RxManifest *m = NULL;
+    pid_t supervisor = 0;
+    char why[128];
+    int ret, rc;
+
+    if ((rc = read_manifest(cli, &m)) != 0)
+        return rc;
+    ret = rx_crash_area_new(&crash);
+    if (ret < 0)
+        rx_warn("cannot keep crash records (%s): a crash would blame no file",
+                rx_strerror(ret, why, sizeof(why)));
+    if (crash && !cli->no_supervisor) {
+        pid_t self = getpid();
+        ret = rx_supervise(crash, &rc);
+        if (ret > 0) { /* the supervisor, once the work is over */
+            rx_crash_area_free(&crash);
+            rx_manifest_free(&m);
+            return rc;
+        }
+        if (ret < 0)
+            rx_warn("cannot start a worker process (%s): encoding in this one",
+                    rx_strerror(ret, why, sizeof(why)));
+        else
+            supervisor = self;
+    }
+    if (crash && (ret = rx_crash_install(crash)) < 0)
+        rx_warn("cannot handle crashes (%s): a crash would blame no file",
+                rx_strerror(ret, why, sizeof(why)));
+    rx_crash_altstack_push();
+    rc = run_batch(cli, m, crash, supervisor);
+    rx_crash_altstack_pop();
+    rx_crash_area_free(&crash);
+    rx_manifest_free(&m);
     return rc;
 }
 
@@ -641,6 +705,11 @@ static int cmd_status(const RxCli *cli)
                 av_bprintf(&bp, "         ");
                 rx_text_human(&bp, e->result.error);
                 av_bprintf(&bp, "\n");
+            } else if (e->crashes && !strcmp(w, "pending")) {
+                av_bprintf(&bp,
+                           "         suspect: being encoded at %d crash%s (%s); the next run "
+                           "encodes it alone\n",
+                           e->crashes, e->crashes == 1 ? "" : "es", e->crash_signals);
             }
         }
     }
@@ -706,7 +775,7 @@ static int cmd_journal_repair(const RxCli *cli)
         return EXIT_FAILED;
     ret = rx_journal_repair(path, &rep);
     if (ret == AVERROR(EWOULDBLOCK)) {
-        rx_error("'%s' is in use by a running reencode (pid %ld)", path, rep.holder_pid);
+        rx_error("'%s' is in use by a running reencode (pid %ld)", path, rep.holder_run);
         av_free(path);
         return EXIT_LOCKED;
     }

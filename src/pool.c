@@ -6,6 +6,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
+#include "reencode/crash.h"
 #include "reencode/pool.h"
 
 struct RxPool {
@@ -15,7 +16,11 @@ struct RxPool {
     size_t next; /* next task to hand out */
     size_t n;    /* tasks in this run */
     int stopped;
-    unsigned slots; /* bit i set: slot i in use */
+    size_t alone;        /* tasks 0..alone-1 each run with no other */
+    int running;         /* tasks running now */
+    int alone_running;   /* one of those is running */
+    pthread_cond_t cond; /* a task ended, or the pool stopped */
+    unsigned slots;      /* bit i set: slot i in use */
     long started;
     RxTaskFn fn;
     void *opaque;
@@ -37,18 +42,25 @@ int rx_pool_new(RxPool **out, int jobs)
         return -errno;
     }
     pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
     *out = p;
     return 0;
 }
 
-/* Take the next task and a free slot, or return 0 when there is none. */
+/* Take the next task and a free slot, or return 0 when there is none. A
+ * task to run alone waits until nothing runs, and nothing starts beside it. */
 static int take(RxPool *p, size_t *task, int *slot)
 {
     int ok = 0;
 
     pthread_mutex_lock(&p->lock);
+    while (!p->stopped && p->next < p->n &&
+           (p->alone_running || (p->next < p->alone && p->running > 0)))
+        pthread_cond_wait(&p->cond, &p->lock);
     if (!p->stopped && p->next < p->n) {
         *task = p->next++;
+        p->running++;
+        p->alone_running = *task < p->alone;
         for (*slot = 0; p->slots & (1u << *slot); (*slot)++)
             ;
         p->slots |= 1u << *slot;
@@ -63,6 +75,9 @@ static void release(RxPool *p, int slot)
 {
     pthread_mutex_lock(&p->lock);
     p->slots &= ~(1u << slot);
+    p->running--;
+    p->alone_running = 0; /* an alone task ran with no other */
+    pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -72,17 +87,22 @@ static void *worker(void *opaque)
     size_t task;
     int slot;
 
+    /* The tasks run codec code: a signal stack lets the crash handler run
+     * even after a stack overflow (crash.h). Without one it cannot. */
+    rx_crash_altstack_push();
     for (;;) {
         while (sem_wait(&p->permits) < 0 && errno == EINTR)
             ;
         if (!take(p, &task, &slot)) {
             sem_post(&p->permits); /* let the other workers see the end too */
-            return NULL;
+            break;
         }
         p->fn(p->opaque, task, slot);
         release(p, slot);
         sem_post(&p->permits);
     }
+    rx_crash_altstack_pop();
+    return NULL;
 }
 
 long rx_pool_run(RxPool *p, size_t n, RxTaskFn fn, void *opaque)
@@ -111,6 +131,14 @@ void rx_pool_stop(RxPool *p)
 {
     pthread_mutex_lock(&p->lock);
     p->stopped = 1;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+void rx_pool_set_alone(RxPool *p, size_t n)
+{
+    pthread_mutex_lock(&p->lock);
+    p->alone = n;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -122,6 +150,7 @@ void rx_pool_free(RxPool **pp)
         return;
     p = *pp;
     sem_destroy(&p->permits);
+    pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
     *pp = NULL;

@@ -82,6 +82,9 @@ const char *rx_strerror(int err, char *buf, size_t size)
     case RX_ERR_LOW_QUALITY:
         snprintf(buf, size, "output quality below --min-ssim");
         break;
+    case RX_ERR_CRASHED:
+        snprintf(buf, size, "the encoder crashed on it");
+        break;
     default:
         /* AVERROR(e) == -e, so av_strerror covers negative errno too. */
         if (av_strerror(err, buf, size) < 0)

@@ -42,6 +42,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
 
+#include "reencode/crash.h"
 #include "reencode/fsutil.h"
 #include "reencode/log.h"
 #include "reencode/measure.h"
@@ -1812,13 +1813,26 @@ static void *images_main(void *opaque)
     return NULL;
 }
 
+/* The source thread runs the decoders: a signal stack lets the crash
+ * handler run even after a stack overflow there (crash.h). */
+static void *source_thread(void *opaque)
+{
+    RxTranscode *t = opaque;
+    void *ret;
+
+    rx_crash_altstack_push();
+    ret = t->images ? images_main(t) : source_main(t);
+    rx_crash_altstack_pop();
+    return ret;
+}
+
 static int start_source(RxTranscode *t)
 {
     int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
 
     if (ret < 0)
         return fail(t, ret, "cannot start decoding '%s'", t->input);
-    ret = pthread_create(&t->source, NULL, t->images ? images_main : source_main, t);
+    ret = pthread_create(&t->source, NULL, source_thread, t);
     if (ret)
         return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
     t->source_started = 1;

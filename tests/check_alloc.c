@@ -42,6 +42,7 @@
 #include <libavutil/sha.h>
 
 #include "checkrun.h"
+#include "fakeid.h"
 #include "reencode/cli.h"
 #include "reencode/filter.h"
 #include "reencode/journal.h"
@@ -261,18 +262,6 @@ static int exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
-}
-
-/* A made-up identity: no file behind it; rel is borrowed. */
-static RxFileId fake_id(const char *rel, int64_t size, unsigned seed)
-{
-    RxFileId id = {0};
-    id.rel = (char *)(uintptr_t)rel;
-    id.size = size;
-    id.mtime_ns = 1700000000000000000 + seed;
-    snprintf(id.hash, sizeof(id.hash), "%08x%08x%08x%08x", seed, seed * 2654435761u, ~seed,
-             seed ^ 0x5a5a5a5au);
-    return id;
 }
 
 /* The state of the file at this path: -1 when the journal only knows its

@@ -30,6 +30,7 @@
 #include <libavutil/sha.h>
 
 #include "checkrun.h"
+#include "fakeid.h"
 #include "reencode/journal.h"
 
 static char top[256]; /* this test's temporary directory */
@@ -98,18 +99,6 @@ static size_t count_lines(const char *buf, size_t len)
     for (size_t i = 0; i < len; i++)
         n += buf[i] == '\n';
     return n;
-}
-
-/* A made-up identity: no file behind it. */
-static RxFileId fake_id(const char *rel, int64_t size, unsigned seed)
-{
-    RxFileId id = {0};
-    id.rel = (char *)(uintptr_t)rel; /* borrowed: never cleared */
-    id.size = size;
-    id.mtime_ns = 1700000000000000000 + seed;
-    snprintf(id.hash, sizeof(id.hash), "%08x%08x%08x%08x", seed, seed * 2654435761u, ~seed,
-             seed ^ 0x5a5a5a5au);
-    return id;
 }
 
 static RxJournal *open_ok(const char *path, unsigned flags, RxJournalReport *rep)
@@ -972,6 +961,12 @@ START_TEST(test_strict_parser)
                   "\"psnr_mdb\":42123,\"tuned_crf\":44,\"tuned_for\":\"ssim>=0.98 k\"}",
         "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
         "\"pid\":1,\"host\":\"\"}",
+        "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
+        "\"pid\":2,\"host\":\"h\",\"parent\":1}",
+        FILE_HEAD "\"state\":\"started\",\"attempts\":1,\"crashes\":1,"
+                  "\"crash_signals\":\"SIGSEGV\",\"crash\":\"0123456789abcdef\"}",
+        FILE_HEAD "\"state\":\"failed\",\"attempts\":1,\"crashes\":3,\"crashes_alone\":3,"
+                  "\"crash_signals\":\"SIGSEGV,SIGABRT,SIGBUS\",\"crash\":\"0123456789abcdef\"}",
     };
     static const char *const bad[] = {
         "",
@@ -1028,6 +1023,29 @@ START_TEST(test_strict_parser)
         "\"pid\":0,\"host\":\"h\"}",
         "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
         "\"pid\":1,\"host\":\"h\",\"rel\":\"a\"}",
+        "{\"v\":1,\"seq\":1,\"time\":\"2024-05-01T12:34:56.789Z\",\"type\":\"session\","
+        "\"pid\":2,\"host\":\"h\",\"parent\":0}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"parent\":1}", /* session field */
+#define CRASHED(n, alone, sigs, id)                                                             \
+    FILE_HEAD "\"state\":\"started\",\"attempts\":1,\"crashes\":" n ",\"crashes_alone\":" alone \
+              ",\"crash_signals\":\"" sigs "\",\"crash\":\"" id "\"}"
+        CRASHED("1", "2", "SIGSEGV", "0123456789abcdef"),                /* alone > crashes */
+        CRASHED("-1", "0", "SIGSEGV", "0123456789abcdef"),               /* negative */
+        CRASHED("1", "0", "SIGsegv", "0123456789abcdef"),                /* not a name */
+        CRASHED("1", "0", "SEGV", "0123456789abcdef"),                   /* no SIG */
+        CRASHED("2", "0", "SIGSEGV,SIGSEGV", "0123456789abcdef"),        /* twice */
+        CRASHED("2", "0", "SIGSEGV,", "0123456789abcdef"),               /* empty name */
+        CRASHED("1", "0", "SIGSEGV", "0123456789ABCDEF"),                /* upper-case id */
+        CRASHED("1", "0", "SIGSEGV", "0123456789abcde"),                 /* short id */
+        FILE_HEAD "\"state\":\"started\",\"attempts\":1,\"crashes\":1}", /* no signals */
+        FILE_HEAD "\"state\":\"started\",\"attempts\":1,\"crash_signals\":\"SIGSEGV\"}",
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"alone\":1}", /* crash record's */
+        FILE_HEAD "\"state\":\"done\",\"attempts\":1,\"signal\":\"SIGSEGV\"}",
+        /* a crash record (valid in a crash file) in a journal */
+        "{\"v\":1,\"seq\":1,\"type\":\"crash\",\"pid\":7,\"crash\":\"0123456789abcdef\","
+        "\"rel\":\"a\",\"size\":1,\"hash\":\"0123456789abcdef0123456789abcdef\",\"alone\":1,"
+        "\"signal\":\"SIGSEGV\",\"time\":\"2024-05-01T12:34:56.789Z\"}",
+#undef CRASHED
     };
     static const char tail[] = "{\"v\":1,\"seq\":9,\"time\":\"2024-05-01T12:34:56.789Z\","
                                "\"type\":\"session\",\"pid\":1,\"host\":\"h\"}";

@@ -17,6 +17,11 @@
  * the batch goes on; an output not smaller enough is discarded, the original
  * kept, and the file journalled "skipped" (never retried).
  *
+ * Crashes (with o.crash): the files being encoded when an earlier process
+ * died on a fatal signal (its crash file, crash.h) are folded into the
+ * journal first. Those are suspects: each runs alone, first in the queue; a
+ * suspect that crashes again alone is failed (crash.h's rx_crash_judge()).
+ *
  * Calling sequence: rx_batch_new() -> rx_batch_run() -> rx_batch_free().
  * rx_batch_interrupt() may be called from another thread (the signal thread)
  * while rx_batch_run() runs.
@@ -36,6 +41,8 @@ typedef enum RxOriginals {
     RX_ORIGINALS_KEEP,
     RX_ORIGINALS_DELETE,
 } RxOriginals;
+
+typedef struct RxCrashArea RxCrashArea;
 
 typedef struct RxBatchOptions {
     const char *const *roots; /* borrowed; roots[0] holds the default journal (see files) */
@@ -70,6 +77,8 @@ typedef struct RxBatchOptions {
     size_t n_files;
     const char *files_base;
     RxResults *results; /* optional: each file's outcome is noted there */
+    RxCrashArea *crash; /* optional: crash records (crash.h), borrowed */
+    int supervised;     /* this process is a supervisor's worker (supervise.h) */
 } RxBatchOptions;
 
 /* Outcome of rx_batch_run() beyond its return code. */
@@ -77,7 +86,7 @@ typedef struct RxBatchCounts {
     size_t candidates; /* files the plan selected, incl. those already done */
     size_t queued;     /* files this run had to work on */
     size_t done;
-    size_t failed;
+    size_t failed;  /* incl. files failed since the run began (a crash, a restart) */
     size_t skipped; /* not smaller: original kept */
     size_t interrupted;
     size_t already;       /* done or skipped by an earlier run */

@@ -66,7 +66,8 @@ typedef struct RxCli {
     const char *journal; /* --journal PATH */
     int wait_lock;       /* --wait */
     int retry_failed;
-    int originals; /* RxOriginals */
+    int no_supervisor; /* --no-supervisor: run's encodes in this process */
+    int originals;     /* RxOriginals */
     double max_size_ratio;
     const char *output_dir;
     int accept_truncated;

@@ -9,6 +9,7 @@
 #define RX_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* fsync the directory that holds path. Returns 0 or a negative AVERROR. */
 int rx_fsync_parent(const char *path);
@@ -23,5 +24,16 @@ int rx_mkdir_parents(const char *path);
  * (unless only the last fsync failed: the new file is then in place).
  * Returns 0 or a negative AVERROR. */
 int rx_replace_file(const char *path, const char *suffix, const void *data, size_t len);
+
+/* The whole file open at fd, from offset 0 whatever the fd's offset, until
+ * EOF (it may grow while read): *out (malloc'ed, free()) and *out_len.
+ * Returns 0, AVERROR(EFBIG) past max bytes, AVERROR(ENOMEM), or the
+ * negative errno of fstat/pread. */
+int rx_read_fd(int fd, int64_t max, char **out, size_t *out_len);
+
+/* write(2) all n bytes, again after EINTR and short writes; gives up
+ * silently on an error (for messages and crash records, where nothing
+ * better can be done). Async-signal-safe. */
+void rx_write_all(int fd, const void *data, size_t n);
 
 #endif

@@ -60,6 +60,9 @@
 #define RX_JOURNAL_DIR  ".reencode"
 #define RX_JOURNAL_NAME "journal"
 
+/* Room for the names of a file's crash signals, with their commas. */
+#define RX_CRASH_SIGNALS_MAX 48
+
 /* Bytes hashed at each end of a file for its identity. */
 #define RX_FILE_ID_SPAN (64 * 1024)
 
@@ -98,7 +101,30 @@ typedef struct RxJournalEntry {
     int attempts;    /* attempts so far (see rx_journal_record()) */
     int64_t seq;     /* sequence number of the record */
     char time[32];   /* its time, ISO-8601 UTC: "2024-05-01T12:34:56.789Z" */
+    /* Crashes (rx_journal_crash()), kept across attempts: how many crashes of
+     * the process the file was being encoded at, how many of those while no
+     * other file was, their signals ("SIGSEGV" or "SIGSEGV,SIGABRT"), and the
+     * id of the last crash folded in ("" if none). */
+    int crashes;
+    int crashes_alone;
+    char crash_signals[RX_CRASH_SIGNALS_MAX];
+    char crash[17];
 } RxJournalEntry;
+
+/*
+ * One line of a crash file (<journal>.crash, docs/journal.md): a file that
+ * was being encoded when the process died on a fatal signal. Written by the
+ * crash handler (crash.h) in the journal's line format, type "crash"; read
+ * back by rx_journal_read_crashes() and folded in by rx_journal_crash().
+ */
+typedef struct RxCrashRecord {
+    RxFileId id;     /* rel (owned, may be "" when too long to record), size, hash */
+    long pid;        /* the process that crashed */
+    char crash[17];  /* the crash's id, 16 lowercase hex: one per crashed process */
+    char signal[16]; /* "SIGSEGV", ... */
+    int alone;       /* 1: no other file was being encoded at that moment */
+    char time[32];   /* when it crashed, as a record's time */
+} RxCrashRecord;
 
 /* What open or repair found. Every field is zero / empty when not applicable. */
 typedef struct RxJournalReport {
@@ -112,6 +138,7 @@ typedef struct RxJournalReport {
     long dropped;           /* repair: lines dropped (a torn tail counts) */
     char backup[4200];      /* repair: where the original was copied, or "" */
     long holder_pid;        /* the last session record: the lock holder when open */
+    long holder_run;        /*   the run to name to people: its supervisor, or holder_pid */
     char holder_host[256];  /*   fails with AVERROR(EWOULDBLOCK), the previous writer */
     char holder_time[32];   /*   otherwise; 0 / "" when there is none */
 } RxJournalReport;
@@ -120,6 +147,10 @@ typedef struct RxJournal RxJournal;
 
 #define RX_JOURNAL_WAIT     1u /* wait for the lock instead of failing */
 #define RX_JOURNAL_READONLY 2u /* status: no lock, no truncation, no writes */
+/* The writer is the worker of a supervisor, its parent (supervise.h): the
+ * session record names the supervisor too ("parent"), and a refused writer
+ * is told that pid, the `reencode run` a person started. */
+#define RX_JOURNAL_SUPERVISED 4u
 
 /*
  * Make the journal's directory (mode 0755, less the umask) and, when it was
@@ -189,6 +220,46 @@ int rx_journal_record(RxJournal *j, const RxFileId *id, RxState state, const RxR
  * or AVERROR(EINVAL) when the journal knows no record of id (or res is NULL).
  */
 int rx_journal_note(RxJournal *j, const RxFileId *id, const RxResult *res);
+
+/*
+ * Fold a crash record in: append a record of the file c->id (found as
+ * rx_journal_find() finds it) with crashes + 1, crashes_alone + 1 when
+ * c->alone, c->signal added to crash_signals, and crash = c->crash. With
+ * failed NULL the file keeps its state and attempt (a suspect, to be encoded
+ * alone); with failed, it is now RX_STATE_FAILED with failed's fields (as
+ * rx_journal_record() takes res). Folding the same crash of a file twice
+ * changes nothing: when the entry's crash is c->crash already, nothing is
+ * written and 0 returned. Returns as rx_journal_record(), or
+ * AVERROR(ENOENT) when the journal knows no such file.
+ */
+int rx_journal_crash(RxJournal *j, const RxCrashRecord *c, const RxResult *failed);
+
+/*
+ * The crash records in a crash file's bytes (len at buf). Every line is
+ * checked as strictly as a journal line (and must be of type "crash"); a
+ * damaged one, torn by a process dying mid-write, is skipped and counted in
+ * report->dropped (the first one's line, offset and reason in corrupt_line,
+ * corrupt_offset, reason): each line is a record of its own, so one lost
+ * line loses nothing else. Returns 0 with *out (free with
+ * rx_journal_crashes_free()) holding *n records, or AVERROR(ENOMEM).
+ */
+int rx_journal_read_crashes(const char *buf, size_t len, RxCrashRecord **out, size_t *n,
+                            RxJournalReport *report);
+void rx_journal_crashes_free(RxCrashRecord **recs, size_t n);
+
+/*
+ * The start of a crash line for the file id: '{', its fixed fields (v, seq,
+ * type, pid, crash, rel, size, hash), no closing brace. The crash handler
+ * appends the rest (alone, signal, time, '}', the checksum) when it knows
+ * them: rx_crash_format_line() in crash.h. A rel whose escaped form would
+ * not fit in max bytes is written as "" (the file is then found by content).
+ */
+void rx_journal_crash_head(AVBPrint *bp, const RxFileId *id, long pid, const char *crash,
+                           size_t max);
+
+/* The sequence number of the last record: right after a writer's open, its
+ * session record's. */
+int64_t rx_journal_seq(RxJournal *j);
 
 /* Number of files the journal knows, and the i-th (0 <= i < count): the
  * latest entry of each, in the order files first appeared in the journal. */

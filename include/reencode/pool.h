@@ -35,6 +35,13 @@ int rx_pool_new(RxPool **out, int jobs);
  */
 long rx_pool_run(RxPool *p, size_t n, RxTaskFn fn, void *opaque);
 
+/*
+ * Tasks 0..n-1 each run alone: one starts only when no task runs, and no
+ * other starts until it ends (files suspected of crashing the process,
+ * crash.h). Call before rx_pool_run().
+ */
+void rx_pool_set_alone(RxPool *p, size_t n);
+
 /* Start no new task; running ones go on. Thread-safe. */
 void rx_pool_stop(RxPool *p);
 

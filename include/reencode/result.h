@@ -31,6 +31,7 @@ typedef enum RxState {
 #define RX_ERR_NOT_SMALLER (-0x52584305) /* output not enough smaller: original kept */
 #define RX_ERR_BAD_OUTPUT  (-0x52584306) /* output failed the check before commit */
 #define RX_ERR_LOW_QUALITY (-0x52584307) /* output measured below --min-ssim */
+#define RX_ERR_CRASHED     (-0x52584308) /* the process crashed encoding it, alone, again */
 
 #define RX_ERROR_MAX 512
 

@@ -63,7 +63,7 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --originals --max-size-ratio --output-dir --accept-truncated --log --stats --rav1e-params --vp9-params --audio-codec --container --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --no-supervisor --originals --max-size-ratio --output-dir --accept-truncated --log --stats --rav1e-params --vp9-params --audio-codec --container --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
         operand=-d
         ;;
     'list')

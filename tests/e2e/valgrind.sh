@@ -41,10 +41,12 @@ vg() {
         "$(grep -oE 'definitely lost: .*|no leaks are possible' "$name.vg")"
 }
 # clean NAME: memcheck found no error and no definite leak (an absent leak
-# summary means every block was freed).
+# summary means every block was freed). `run` is two processes, the
+# supervisor and its worker (supervise.h), each with its summary in the log:
+# every one must be clean.
 clean() {
     grep -q 'ERROR SUMMARY: 0 errors' "$1.vg" &&
-        ! grep -qE 'definitely lost: [1-9]' "$1.vg"
+        ! grep -qE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$1.vg"
 }
 # show NAME: the report, when a check on it failed.
 show() { clean "$1" || sed 's/^/    /' "$1.vg" >&2; }

@@ -15,7 +15,10 @@
  *   under another path; count and entry() agree;
  * - a buffer journal is read-only (record gives AVERROR(EBADF));
  * - what text.c makes of any string is one line of valid UTF-8 without
- *   control characters.
+ *   control characters;
+ * - the same bytes read as a crash file (rx_journal_read_crashes()) give
+ *   one record or one dropped line per line, each record's fields in
+ *   range, and a crash's fields of an entry are consistent.
  */
 #include <errno.h>
 #include <string.h>
@@ -80,6 +83,9 @@ static void use_entry(RxJournal *j, const RxJournalEntry *e)
     FUZZ_CHECK(e->result.state >= RX_STATE_PENDING && e->result.state <= RX_STATE_INTERRUPTED);
     FUZZ_CHECK(e->seq >= 1 && e->attempts >= 0);
     FUZZ_CHECK(FUZZ_TERMINATED(e->time) && FUZZ_TERMINATED(e->result.error));
+    FUZZ_CHECK(e->crashes >= 0 && e->crashes_alone >= 0 && e->crashes_alone <= e->crashes);
+    FUZZ_CHECK(FUZZ_TERMINATED(e->crash_signals) && FUZZ_TERMINATED(e->crash));
+    FUZZ_CHECK(!e->crashes == !e->crash_signals[0] && !e->crashes == !e->crash[0]);
 
     /* The latest entry of (content, path) is this one. */
     FUZZ_CHECK(rx_journal_find(j, &e->id) == e);
@@ -105,6 +111,34 @@ static void use_entry(RxJournal *j, const RxJournalEntry *e)
     av_bprint_finalize(&bp, NULL);
 }
 
+/* The bytes as a crash file: each line a record or a dropped line. */
+static void read_as_crashes(const uint8_t *data, size_t size)
+{
+    RxCrashRecord *recs = NULL;
+    RxJournalReport rep;
+    size_t n = 0, lines = 0;
+    int ret = rx_journal_read_crashes((const char *)data, size, &recs, &n, &rep);
+
+    FUZZ_CHECK(ret == 0 || ret == AVERROR(ENOMEM));
+    if (ret < 0) {
+        FUZZ_CHECK(!recs && !n);
+        return;
+    }
+    for (size_t i = 0; i < size; i++)
+        lines += data[i] == '\n';
+    lines += size && data[size - 1] != '\n';
+    FUZZ_CHECK(n + (size_t)rep.dropped == lines && (long)n == rep.records);
+    for (size_t i = 0; i < n; i++) {
+        FUZZ_CHECK(recs[i].id.rel && recs[i].id.size >= 0 && strlen(recs[i].id.hash) == 32);
+        FUZZ_CHECK(strlen(recs[i].crash) == 16 && !strncmp(recs[i].signal, "SIG", 3));
+        FUZZ_CHECK(recs[i].alone == 0 || recs[i].alone == 1);
+        FUZZ_CHECK(recs[i].pid >= 1 && FUZZ_TERMINATED(recs[i].time));
+        print_str(recs[i].id.rel);
+    }
+    rx_journal_crashes_free(&recs, n);
+    FUZZ_CHECK(!recs);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     RxJournalReport rep;
@@ -112,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n;
     int ret;
 
+    read_as_crashes(data, size);
     ret = rx_journal_open_buffer(&j, data, size, &rep);
     FUZZ_CHECK(FUZZ_TERMINATED(rep.reason) && FUZZ_TERMINATED(rep.holder_host) &&
                FUZZ_TERMINATED(rep.holder_time) && FUZZ_TERMINATED(rep.backup));

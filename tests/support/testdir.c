@@ -43,3 +43,39 @@ const char *td_path(const char *dir, const char *rel)
     snprintf(p, PATH_MAX, "%s/%s", dir, rel);
     return p;
 }
+
+char *td_read(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    size_t cap = 4096, n = 0;
+    char *buf = f ? malloc(cap) : NULL;
+
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        char *more;
+        n += r;
+        if (r == 0)
+            break;
+        if (n + 1 < cap)
+            continue;
+        more = realloc(buf, cap * 2);
+        if (!more) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = more;
+        cap *= 2;
+    }
+    if (f && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    if (f)
+        fclose(f);
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
+}

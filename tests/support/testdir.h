@@ -19,4 +19,8 @@ int td_remove(const char *dir);
 /* "dir/rel", valid until 16 more calls. */
 const char *td_path(const char *dir, const char *rel);
 
+/* The whole file at path, NUL-terminated, malloc'ed (free()), its length in
+ * *len; NULL when it cannot be read. */
+char *td_read(const char *path, size_t *len);
+
 #endif

@@ -27,10 +27,20 @@
 # run without kill must exit 0, then the end state is checked in full. Rounds
 # repeat until the wanted number of kill points has been survived.
 #
+# Last, SIGSEGV at random instants (0..1.5 s apart): mostly to the worker
+# process, which its supervisor replaces (a crash record blames the files
+# being encoded, which are then encoded alone, and fail if they crash again
+# alone), sometimes to the supervisor itself (the worker dies with it). The
+# same invariants after each, and at the end every file is done, or failed
+# with a crash as its cause, original in place; `reencode run` always ends
+# by itself with 0 or 1 (or 139 after two crashes with no file being
+# encoded), never by a signal that was not sent to it.
+#
 #   torture.sh REENCODE MKCLIP
 #   RX_TORTURE_SEED=N   replay the kill instants of a seed (printed at start;
 #                       the machine's timing still varies from run to run)
 #   RX_TORTURE_KILLS=N  kill points [40]
+#   RX_TORTURE_SEGVS=N  SIGSEGV points [12]
 #   RX_TORTURE_KEEP=1   keep the work directory (its path is printed)
 . "$(dirname "$0")/../e2e/lib.sh" torture "$@"
 shopt -s nullglob
@@ -40,13 +50,16 @@ fi
 
 seed=${RX_TORTURE_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 want=${RX_TORTURE_KILLS:-40}
+segv_want=${RX_TORTURE_SEGVS:-12}
 max_delay_ms=2000
-if [[ ! $seed =~ ^[0-9]+$ || ! $want =~ ^[0-9]+$ ]]; then
-    echo "torture: RX_TORTURE_SEED and RX_TORTURE_KILLS must be numbers" >&2
+if [[ ! $seed =~ ^[0-9]+$ || ! $want =~ ^[0-9]+$ || ! $segv_want =~ ^[0-9]+$ ]]; then
+    echo "torture: RX_TORTURE_SEED, RX_TORTURE_KILLS and RX_TORTURE_SEGVS must be numbers" >&2
     exit 2
 fi
 RANDOM=$seed
-echo "torture: seed $seed (replay: RX_TORTURE_SEED=$seed), $want kill points"
+echo "torture: seed $seed (replay: RX_TORTURE_SEED=$seed), $want kill points," \
+    "$segv_want SIGSEGV points"
+ulimit -c 0 # the SIGSEGVs are sent on purpose: no core files
 
 # ---- the clips: 12 distinct recordings, 320x180, 1-2 s (NAME|mkclip options)
 clips=(
@@ -413,6 +426,135 @@ done
 echo "kill points: $kills, during encode: $during, between/before: $between" \
     "($kills_j1 with -j 1; $rounds rounds, $finished runs finished by themselves);" \
     "at the protocol's boundaries: ${#boundaries[@]}, survived: $b_ok"
+t_kill=$SECONDS
+
+# ---- SIGSEGV at random instants, to the worker or to the supervisor
+
+# The worker process of the supervisor $1 (its only child), or nothing.
+worker_of() {
+    local c
+    c=$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)
+    echo "${c%% *}"
+}
+# Has the background process $1 ended (a zombie not yet waited for, or gone)?
+ended() {
+    local st
+    st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null || echo gone)
+    [[ $st == Z || $st == gone ]]
+}
+
+# check_final_segv WHAT: after the final run, each file done exactly once,
+# or failed by a crash with its original in place; status agrees.
+check_final_segv() {
+    local what=$1 i base why st n_ok=0 n=${#idx[@]} states sizes_said
+    states=$({ "$re" status --json rec || true; } | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r["type"] == "file":
+        ok = r["status"] == "done" or (r["status"] == "failed" and
+                                       r["error"].startswith("the encoder crashed (SIG"))
+        print("%s\t%s\t%d %d" % (r["path"], r["status"] if ok else "bad:" + r["status"] + ":" +
+                                r["error"], r["in_bytes"], r["out_bytes"]))')
+    for i in "${idx[@]}"; do
+        base=rec/${names[$i]}
+        st=$(awk -F'\t' -v p="${names[$i]}.mp4" '$1 == p { print $2 }' <<<"$states")
+        sizes_said=$(awk -F'\t' -v p="${names[$i]}.mp4" '$1 == p { print $3 }' <<<"$states")
+        why=""
+        if [[ $st == done ]]; then
+            if [[ -e $base.webm && ! -e $base.mp4 && -e $base.mp4.reencoded &&
+                $(sha256sum <"$base.mp4.reencoded" | cut -d' ' -f1) == "${sums[$i]}" ]] &&
+                why=$(verify_output "$i") &&
+                [[ $sizes_said == "${sizes[$i]} $(stat -c %s "$base.webm")" ]]; then
+                n_ok=$((n_ok + 1))
+            else
+                echo "FAIL: $base: done, but ${why:-its files are not}" >&2
+            fi
+        elif [[ $st == failed ]]; then
+            if [[ -e $base.mp4 && ! -e $base.webm && ! -e $base.mp4.reencoded &&
+                $(sha256sum <"$base.mp4" | cut -d' ' -f1) == "${sums[$i]}" ]]; then
+                n_ok=$((n_ok + 1))
+                segv_failed=$((segv_failed + 1))
+            else
+                echo "FAIL: $base: failed, but its original is not in place, intact" >&2
+            fi
+        else
+            echo "FAIL: $base: ${st:-not in status}" >&2
+        fi
+    done
+    check "$what: $n files each done (output decodes, original renamed intact) or failed by a crash (original in place)" \
+        test $n_ok -eq "$n"
+    check "$what: no .part anywhere" test -z "$(find rec -name '*.part')"
+    check "$what: no stray file" check_kill_state
+}
+
+segvs=0 segv_worker=0 segv_super=0 segv_during=0 segv_runs=0 segv_rounds=0 segv_failed=0
+give_ups=0
+while ((segvs < segv_want && !broken)); do
+    segv_rounds=$((segv_rounds + 1))
+    rm -rf rec
+    cp -a pristine rec
+    idx=("${all[@]}")
+    while ((segvs < segv_want && !broken)); do
+        segv_runs=$((segv_runs + 1))
+        j=$((segv_runs % 2 ? 2 : 1))
+        printf '=== SIGSEGV run %d (round %d, -j %d)\n' $segv_runs $segv_rounds $j >>runs.log
+        "$re" run --no-progress --dedup off -j $j --threads 1 rec >>runs.log 2>&1 &
+        pid=$!
+        super=0
+        while ((segvs < segv_want)); do
+            delay=$((RANDOM * 1501 / 32768))
+            sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))"
+            ended $pid && break
+            if ((RANDOM % 4 == 0)); then
+                kill -SEGV $pid 2>/dev/null || break
+                segvs=$((segvs + 1)) segv_super=$((segv_super + 1)) super=1
+                printf '  SIGSEGV %2d/%d: the supervisor, at +%4d ms\n' $segvs "$segv_want" $delay
+                break
+            fi
+            w=$(worker_of $pid)
+            [[ -n $w ]] || continue # between two workers
+            fresh=$(find rec -name '*.part' | wc -l)
+            kill -SEGV "$w" 2>/dev/null || continue
+            segvs=$((segvs + 1)) segv_worker=$((segv_worker + 1))
+            ((fresh)) && segv_during=$((segv_during + 1))
+            printf '  SIGSEGV %2d/%d: the worker, at +%4d ms (%d .part)\n' $segvs "$segv_want" \
+                $delay "$fresh"
+        done
+        exits wait $pid 2>/dev/null # (no "Segmentation fault" notice from bash)
+        if ((super)); then
+            # Its own death (139); or it had just finished (0, 1).
+            check "SIGSEGV run $segv_runs: the supervisor died of it or had ended (got $rc)" \
+                test $rc -eq 139 -o $rc -eq 0 -o $rc -eq 1
+        else
+            check "SIGSEGV run $segv_runs: ended by itself with 0, 1 or 139 (got $rc)" \
+                test $rc -eq 0 -o $rc -eq 1 -o $rc -eq 139
+            ((rc == 139)) && give_ups=$((give_ups + 1))
+        fi
+        if ! check_kill_state >kill.err; then
+            cat kill.err >&2
+            check "SIGSEGV run $segv_runs: invariants hold" false
+            dump_context
+            broken=1
+        fi
+        ((!super && rc != 139)) && break # the round's batch is over
+    done
+    echo "=== SIGSEGV final run (round $segv_rounds)" >>runs.log
+    exits "$re" run --no-progress --dedup off -j 2 --threads 1 rec >>runs.log 2>&1
+    fails_before=$fail
+    check "SIGSEGV round $segv_rounds: final run exits 0 or 1 (got $rc)" test $rc -eq 0 -o $rc -eq 1
+    check_final_segv "SIGSEGV round $segv_rounds"
+    if ((fail > fails_before)); then
+        dump_context
+        broken=1
+    fi
+    echo "  SIGSEGV round $segv_rounds done: $segvs SIGSEGV points so far"
+done
+echo "SIGSEGV points: $segvs ($segv_worker to the worker, $segv_during of those during an" \
+    "encode; $segv_super to the supervisor) in $segv_runs runs, $segv_rounds rounds;" \
+    "$give_ups runs gave up after crashes with no file being encoded; $segv_failed files" \
+    "ended failed by a crash; $((SECONDS - t_kill)) s"
 echo "torture: seed $seed, ${SECONDS}s"
 check "survived $want kill points" test $kills -ge "$want"
+check "survived $segv_want SIGSEGV points" test $segvs -ge "$segv_want"
 finish
