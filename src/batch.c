@@ -201,11 +201,17 @@ static int fold_crashes(RxBatch *b)
         const RxCrashRecord *c = &recs[i];
         const RxJournalEntry *e = rx_journal_find(b->journal, &c->id);
         RxResult res;
+        char *path;
         int failed;
 
         if (!e || !strcmp(e->crash, c->crash))
             continue; /* not a file of this journal, or folded in before */
-        failed = rx_crash_judge(e, c, &res);
+        /* Named as the batch names a file in every other line: from its root
+         * (a manifest's file: as journalled, absolute or from the base). */
+        path = e->id.rel[0] == '/' ? av_strdup(e->id.rel)
+                                   : av_asprintf("%s/%s", journal_base(b), e->id.rel);
+        failed = rx_crash_judge(e, c, path, &res);
+        av_freep(&path);
         ret = rx_journal_crash(b->journal, c, failed ? &res : NULL);
         if (ret < 0) {
             set_error(b, ret, "cannot write journal '%s': %s", b->journal_path,

@@ -542,7 +542,8 @@ void rx_crash_disarm(RxCrashArea *a, int slot)
 
 /* ---- policy */
 
-int rx_crash_judge(const RxJournalEntry *e, const RxCrashRecord *c, RxResult *failed)
+int rx_crash_judge(const RxJournalEntry *e, const RxCrashRecord *c, const char *path,
+                   RxResult *failed)
 {
     char sigs[RX_CRASH_SIGNALS_MAX + 16], times[32];
     AVBPrint bp;
@@ -565,7 +566,7 @@ int rx_crash_judge(const RxJournalEntry *e, const RxCrashRecord *c, RxResult *fa
     failed->err = RX_ERR_CRASHED;
     snprintf(failed->error, sizeof(failed->error),
              "the encoder crashed (%s) on '%s' %s; original kept (--retry-failed to try again)",
-             sigs, e->id.rel, times);
+             sigs, path ? path : e->id.rel, times);
     return 1;
 }
 

@@ -274,23 +274,23 @@ START_TEST(test_judge)
     e.id = id;
     rx_result_init(&e.result);
     e.result.state = RX_STATE_STARTED;
-    ck_assert_int_eq(rx_crash_judge(&e, &c, &res), 0); /* first crash, even alone */
+    ck_assert_int_eq(rx_crash_judge(&e, &c, NULL, &res), 0); /* first crash, even alone */
     e.crashes = 1;
     snprintf(e.crash_signals, sizeof(e.crash_signals), "SIGSEGV");
     c.alone = 0;
-    ck_assert_int_eq(rx_crash_judge(&e, &c, &res), 0); /* not alone: maybe the other */
+    ck_assert_int_eq(rx_crash_judge(&e, &c, NULL, &res), 0); /* not alone: maybe the other */
     c.alone = 1;
-    ck_assert_int_eq(rx_crash_judge(&e, &c, &res), 1);
+    ck_assert_int_eq(rx_crash_judge(&e, &c, NULL, &res), 1);
     ck_assert_int_eq(res.state, RX_STATE_FAILED);
     ck_assert_int_eq(res.err, RX_ERR_CRASHED);
     ck_assert_str_eq(res.error, "the encoder crashed (SIGSEGV) on 'a.mp4' twice; original kept "
                                 "(--retry-failed to try again)");
     e.crashes = 2;
     snprintf(c.signal, sizeof(c.signal), "SIGABRT");
-    ck_assert_int_eq(rx_crash_judge(&e, &c, &res), 1);
+    ck_assert_int_eq(rx_crash_judge(&e, &c, NULL, &res), 1);
     ck_assert(strstr(res.error, "(SIGSEGV, SIGABRT) on 'a.mp4' 3 times"));
     e.result.state = RX_STATE_DONE; /* finished since: counted, not judged */
-    ck_assert_int_eq(rx_crash_judge(&e, &c, &res), 0);
+    ck_assert_int_eq(rx_crash_judge(&e, &c, NULL, &res), 0);
 }
 END_TEST
 
@@ -334,7 +334,7 @@ START_TEST(test_fold_suspect_then_failed)
     ck_assert_int_eq(e->attempts, 2);
     ck_assert_int_eq(e->crashes, 1);
     ca = crash_rec(&a, "2222222222222222", "SIGABRT", 1);
-    ck_assert_int_eq(rx_crash_judge(e, &ca, &res), 1);
+    ck_assert_int_eq(rx_crash_judge(e, &ca, NULL, &res), 1);
     ck_assert_int_eq(rx_journal_crash(j, &ca, &res), 0);
     e = rx_journal_find(j, &a);
     ck_assert_int_eq(e->result.state, RX_STATE_FAILED);

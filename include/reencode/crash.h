@@ -116,10 +116,12 @@ void rx_crash_disarm(RxCrashArea *a, int slot);
  * was a suspect already (in flight at an earlier crash) and crashed again
  * while no other file was being encoded is failed: returns 1 and fills
  * *failed with e's result, err RX_ERR_CRASHED and the error line ("the
- * encoder crashed (SIGSEGV) on 'a.mp4' twice; original kept"). Otherwise it
- * is a suspect, to be encoded alone: returns 0.
+ * encoder crashed (SIGSEGV) on 'a.mp4' twice; original kept"), naming the
+ * file as path (as the batch names it in every other line; NULL: its rel).
+ * Otherwise it is a suspect, to be encoded alone: returns 0.
  */
-int rx_crash_judge(const RxJournalEntry *e, const RxCrashRecord *c, RxResult *failed);
+int rx_crash_judge(const RxJournalEntry *e, const RxCrashRecord *c, const char *path,
+                   RxResult *failed);
 
 /*
  * The handler's formatter, async-signal-safe: into out (size bytes) the

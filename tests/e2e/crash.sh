@@ -76,7 +76,7 @@ check "supervised: every valid video done, only the broken ones failed (got: $go
     test "$got" = "$want"
 err=$(field rec "$culprit" error)
 check "supervised: the culprit's cause ($err)" \
-    test "$err" = "the encoder crashed (SIGSEGV) on '$culprit' twice; original kept (--retry-failed to try again)"
+    test "$err" = "the encoder crashed (SIGSEGV) on 'rec/$culprit' twice; original kept (--retry-failed to try again)"
 check "supervised: the culprit crashed twice, once alone" \
     test "$(field rec "$culprit" crashes)/$(field rec "$culprit" crashes_alone)" = 2/1
 check "supervised: the innocent was in flight at one crash, and is done" \
@@ -106,7 +106,7 @@ crashes=$(grep -c 'worker died on SIGSEGV' run3.err || true)
 check "--retry-failed: tried once more, crashed once (got $crashes), exit 1 (got $rc)" \
     test "$crashes/$rc" = 1/1
 check "--retry-failed: failed again, the third time" \
-    bash -c "grep -q \"on '$culprit' 3 times; original kept\" <<<\"\$(\"$re\" status rec)\""
+    bash -c "grep -q \"on 'rec/$culprit' 3 times; original kept\" <<<\"\$(\"$re\" status rec)\""
 check "--retry-failed: the others stay done" test "$(statuses rec)" = "$want"
 check "--retry-failed: no .part" no_parts rec
 sums rec | sed 's/\.reencoded$//' >after3.md5
