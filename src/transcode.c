@@ -1918,7 +1918,7 @@ static int measure_cancelled(void *opaque)
 
 static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
 {
-    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t};
+    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t, 0};
     int ret = rx_measure(t->input, t->part, spans, n, &mo, q);
 
     if (ret == AVERROR_EXIT || cancelled(t))
