@@ -27,13 +27,13 @@
 //
 // Output: NDJSON on stdout, one object per line:
 //   {"type":"seek","file","round","target","expect","landed","key","since_key",
-//    "since_key_s","seeked_ms","frame_ms","ok","why"}
+//    "since_key_bytes","since_key_s","seeked_ms","frame_ms","ok","why"}
 //   {"type":"play","file","from","wall_s","advanced_s","frames","lag_ms_median",
 //    "lag_ms_max","audio_bytes","video_bytes","dropped","ok","why"}
 //   {"type":"file","file","duration","expect_duration","frames","keyframes",
 //    "seeks","worst_ms","median_ms","min_ms","failures","ok"}
-// `since_key` counts the frames decoded to show the target: from its keyframe
-// to it, both included. `frame_ms` is to the frame's presentation (null when
+// `since_key` counts the frames decoded to show the target, from its keyframe
+// to it, both included (`since_key_bytes`: their bytes). `frame_ms` is to the frame's presentation (null when
 // it never came); the budget is checked on the larger of the two times.
 // Exit status: 0 every check passed, 1 a check failed, 2 usage or set-up error.
 //
@@ -147,13 +147,18 @@ function readFrames(mkclip, file) {
     frames.sort((a, b) => a.t - b.t);
     if (!frames.length)
         throw new Error(`'${file}' has no video frames`);
-    // key index and frames-since-key for each frame
-    let k = -1;
+    // For each frame: its keyframe, and the frames and bytes to decode from
+    // there to show it (both ends included).
+    let k = -1, bytes = 0;
     frames.forEach((fr, i) => {
-        if (fr.key || k < 0)
+        if (fr.key || k < 0) {
             k = i;
+            bytes = 0;
+        }
+        bytes += fr.size;
         fr.keyIndex = k;
         fr.sinceKey = i - k + 1;
+        fr.sinceKeyBytes = bytes;
     });
     return { frames, audioBytes: audio, videoBytes: video };
 }
@@ -464,7 +469,8 @@ async function runFile(o, browser, base, index, file) {
             emit({
                 type: 'seek', file: name, round: r + 1, target: Number(tg.t.toFixed(6)),
                 expect: fr.t, landed: res.landed, key: frames[fr.keyIndex].t,
-                since_key: fr.sinceKey, since_key_s: Number((fr.t - frames[fr.keyIndex].t).toFixed(6)),
+                since_key: fr.sinceKey, since_key_bytes: fr.sinceKeyBytes,
+                since_key_s: Number((fr.t - frames[fr.keyIndex].t).toFixed(6)),
                 seeked_ms: round1(res.seekedMs), frame_ms: round1(res.frameMs),
                 ok: why.length === 0, why: why.join('; ') || null,
             });
