@@ -48,7 +48,8 @@ make c-motion.mp4 --size 1920x1080 --duration "$(dur 8)" --pattern motion
 make d-vfr.mp4 --size 1920x1080 --duration "$(dur 15)" --pattern slides --vfr
 make e-small.mp4 --size 1366x768 --duration "$(dur 10)" --pattern webcam
 
-aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
+. "$root/bench/reference.sh"
+aom_params=$ref_aom_params
 run_a() {
     rm -rf "$work/a" && mkdir -p "$work/a"
     # --max-size-ratio 100: keep every output, as the reference does, and

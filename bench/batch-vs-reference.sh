@@ -7,10 +7,14 @@
 # Runs alternate on the same corpus: a b1 b2 ... a b1 b2 ...
 #
 #   bench/batch-vs-reference.sh [--runs N] [--scale F] [--webcam camera|noise]
+#                               [--set classic|gamebar] [--original]
 #                               [--keep DIR] [--build DIR]
 #                               [--reencode-args ARGS] [--variant NAME:ARGS]...
 #
-# Corpus: bench/make-corpus.sh (5 recordings, 130 s; --scale F shrinks it).
+# Corpus: bench/make-corpus.sh (5 recordings, 130 s; --scale F shrinks it;
+# --set gamebar: the size benchmark's, 5 x 60 s). The reference forces a
+# keyframe every 10 s, as reencode's --keyint 10; --original runs the
+# original tool's command as it was (one keyframe per file, bench/reference.sh).
 # --variant NAME:ARGS runs `reencode run` with ARGS added (split on white
 # space); repeat it to compare several against the same reference runs.
 # --reencode-args ARGS are added to every variant. Without --variant there
@@ -30,7 +34,7 @@
 set -euo pipefail
 export LC_ALL=C
 root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3 scale=1 build=$root/build keep='' common_args='' webcam=camera
+runs=3 scale=1 build=$root/build keep='' common_args='' webcam=camera set=classic original=0
 names=() args=()
 usage() { echo "batch-vs-reference: $1 (see --help)" >&2; exit 2; }
 need() { (($# >= 2)) || usage "missing value after '$1'"; } # need "$@": OPTION has a value
@@ -39,6 +43,8 @@ while (($#)); do
     --runs) need "$@"; runs=$2; shift ;;
     --scale) need "$@"; scale=$2; shift ;;
     --webcam) need "$@"; webcam=$2; shift ;;
+    --set) need "$@"; set=$2; shift ;;
+    --original) original=1 ;;
     --build) need "$@"; build=$2; shift ;;
     --keep) need "$@"; keep=$2; shift ;;
     --reencode-args) need "$@"; common_args=$2; shift ;;
@@ -46,7 +52,7 @@ while (($#)); do
         need "$@"
         [[ $2 == *:* ]] || usage "bad --variant '$2' (want NAME:ARGS)"
         names+=("${2%%:*}") args+=("${2#*:}"); shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) usage "unknown option '$1'" ;;
     esac
     shift
@@ -72,7 +78,8 @@ re=$build/reencode mk=$build/tests/mkclip
 work=${keep:-$(mktemp -d "${TMPDIR:-/tmp}/rx-batch.XXXXXX")}
 mkdir -p "$work"
 [[ -n $keep ]] || trap 'rm -rf "$work"' EXIT
-"$root/bench/make-corpus.sh" "$work/corpus" --scale "$scale" --webcam "$webcam" --build "$build" >/dev/null
+"$root/bench/make-corpus.sh" "$work/corpus" --set "$set" --scale "$scale" --webcam "$webcam" \
+    --build "$build" >/dev/null
 files=("$work/corpus"/*.mp4) # directory order: sorted by name
 cores=$(nproc)
 jobs=$(((cores + 2) / 3))
@@ -88,20 +95,17 @@ fail() { # fail WHAT: the step failed; show its messages and stop
 # (a) The reference, as the original tool ran it. /usr/bin/time gives each
 # process's wall, CPU (user + system) and maximum RSS; around xargs it gives
 # the batch's, CPU summed over every process and RSS of the largest.
-aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
 run_reference() { # run_reference RUN
     local out=$work/out/reference tdir=$work/times
     rm -rf "$out" "$tdir" && mkdir -p "$out" "$tdir"
-    export aom_params out tdir
+    export out tdir original ref_sh=$root/bench/reference.sh
     printf '%s\n' "${files[@]}" |
-        /usr/bin/time -o "$tdir/batch" -f '%e %U %S %M' xargs -d '\n' -n 1 -P "$jobs" sh -c '
-            n=$(basename "$1" .mp4)
-            exec /usr/bin/time -o "$tdir/$n.time" -f "%e %U %S %M" \
-                ffmpeg -nostdin -loglevel error -y -i "$1" \
-                -c:v libaom-av1 -usage realtime -crf 32 -cpu-used 5 -lag-in-frames 32 \
-                -aom-params "$aom_params" -force_key_frames "expr:gte(t,n_forced*10)" \
-                -c:a libopus -application voip -b:a 32k \
-                -metadata title="$n" -metadata artist= "$out/$n.webm"' sh \
+        /usr/bin/time -o "$tdir/batch" -f '%e %U %S %M' xargs -d '\n' -n 1 -P "$jobs" bash -c '
+            . "$ref_sh"
+            n=$(basename "$1" .mp4) extra=()
+            ((original)) || extra=(-force_key_frames "expr:gte(t,n_forced*10)")
+            ref_command "$1" "$out/$n.webm" "$n" "${extra[@]}"
+            exec /usr/bin/time -o "$tdir/$n.time" -f "%e %U %S %M" "${ref_cmd[@]}"' bash \
         >/dev/null 2>"$work/stderr" || fail "the reference (run $1)"
     awk -v run="$1" '{ print "batch reference", run, $1, $2 + $3, $4 }' "$tdir/batch" >>"$figures"
     for f in "${files[@]}"; do
@@ -171,7 +175,8 @@ for f in "${files[@]}"; do
 done
 printf 'corpus: %d files, %.1f s, %d bytes (%s/corpus); %d cores\n' "${#files[@]}" "$media" \
     "$(stat -c %s "${files[@]}" | awk '{ s += $1 } END { print s }')" "$work" "$cores"
-printf 'reference: ffmpeg CLI, %d process(es) at a time, default threads\n' "$jobs"
+printf 'reference: ffmpeg CLI, %d process(es) at a time, default threads, %s\n' "$jobs" \
+    "$( ((original)) && echo "one keyframe per file" || echo "a keyframe every 10 s")"
 for ((v = 0; v < ${#names[@]}; v++)); do
     reencode_cmd "$v" OUT
     printf 'variant %s: %s\n' "${names[v]}" "${cmd[*]:1}"

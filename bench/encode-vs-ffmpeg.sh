@@ -49,7 +49,8 @@ src=$work/source.mp4
 # these; the keyframe cadence (10 s by time) is given to ffmpeg explicitly.
 # Same work on both sides: reencode's duplicate-frame elision is off here
 # (bench/batch-vs-reference.sh measures it).
-aom_params="row-mt=1:tune-content=screen:deltaq-mode=0:enable-chroma-deltaq=1:enable-qm=1:quant-b-adapt=1:sharpness=3:arnr-strength=1:arnr-maxframes=4:disable-trellis-quant=0"
+. "$root/bench/reference.sh"
+aom_params=$ref_aom_params
 cmd_a=("$re" encode -q --overwrite --dedup off --verify "$verify" --threads "$threads" "$src" -o "$work/a.webm")
 cmd_b=(ffmpeg -nostdin -hide_banner -loglevel error -y -threads "$threads" -i "$src"
        -c:v libaom-av1 -usage realtime -crf 32 -cpu-used 5 -lag-in-frames 32

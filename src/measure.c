@@ -500,6 +500,66 @@ static int measure_span(Measure *m, RxSpan sp)
     }
 }
 
+/* Whole files on a time grid (RxMeasureOptions.grid_us): m->fa holds the
+ * source frame on screen, next the one after it. */
+static int measure_grid(Measure *m, int64_t grid)
+{
+    const AVStream *st;
+    AVFrame *next = av_frame_alloc(), *tmp;
+    int64_t a0, a_us, n_us, end_us;
+    int have_next, ret;
+
+    if (!next)
+        return AVERROR(ENOMEM);
+    ret = reader_next(&m->src, m->fa, &a_us);
+    if (ret == AVERROR_EOF)
+        ret = AVERROR_INVALIDDATA;
+    if (ret < 0)
+        goto done;
+    st = m->src.ic->streams[m->src.stream];
+    a0 = a_us;
+    ret = reader_next(&m->src, next, &n_us);
+    have_next = ret == 0;
+    if (ret < 0 && ret != AVERROR_EOF)
+        goto done;
+    for (int64_t t = 0;; t += grid) {
+        while (have_next && n_us - a0 <= t + RX_MEASURE_SLACK_US) {
+            tmp = m->fa;
+            m->fa = next;
+            next = tmp;
+            av_frame_unref(next);
+            a_us = n_us;
+            ret = reader_next(&m->src, next, &n_us);
+            have_next = ret == 0;
+            if (ret < 0 && ret != AVERROR_EOF)
+                goto done;
+        }
+        /* The source ends when its last frame's time is over. */
+        end_us = a_us + (m->fa->pkt_duration > 0
+                             ? av_rescale_q(m->fa->pkt_duration, st->time_base, AV_TIME_BASE_Q)
+                             : 1);
+        if (!have_next && t >= end_us - a0)
+            break;
+        while (m->have_nxt && m->nxt_us - m->out0_us <= t + RX_MEASURE_SLACK_US) {
+            ret = out_step(m);
+            if (ret < 0)
+                goto done;
+        }
+        if (!m->have_cur) { /* the output starts later: its first frame counts */
+            ret = out_step(m);
+            if (ret < 0)
+                goto done;
+        }
+        ret = compare_frame(m);
+        if (ret < 0)
+            goto done;
+    }
+    ret = 0;
+done:
+    av_frame_free(&next);
+    return ret;
+}
+
 int rx_measure(const char *src, const char *out, const RxSpan *spans, int n,
                const RxMeasureOptions *opt, RxQuality *q)
 {
@@ -511,6 +571,8 @@ int rx_measure(const char *src, const char *out, const RxSpan *spans, int n,
     memset(&m, 0, sizeof(m));
     if (!opt)
         opt = &no_options;
+    if (opt->grid_us < 0 || (opt->grid_us > 0 && n > 0))
+        return AVERROR(EINVAL);
     m.fa = av_frame_alloc();
     m.cur = av_frame_alloc();
     m.nxt = av_frame_alloc();
@@ -529,7 +591,9 @@ int rx_measure(const char *src, const char *out, const RxSpan *spans, int n,
         goto done;
     m.out0_us = m.nxt_us;
 
-    if (n == 0) {
+    if (n == 0 && opt->grid_us > 0) {
+        ret = measure_grid(&m, opt->grid_us);
+    } else if (n == 0) {
         ret = measure_span(&m, (RxSpan){INT64_MIN, 0, INT64_MAX});
     } else {
         for (int i = 0; i < n && ret >= 0; i++) {

@@ -814,11 +814,24 @@ static int open_video(RxTranscode *t, AVStream *ist)
     v->ost->time_base = enc->time_base;
     v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
     v->ost->disposition = AV_DISPOSITION_DEFAULT;
-    /* avg_frame_rate stays unset: for VFR output Matroska would otherwise
-     * write a DefaultDuration that players trust over the timestamps. With
-     * a constant rate that DefaultDuration is right, and tells players so. */
-    if (v->cfr)
+    /* avg_frame_rate becomes Matroska's DefaultDuration. With a constant
+     * rate it is every frame's duration. Otherwise FFmpeg 5.1's muxer
+     * writes no duration at all for video (no BlockDuration either), and
+     * Chromium then takes a frame's duration to be the average spacing of
+     * the frames it decoded: seconds, where still frames were elided. A
+     * paused seek shows the first decoded frame that this guess makes reach
+     * the asked time, so up to that long before the one due there (1 seek
+     * in 5 on a typing recording: docs/benchmarks.md, "Seeking in
+     * Chromium"). A DefaultDuration no longer than any frame's (the
+     * nominal rate's, at most 1/60 s) makes it show the due frame. It is a
+     * default only: every frame's time comes from its timestamp, and the
+     * stream's length from the last frame's true duration. */
+    if (v->cfr) {
         v->ost->avg_frame_rate = enc->framerate;
+    } else {
+        AVRational rate = rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->ost->avg_frame_rate = av_q2d(rate) >= 60 ? rate : (AVRational){60, 1};
+    }
 
     ret = rx_vstage_new(&v->stage,
                         &(RxVStageConfig){.width = enc->width,
@@ -2065,7 +2078,7 @@ static int measure_cancelled(void *opaque)
 
 static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
 {
-    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t};
+    RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t, 0};
     int ret = rx_measure(t->input, t->part, spans, n, &mo, q);
 
     if (ret == AVERROR_EXIT || cancelled(t))

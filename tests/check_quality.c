@@ -274,6 +274,59 @@ START_TEST(long_clip_is_measured_by_spans)
 }
 END_TEST
 
+/* On a time grid (RxMeasureOptions.grid_us) the comparisons are the
+ * instants, not the frames: a 2 s clip against itself is 8 instants at
+ * 0.25 s, CFR (60 frames) or VFR (fewer, irregular) alike, and perfect. */
+START_TEST(grid_counts_instants_not_frames)
+{
+    const char *cfr = path_in("cfr.mp4"), *vfr = path_in("vfr.mp4");
+    InQuality q;
+
+    make_clip(cfr, TM_SLIDES, 2.0, 0);
+    make_clip(vfr, TM_SLIDES, 2.0, 1);
+    ck_assert_int_eq(in_quality(cfr, cfr, &q), 0);
+    ck_assert_int_eq(q.frames, 60);
+    ck_assert_int_eq(in_quality_grid(cfr, cfr, 0.25, &q), 0);
+    ck_assert_int_eq(q.frames, 8);
+    ck_assert(q.ssim == 1.0 && q.ssim_min == 1.0);
+    ck_assert_int_eq(in_quality(vfr, vfr, &q), 0);
+    ck_assert_int_lt(q.frames, 50);
+    ck_assert_int_eq(in_quality_grid(vfr, vfr, 0.25, &q), 0);
+    ck_assert_int_eq(q.frames, 8);
+    ck_assert(q.ssim == 1.0);
+    /* A grid is for whole files: with spans it is refused. */
+    {
+        RxMeasureOptions opt = {0, NULL, NULL, 250000};
+        RxSpan sp = {0, 0, 1000000};
+        RxQuality rq;
+        ck_assert_int_eq(rx_measure(cfr, cfr, &sp, 1, &opt, &rq), AVERROR(EINVAL));
+    }
+}
+END_TEST
+
+/* Each instant compares what is on screen on both sides: slides that change
+ * every second against slides that change every 2 s agree for the first
+ * second (4 instants of 8) and disagree, equally, for the second. */
+START_TEST(grid_compares_what_is_on_screen)
+{
+    const char *a = path_in("a.mp4"), *b = path_in("b.mp4");
+    char err[256];
+    InQuality q;
+    TmClip c;
+
+    make_clip(a, TM_SLIDES, 2.0, 0);
+    tm_clip_default(&c);
+    c.duration = 2.0;
+    c.slide_seconds = 2.0;
+    ck_assert_msg(tm_write_clip(b, &c, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(in_quality_grid(a, b, 0.25, &q), 0);
+    ck_assert_int_eq(q.frames, 8);
+    ck_assert_msg(q.ssim_min < 0.9, "min %f", q.ssim_min);
+    ck_assert_msg(fabs(q.ssim - (1.0 + q.ssim_min) / 2) < 0.01, "mean %f, min %f", q.ssim,
+                  q.ssim_min);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("quality");
@@ -288,6 +341,8 @@ int main(void)
     tcase_add_test(tc, known_crf_runs_no_probes);
     tcase_add_test(tc, vfr_and_dropped_frames_are_judged_by_time);
     tcase_add_test(tc, long_clip_is_measured_by_spans);
+    tcase_add_test(tc, grid_counts_instants_not_frames);
+    tcase_add_test(tc, grid_compares_what_is_on_screen);
     suite_add_tcase(s, tc);
     return rx_check_run(s);
 }

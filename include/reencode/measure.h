@@ -56,15 +56,22 @@ typedef struct RxMeasureOptions {
     int threads;                    /* decoder threads; 0 = libavcodec's choice */
     int (*cancelled)(void *opaque); /* polled per packet; non-zero stops the measure */
     void *opaque;
+    /* grid_us > 0, whole files only: compare at the instants 0, grid_us,
+     * 2 grid_us ... (from each file's first frame) up to the source's end,
+     * the source frame on screen at each against the output frame on
+     * screen there, instead of at every source frame: every stretch of time
+     * counts alike, however many frames the source has in it. */
+    int64_t grid_us;
 } RxMeasureOptions;
 
 /*
  * Compare out with src over the n spans (seeking to each), or, with n == 0,
- * every frame, both files' times counted from their first decoded video
- * frame. opt may be NULL. Fills *q and returns 0, or a negative AVERROR
- * (q zeroed): AVERROR_INVALIDDATA when a file has no decodable video or no
+ * every frame (or, with opt->grid_us, every grid instant), both files' times
+ * counted from their first decoded video frame. opt may be NULL. Fills *q
+ * (frames: the comparisons made) and returns 0, or a negative AVERROR (q
+ * zeroed): AVERROR_INVALIDDATA when a file has no decodable video or no
  * source frame fell in the spans, a picture smaller than 8x8, AVERROR_EXIT
- * when cancelled.
+ * when cancelled, AVERROR(EINVAL) for a grid with spans.
  */
 int rx_measure(const char *src, const char *out, const RxSpan *spans, int n,
                const RxMeasureOptions *opt, RxQuality *q);

@@ -357,12 +357,52 @@ int in_frames(const char *path, InFrameFn fn, void *opaque)
     return ret == AVERROR_EOF ? 0 : ret;
 }
 
+/* ---- in_packets ---- */
+
+int in_packets(const char *path, InPacketFn fn, void *opaque)
+{
+    AVFormatContext *ic = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    int ret;
+
+    if (!pkt)
+        return AVERROR(ENOMEM);
+    ret = avformat_open_input(&ic, path, NULL, NULL);
+    if (ret >= 0)
+        ret = avformat_find_stream_info(ic, NULL);
+    while (ret >= 0) {
+        const AVStream *st;
+        InPacket p;
+
+        ret = av_read_frame(ic, pkt);
+        if (ret < 0)
+            break;
+        st = ic->streams[pkt->stream_index];
+        p.stream = pkt->stream_index;
+        p.type = st->codecpar->codec_type;
+        p.pts_us = pkt->pts == AV_NOPTS_VALUE
+                       ? AV_NOPTS_VALUE
+                       : av_rescale_q(pkt->pts, st->time_base, AV_TIME_BASE_Q);
+        p.dur_us =
+            pkt->duration > 0 ? av_rescale_q(pkt->duration, st->time_base, AV_TIME_BASE_Q) : 0;
+        p.size = pkt->size;
+        p.key = !!(pkt->flags & AV_PKT_FLAG_KEY);
+        av_packet_unref(pkt);
+        ret = fn(opaque, &p);
+    }
+    if (ret == AVERROR_EOF)
+        ret = 0;
+    av_packet_free(&pkt);
+    avformat_close_input(&ic);
+    return ret;
+}
+
 /* ---- in_quality, in_ssim: the product's measure over whole files ---- */
 
-int in_quality(const char *ref, const char *test, InQuality *q)
+static int quality(const char *ref, const char *test, const RxMeasureOptions *opt, InQuality *q)
 {
     RxQuality m;
-    int ret = rx_measure(ref, test, NULL, 0, NULL, &m);
+    int ret = rx_measure(ref, test, NULL, 0, opt, &m);
 
     memset(q, 0, sizeof(*q));
     if (ret < 0)
@@ -372,6 +412,22 @@ int in_quality(const char *ref, const char *test, InQuality *q)
     q->psnr = m.psnr;
     q->frames = m.frames;
     return 0;
+}
+
+int in_quality(const char *ref, const char *test, InQuality *q)
+{
+    return quality(ref, test, NULL, q);
+}
+
+int in_quality_grid(const char *ref, const char *test, double grid_s, InQuality *q)
+{
+    RxMeasureOptions opt = {.grid_us = llrint(grid_s * 1e6)};
+
+    if (!(opt.grid_us > 0)) {
+        memset(q, 0, sizeof(*q));
+        return AVERROR(EINVAL);
+    }
+    return quality(ref, test, &opt, q);
 }
 
 int in_ssim(const char *ref, const char *test, double *ssim)

@@ -107,6 +107,25 @@ double in_mean(const AVFrame *f, int p, int x, int y, int w, int h);
 typedef int (*InFrameFn)(void *opaque, const AVFrame *frame, int64_t us);
 int in_frames(const char *path, InFrameFn fn, void *opaque);
 
+/* One packet as stored in the file (in_packets: nothing is decoded). */
+typedef struct InPacket {
+    int stream;            /* index in the file */
+    enum AVMediaType type; /* the stream's */
+    int64_t pts_us;        /* stream time in us; AV_NOPTS_VALUE when unknown */
+    int64_t dur_us;        /* 0 when unknown */
+    int size;              /* payload bytes */
+    int key;               /* AV_PKT_FLAG_KEY */
+} InPacket;
+
+/*
+ * Read every packet of path in file order and call fn with each. What seek
+ * and size measurements need: where the keyframes are and what each frame
+ * costs, per stream. Returns 0, the first negative value fn returns, or a
+ * negative AVERROR (a read error other than EOF included).
+ */
+typedef int (*InPacketFn)(void *opaque, const InPacket *p);
+int in_packets(const char *path, InPacketFn fn, void *opaque);
+
 /* What in_quality() measures; luma only (see reencode/measure.h). */
 typedef struct InQuality {
     double ssim;     /* mean of the per-frame SSIM over ref's frames */
@@ -133,6 +152,15 @@ typedef struct InQuality {
  * picture is smaller than 8x8).
  */
 int in_quality(const char *ref, const char *test, InQuality *q);
+
+/*
+ * in_quality() on a fixed time grid: at 0, grid_s, 2 grid_s ... seconds from
+ * each file's first frame, up to the end of ref's last frame, ref's frame on
+ * screen at that instant against test's (RxMeasureOptions.grid_us). Two
+ * outputs of one source measured so are judged on the same instants, however
+ * their frames are spread; frames counts the instants.
+ */
+int in_quality_grid(const char *ref, const char *test, double grid_s, InQuality *q);
 
 /* in_quality()'s mean SSIM alone, into *ssim (0 on error). */
 int in_ssim(const char *ref, const char *test, double *ssim);

@@ -344,6 +344,17 @@ static void draw_camera(Canvas *cv, uint32_t slide, double t, uint32_t frame_no)
     }
 }
 
+/* Glyph k of a typed text at (x, y): two small dark strokes whose shape
+ * depends on k and seed, so no two are alike. */
+static void draw_glyph(Canvas *cv, int x, int y, int unit, int gh, uint32_t k, uint32_t seed)
+{
+    uint32_t q = tm_hash3(k, 0x7e ^ seed, 0x11);
+
+    fill_rect(cv, x, y, unit, gh, 30, 128, 128);
+    fill_rect(cv, x + (int)(q % 3) * unit, y + (int)((q >> 4) % (uint32_t)gh), 2 * unit, unit, 30,
+              128, 128);
+}
+
 /* Slide 0 with a line being typed: glyph k appears at (k + 1) * TM_TYPE_PERIOD
  * s, the cursor after the last glyph blinks every TM_BLINK_PERIOD s. Glyphs
  * are two small dark strokes whose shape depends on k, so no two are alike. */
@@ -352,7 +363,7 @@ static void draw_typing(Canvas *cv, double t)
     int W = cv->w[0], H = cv->h[0];
     int unit = W / 160 > 1 ? W / 160 : 1;
     int gh = H / 40 > 4 ? H / 40 : 4;                  /* glyph height */
-    int gw = 3 * unit, pitch = 4 * unit;               /* glyph width and advance */
+    int pitch = 4 * unit;                              /* glyph advance (3 units wide) */
     int x0 = W / 32 > 2 ? W / 32 : 2, y0 = H - 3 * gh; /* the line being typed */
     int typed = (int)floor(t / TM_TYPE_PERIOD + 1e-9);
     int cursor_on = !((int)floor(t / TM_BLINK_PERIOD + 1e-9) & 1);
@@ -362,15 +373,78 @@ static void draw_typing(Canvas *cv, double t)
     fill_rect(cv, 0, y0 - gh / 2, W, 2 * gh, 235, 128, 128); /* the editor's input line */
     if (typed > maxg)
         typed = maxg;
-    for (int k = 0; k < typed; k++) {
-        uint32_t q = tm_hash3((uint32_t)k, 0x7e, 0x11);
-        int x = x0 + k * pitch;
-        fill_rect(cv, x, y0, unit, gh, 30, 128, 128);
-        fill_rect(cv, x + (int)(q % 3) * unit, y0 + (int)((q >> 4) % (uint32_t)gh), gw - unit, unit,
-                  30, 128, 128);
-    }
+    for (int k = 0; k < typed; k++)
+        draw_glyph(cv, x0 + k * pitch, y0, unit, gh, (uint32_t)k, 0);
     if (cursor_on)
         fill_rect(cv, x0 + typed * pitch, y0 - 1, 2, gh + 2, 16, 128, 128);
+}
+
+/* TM_TALK: see testmedia.h. t is media time. */
+#define TALK_LINES 4 /* lines of the typing box */
+
+static void draw_talk(Canvas *cv, double slide_seconds, double t)
+{
+    static const double share[4] = {1.0, 0.5, 0.25, 0.0};
+    int W = cv->w[0], H = cv->h[0];
+    int unit = W / 160 > 1 ? W / 160 : 1;
+    int gh = H / 40 > 4 ? H / 40 : 4, pitch = 4 * unit;
+    int x0 = W / 32 > 2 ? W / 32 : 2, top = H - (2 * TALK_LINES + 1) * gh;
+    int per_line = (W - 2 * x0) / pitch - 1;
+    uint32_t slide = (uint32_t)floor(t / slide_seconds + 1e-9);
+    double since = t - slide * slide_seconds - TM_TALK_TYPING;
+    double f = slide ? share[tm_hash3(slide, 0x1ec, 0x7) % 4] : 1.0;
+    int glyphs = (int)floor(f * (slide_seconds - TM_TALK_TYPING - 1.0) / TM_TYPE_PERIOD);
+    int typed;
+
+    draw_slide(cv, slide);
+    if (glyphs > TALK_LINES * per_line)
+        glyphs = TALK_LINES * per_line;
+    if (since < 0.0 || glyphs <= 0 || per_line < 1)
+        return;
+    fill_rect(cv, 0, top - gh / 2, W, 2 * TALK_LINES * gh, 235, 128, 128);
+    typed = (int)floor(since / TM_TYPE_PERIOD + 1e-9);
+    if (typed > glyphs)
+        typed = glyphs;
+    for (int k = 0; k < typed; k++)
+        draw_glyph(cv, x0 + k % per_line * pitch, top + k / per_line * 2 * gh, unit, gh,
+                   (uint32_t)k, slide);
+    /* The text cursor blinks while typing goes on and for a blink after. */
+    if (since < (glyphs + 1) * TM_TYPE_PERIOD && !((int)floor(since / TM_BLINK_PERIOD + 1e-9) & 1))
+        fill_rect(cv, x0 + typed % per_line * pitch, top + typed / per_line * 2 * gh - 1, 2, gh + 2,
+                  16, 128, 128);
+}
+
+/* Where the mouse pointer rests after its kth move (k may be -1). */
+static void pointer_rest(int W, int H, int64_t k, double *x, double *y)
+{
+    uint32_t h = tm_hash3((uint32_t)k, 0x9013, 0x7e5);
+
+    *x = W * (0.1 + 0.8 * (h & 0xffff) / 65535.0);
+    *y = H * (0.12 + 0.76 * (h >> 16) / 65535.0);
+}
+
+/* A mouse pointer (a white arrow with a dark outline, 1/54 of the height)
+ * where TmClip.pointer puts it at media time t. */
+static void draw_pointer(Canvas *cv, double t)
+{
+    int W = cv->w[0], H = cv->h[0], ph = H / 54 > 8 ? H / 54 : 8;
+    int64_t k = (int64_t)floor(t / TM_PTR_PERIOD);
+    double in = t - (double)k * TM_PTR_PERIOD, x, y;
+
+    pointer_rest(W, H, k, &x, &y);
+    if (in < TM_PTR_MOVE) { /* gliding from the last rest, eased in and out */
+        double ax, ay, s = in / TM_PTR_MOVE;
+        pointer_rest(W, H, k - 1, &ax, &ay);
+        s = s * s * (3.0 - 2.0 * s);
+        x = ax + (x - ax) * s;
+        y = ay + (y - ay) * s;
+    }
+    for (int r = 0; r < ph; r++) {
+        int w = r * 3 / 5 + 1;
+        fill_rect(cv, (int)x - 1, (int)y + r, w + 2, 1, 16, 128, 128);
+        if (r > 0 && r < ph - 1)
+            fill_rect(cv, (int)x, (int)y + r, w, 1, 235, 128, 128);
+    }
 }
 
 /* Fill a rectangle given in the coordinates of the picture as shown, which
@@ -449,13 +523,52 @@ int tm_read_clock(const uint8_t *luma, ptrdiff_t stride, int w, int h)
     return ms;
 }
 
-static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
+/* The motion window of TmClip.motion_window in a w x h picture: even
+ * coordinates, at an eighth of the width and a sixth of the height. */
+static void motion_window_rect(const TmClip *c, int w, int h, int *x, int *y, int *ww, int *wh)
+{
+    *ww = (int)lrint(w * c->motion_window) & ~1;
+    *wh = (int)lrint(h * c->motion_window) & ~1;
+    *x = FFMIN(w / 8, w - *ww) & ~1;
+    *y = FFMIN(h / 6, h - *wh) & ~1;
+}
+
+/* Copy canvas src (at the window's size) into cv at (x, y). */
+static void blit(Canvas *cv, const Canvas *src, int x, int y)
+{
+    for (int p = 0; p < 3; p++) {
+        int px = p ? x >> cv->sx : x, py = p ? y >> cv->sy : y;
+        for (int r = 0; r < src->h[p] && py + r < cv->h[p]; r++)
+            memcpy(cv->plane[p] + (size_t)(py + r) * (size_t)cv->w[p] + px,
+                   src->plane[p] + (size_t)r * (size_t)src->w[p],
+                   (size_t)FFMIN(src->w[p], cv->w[p] - px));
+    }
+}
+
+static void draw_pattern(Canvas *cv, const TmClip *c, TmPattern pattern, double t, int frame_no);
+
+/* win: the motion window's canvas (TmClip.motion_window), else unused. */
+static void draw_frame(Canvas *cv, Canvas *win, const TmClip *c, double t, int frame_no)
+{
+    int moving = c->motion_len > 0.0 && t >= c->motion_at && t < c->motion_at + c->motion_len;
+
+    if (moving && c->motion_window > 0.0 && c->motion_window < 1.0) {
+        int x, y, ww, wh;
+        motion_window_rect(c, cv->w[0], cv->h[0], &x, &y, &ww, &wh);
+        draw_pattern(cv, c, c->pattern, t, frame_no);
+        draw_motion(win, t, frame_no);
+        blit(cv, win, x, y);
+    } else {
+        draw_pattern(cv, c, moving ? TM_MOTION : c->pattern, t, frame_no);
+    }
+    if (c->pointer)
+        draw_pointer(cv, t);
+}
+
+static void draw_pattern(Canvas *cv, const TmClip *c, TmPattern pattern, double t, int frame_no)
 {
     uint32_t slide = (uint32_t)floor(t / c->slide_seconds + 1e-9);
-    TmPattern pattern = c->pattern;
 
-    if (c->motion_len > 0.0 && t >= c->motion_at && t < c->motion_at + c->motion_len)
-        pattern = TM_MOTION;
     switch (pattern) {
     case TM_SLIDES:
         draw_slide(cv, slide);
@@ -480,6 +593,9 @@ static void draw_frame(Canvas *cv, const TmClip *c, double t, int frame_no)
         break;
     case TM_CLOCK:
         draw_clock(cv, t);
+        break;
+    case TM_TALK:
+        draw_talk(cv, c->slide_seconds, t);
         break;
     }
 }
@@ -646,6 +762,7 @@ typedef struct VideoOut {
     AVStream *st;
     AVFrame *frame;
     Canvas cv;
+    Canvas win; /* the motion window's picture (TmClip.motion_window) */
     Plan plan;
     int high_depth;
     int next; /* next frame to encode */
@@ -657,6 +774,8 @@ typedef struct AudioOut {
     AVStream *st;
     AVFrame *frame;
     double freq;
+    TmAudio kind;      /* TmClip.audio */
+    int track;         /* the track's number, 0 first */
     int64_t next;      /* next sample (media time) to encode */
     int64_t total;     /* samples to encode */
     int64_t gap_from;  /* first sample stamped late (INT64_MAX: none) */
@@ -690,7 +809,7 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "fps must be in (0, 1000]";
     else if (!(c->duration > 0.0 && c->duration * c->fps <= 1e7))
         why = "duration must be positive (and at most 10^7 frames)";
-    else if ((unsigned)c->pattern > TM_CLOCK)
+    else if ((unsigned)c->pattern > TM_TALK)
         why = "unknown pattern";
     else if (c->chapters < 0 || c->chapters > 100)
         why = "chapters must be 0 to 100";
@@ -722,6 +841,10 @@ static int check_clip(const TmClip *c, char *err, size_t errsize)
         why = "HDR needs 10 bits";
     else if (c->close_frames && c->vfr)
         why = "close frames are a VFR clock of their own: not with vfr";
+    else if (!(c->motion_window >= 0.0 && c->motion_window <= 1.0))
+        why = "motion window must be 0 to 1";
+    else if ((unsigned)c->audio > TM_AUDIO_SPEECH)
+        why = "unknown audio kind";
     if (!why)
         return 0;
     if (err && errsize)
@@ -816,6 +939,11 @@ static int open_video(Writer *w, const TmClip *c, char *err, size_t errsize)
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot plan %g s at %g fps", c->duration, c->fps);
     ret = canvas_alloc(&v->cv, c->width, c->height, c->chroma444 ? 0 : 1, c->chroma444 ? 0 : 1);
+    if (ret >= 0 && c->motion_window > 0.0 && c->motion_window < 1.0) {
+        int x, y, ww, wh;
+        motion_window_rect(c, c->width, c->height, &x, &y, &ww, &wh);
+        ret = canvas_alloc(&v->win, FFMAX(ww, 2), FFMAX(wh, 2), v->cv.sx, v->cv.sy);
+    }
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot allocate the canvas");
 
@@ -956,6 +1084,8 @@ static int open_audio(Writer *w, AudioOut *a, int track, const TmClip *c, char *
         return tm_fail(err, errsize, AVERROR_ENCODER_NOT_FOUND, "no %s encoder",
                        program_stream(w->oc) ? "MP2" : "AAC");
     a->freq = 440.0 + 220.0 * track;
+    a->kind = c->audio;
+    a->track = track;
     a->total = llrint(seconds * c->sample_rate);
     a->gap_from = INT64_MAX;
     if (c->gap_len > 0) {
@@ -1044,7 +1174,7 @@ static int video_step(Writer *w, const TmClip *c, char *err, size_t errsize)
     ret = av_frame_make_writable(v->frame);
     if (ret < 0)
         return tm_fail(err, errsize, ret, "cannot write a video frame");
-    draw_frame(&v->cv, c, v->plan.t[v->next], v->next);
+    draw_frame(&v->cv, &v->win, c, v->plan.t[v->next], v->next);
     canvas_to_frame(&v->cv, v->frame, v->high_depth);
     v->frame->pts = v->plan.pts[v->next];
     v->frame->pkt_duration = v->plan.dur[v->next];
@@ -1056,15 +1186,43 @@ static int video_step(Writer *w, const TmClip *c, char *err, size_t errsize)
     return 0;
 }
 
-/* The track's sine from sample a->next on, each channel its own level. */
-static void fill_tone(const AudioOut *a, AVFrame *f)
+/* TM_AUDIO_SPEECH's sample n of channel ch at rate (see testmedia.h): a
+ * function of n alone, like the other kinds, so any stretch is the same. */
+static double speech_sample(int64_t n, int rate, int ch, int track)
+{
+    double t = (double)n / rate;
+    uint32_t phrase = (uint32_t)(int64_t)floor(t / 3.0);
+    uint32_t syl = (uint32_t)(int64_t)floor(t / 0.25), h = tm_hash3(syl, 0x51 + track, 0x1a);
+    double len = 0.12 + (h % 101) * 0.001, off = t - syl * 0.25, f0, env;
+    double floor_noise =
+        ((tm_hash3((uint32_t)n, (uint32_t)ch, 0x70 + track) & 0xffff) / 65535.0 - 0.5) * 0.0006;
+
+    if (tm_hash3(phrase, 0x5be + track, 0xec) % 3 == 0 || (h >> 8) % 5 == 0 || off >= len)
+        return floor_noise; /* a pause, a gap between syllables */
+    f0 = 120.0 + (h >> 16) % 121 + 40.0 * track;
+    env = sin(TM_PI * off / len);
+    return floor_noise + 0.25 * (1.0 - 0.08 * ch) * env * env *
+                             (sin(2 * TM_PI * f0 * t) + 0.5 * sin(4 * TM_PI * f0 * t) +
+                              0.25 * sin(6 * TM_PI * f0 * t)) /
+                             1.75;
+}
+
+/* The track's signal (a->kind) from sample a->next on, each channel its own
+ * level, as planar float or interleaved s16 (MP2). */
+static void fill_audio(const AudioOut *a, AVFrame *f)
 {
     int nch = f->ch_layout.nb_channels;
 
     for (int ch = 0; ch < nch; ch++) {
         double amp = 0.25 * (1.0 - 0.08 * ch); /* channels tell apart */
         for (int i = 0; i < f->nb_samples; i++) {
-            double v = amp * sin(2.0 * TM_PI * a->freq * (double)(a->next + i) / f->sample_rate);
+            double v;
+            if (a->kind == TM_AUDIO_SILENT)
+                v = 0.0;
+            else if (a->kind == TM_AUDIO_SPEECH)
+                v = speech_sample(a->next + i, f->sample_rate, ch, a->track);
+            else
+                v = amp * sin(2.0 * TM_PI * a->freq * (double)(a->next + i) / f->sample_rate);
             if (f->format == AV_SAMPLE_FMT_S16)
                 ((int16_t *)f->data[0])[i * nch + ch] = (int16_t)lrint(v * 32767.0);
             else
@@ -1089,7 +1247,7 @@ static int audio_step(Writer *w, AudioOut *a, char *err, size_t errsize)
         return tm_fail(err, errsize, ret, "cannot write an audio frame");
     /* Only the last frame may be short (AV_CODEC_CAP_SMALL_LAST_FRAME). */
     f->nb_samples = n < a->frame_size ? (int)n : a->frame_size;
-    fill_tone(a, f);
+    fill_audio(a, f);
     f->pts = a->next + (a->next >= a->gap_from ? a->gap_shift : 0);
     ret = encode_write(w, a->enc, a->st, f, NULL);
     if (ret < 0)
@@ -1121,6 +1279,7 @@ static double audio_next_time(const AudioOut *a)
 static void writer_free(Writer *w)
 {
     canvas_free(&w->v.cv);
+    canvas_free(&w->v.win);
     plan_free(&w->v.plan);
     av_frame_free(&w->v.frame);
     avcodec_free_context(&w->v.enc);

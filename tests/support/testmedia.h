@@ -62,7 +62,24 @@ typedef enum TmPattern {
                   picture as 16 binary blocks, most significant first, white 1, black 0 on
                   grey: tm_read_clock() reads it back from a decoded picture, so a test can
                   tell which source frame an output frame shows */
+    TM_TALK,   /* slides (a new one every slide_seconds) on which someone types now
+                  and then: TM_TALK_TYPING s after a slide appears, a glyph every
+                  TM_TYPE_PERIOD s into a box at its foot (lines wrap), a blinking text
+                  cursor after the last, for all, half, a quarter or none of the slide's
+                  remaining time (slide 0: all of it; the others by a hash of their
+                  number); static otherwise. Long static stretches, a slide change now and
+                  then, small changes between: a screen-recorded talk or coding session */
 } TmPattern;
+
+/* What the audio tracks carry (TmClip.audio). */
+typedef enum TmAudio {
+    TM_AUDIO_TONE,   /* a steady sine, its own per track (the default) */
+    TM_AUDIO_SILENT, /* digital zeros: what Game Bar writes when no microphone is recorded */
+    TM_AUDIO_SPEECH, /* speech-like: syllables of 120-220 ms (a voiced tone of 120-240 Hz and
+                        two harmonics under a smooth envelope), short gaps between them, and
+                        a pause of 3 s in every three or so: pauses and gaps are a microphone's
+                        noise floor (about -70 dBFS), not zeros */
+} TmAudio;
 
 /* TM_MARKS' colours (8-bit Y, U, V; U and V 128 where not given). */
 #define TM_MARK_BG_Y    40
@@ -73,6 +90,9 @@ typedef enum TmPattern {
 
 #define TM_TYPE_PERIOD  0.7 /* seconds between typed characters (TM_TYPING) */
 #define TM_BLINK_PERIOD 0.5 /* cursor on, then off, for this long each (TM_TYPING) */
+#define TM_TALK_TYPING  4.0 /* TM_TALK: seconds from a slide change to its typing */
+#define TM_PTR_PERIOD   6.0 /* TmClip.pointer: the pointer moves once every this many s */
+#define TM_PTR_MOVE     0.8 /* ... taking this long, at the start of each period */
 
 typedef struct TmClip {
     int width, height;            /* default 320x180; 4:2:0 needs both even (x264);
@@ -122,13 +142,22 @@ typedef struct TmClip {
     double video_start;           /* > 0: video timestamps start this many seconds after the
                                      audio's (both otherwise start at 0) */
     /* Real-world variants (check_inputs, e2e realworld). */
-    int hevc;         /* 1: HEVC through libx265 instead of H.264 (Main 10 at 10 bits, as
-                         phones and HDR game captures write); AVERROR(ENOSYS) without it */
-    int hdr;          /* 1: tagged HDR10 (BT.2020 primaries and matrix, PQ transfer); 10-bit */
-    int close_frames; /* 1: a phone's jittery VFR clock (1/90000): frames at the nominal rate,
-                         but every fifth one (not the last) 0.4 ms after the one before, so that
-                         some pairs share a millisecond when rounded and others do not; the video
-                         keeps its duration */
+    int hevc;             /* 1: HEVC through libx265 instead of H.264 (Main 10 at 10 bits, as
+                             phones and HDR game captures write); AVERROR(ENOSYS) without it */
+    int hdr;              /* 1: tagged HDR10 (BT.2020 primaries and matrix, PQ transfer); 10-bit */
+    int close_frames;     /* 1: a phone's jittery VFR clock (1/90000): frames at the nominal rate,
+                             but every fifth one (not the last) 0.4 ms after the one before, so that
+                             some pairs share a millisecond when rounded and others do not; the video
+                             keeps its duration */
+    int pointer;          /* 1: a mouse pointer drawn over the picture, resting, then
+                             gliding to a new place for TM_PTR_MOVE s at the start
+                             of every TM_PTR_PERIOD s (every frame of a glide
+                             differs) */
+    double motion_window; /* 0 (default): the motion segment fills the picture; 0 < f
+                             < 1: it plays in a window of f times the picture's width
+                             and height (a video played in a browser during a talk),
+                             the pattern around it */
+    TmAudio audio;        /* what the audio tracks carry, default TM_AUDIO_TONE */
 } TmClip;
 
 /* Fill c with the defaults above. */

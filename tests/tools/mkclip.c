@@ -22,7 +22,15 @@
 #include "inspect.h"
 #include "testmedia.h"
 
-typedef enum MkMode { MK_CLIP, MK_RANDOM, MK_EMPTY, MK_INSPECT, MK_SSIM, MK_IMAGE } MkMode;
+typedef enum MkMode {
+    MK_CLIP,
+    MK_RANDOM,
+    MK_EMPTY,
+    MK_INSPECT,
+    MK_SSIM,
+    MK_IMAGE,
+    MK_PACKETS
+} MkMode;
 
 typedef struct MkOpts {
     MkMode mode;
@@ -34,7 +42,9 @@ typedef struct MkOpts {
     size_t random_bytes;
     unsigned seed;
     const char *inspect;
+    const char *packets; /* --packets FILE */
     const char *ssim_ref, *ssim_test;
+    double grid; /* --grid S: --ssim on a time grid; 0: every source frame */
     int verbose;
 } MkOpts;
 
@@ -50,11 +60,16 @@ static const char usage_text[] =
     "       mkclip --image [--size WxH] [--seed N] OUTPUT   a still (.png, .jpg): two\n"
     "                                           flat colours, left and right, from N\n"
     "       mkclip --inspect FILE               decode FILE, print one line per stream\n"
-    "       mkclip --ssim REF TEST              print TEST's luma quality against REF\n"
+    "       mkclip --ssim REF TEST [--grid S]   print TEST's luma quality against REF\n"
+    "       mkclip --packets FILE               one line per packet, file order:\n"
+    "                                           TYPE STREAM PTS_US DUR_US BYTES KEY\n"
+    "                                           (video 0 7000 33000 28411 1; '-' no pts)\n"
     "\n"
     "--ssim compares each frame of REF with the frame of TEST on screen at its time\n"
     "and prints the mean SSIM, the lowest frame's SSIM and the mean PSNR in dB:\n"
     "  0.995123 min 0.981000 psnr 45.12\n"
+    "--grid S compares at 0, S, 2S ... seconds (from each file's first frame) instead:\n"
+    "the frame of REF on screen at each instant against TEST's\n"
     "\n"
     "clip options (defaults: a 2 s 320x180 30 fps H.264 slides clip, one AAC 48 kHz\n"
     "stereo track, artist \"Microsoft Game DVR\", title \"Visual Studio Code\"):\n"
@@ -63,8 +78,13 @@ static const char usage_text[] =
     "  --duration S          seconds of video\n"
     "  --pattern P           slides | motion | webcam | noise | typing | camera\n"
     "                        | clock (the media time in ms, as 16 binary blocks)\n"
+    "                        | talk (slides typed on now and then)\n"
     "  --slide-seconds S     a new slide every S seconds (default 1)\n"
     "  --motion AT:LEN       draw seconds [AT, AT+LEN) as the motion pattern\n"
+    "  --motion-window F     ... in a window of F x the picture's size (0 < F < 1)\n"
+    "  --pointer             a mouse pointer that glides to a new place every 6 s\n"
+    "  --audio KIND          tone | silent (digital zeros) | speech (syllables,\n"
+    "                        pauses) [tone]\n"
     "  --vfr                 irregular frame durations (same total duration)\n"
     "  --bit-depth 8|10      sample depth\n"
     "  --444                 4:4:4 chroma instead of 4:2:0\n"
@@ -171,8 +191,9 @@ static int parse_pattern(const char *s, TmPattern *p)
         const char *name;
         TmPattern pattern;
     } names[] = {
-        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM}, {"noise", TM_NOISE},
-        {"typing", TM_TYPING}, {"camera", TM_CAMERA}, {"marks", TM_MARKS},   {"clock", TM_CLOCK},
+        {"slides", TM_SLIDES}, {"motion", TM_MOTION}, {"webcam", TM_WEBCAM},
+        {"noise", TM_NOISE},   {"typing", TM_TYPING}, {"camera", TM_CAMERA},
+        {"marks", TM_MARKS},   {"clock", TM_CLOCK},   {"talk", TM_TALK},
     };
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -204,9 +225,14 @@ static int takes_value(const char *name)
         "--ssim",    "--truncate", "--creation-time", "--slide-seconds",  "--motion",
         "--segment",
     };
+    /* The bench corpus's and the browser test's (packets, grid SSIM). */
+    static const char *const more[] = {"--packets", "--motion-window", "--audio", "--grid"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (!strcmp(name, names[i]))
+            return 1;
+    for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+        if (!strcmp(name, more[i]))
             return 1;
     return 0;
 }
@@ -229,13 +255,27 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
         if (parse_pattern(val, &c->pattern) < 0)
             return usage_error(
                 err, errsize,
-                "bad --pattern (slides|motion|webcam|noise|typing|camera|marks|clock)", val);
+                "bad --pattern (slides|motion|webcam|noise|typing|camera|marks|clock|talk)", val);
     } else if (!strcmp(name, "--slide-seconds")) {
         if (parse_double(val, 0.001, 86400.0, &c->slide_seconds) < 0)
             return usage_error(err, errsize, "bad --slide-seconds", val);
     } else if (!strcmp(name, "--motion")) {
         if (parse_gap(val, &c->motion_at, &c->motion_len) < 0)
             return usage_error(err, errsize, "bad --motion (want AT:LEN seconds)", val);
+    } else if (!strcmp(name, "--motion-window")) {
+        if (parse_double(val, 0.01, 0.99, &c->motion_window) < 0)
+            return usage_error(err, errsize, "bad --motion-window (0.01..0.99)", val);
+    } else if (!strcmp(name, "--pointer")) {
+        c->pointer = 1;
+    } else if (!strcmp(name, "--audio")) {
+        if (!strcmp(val, "tone"))
+            c->audio = TM_AUDIO_TONE;
+        else if (!strcmp(val, "silent"))
+            c->audio = TM_AUDIO_SILENT;
+        else if (!strcmp(val, "speech"))
+            c->audio = TM_AUDIO_SPEECH;
+        else
+            return usage_error(err, errsize, "bad --audio (tone|silent|speech)", val);
     } else if (!strcmp(name, "--vfr")) {
         c->vfr = 1;
     } else if (!strcmp(name, "--bit-depth")) {
@@ -316,6 +356,12 @@ static int parse_option(MkOpts *o, const char *name, const char *val, char *err,
     } else if (!strcmp(name, "--inspect")) {
         o->inspect = val;
         return set_mode(o, MK_INSPECT, name, err, errsize);
+    } else if (!strcmp(name, "--grid")) {
+        if (parse_double(val, 0.001, 3600.0, &o->grid) < 0)
+            return usage_error(err, errsize, "bad --grid (seconds)", val);
+    } else if (!strcmp(name, "--packets")) {
+        o->packets = val;
+        return set_mode(o, MK_PACKETS, name, err, errsize);
     } else if (!strcmp(name, "--verbose") || !strcmp(name, "-v")) {
         o->verbose = 1;
     } else {
@@ -381,7 +427,7 @@ static int parse_args(int argc, char **argv, MkOpts *o, char *err, size_t errsiz
         if (ret != PARSE_OK)
             return ret;
     }
-    if (o->mode == MK_INSPECT || o->mode == MK_SSIM) {
+    if (o->mode == MK_INSPECT || o->mode == MK_SSIM || o->mode == MK_PACKETS) {
         if (o->output)
             return usage_error(err, errsize, "extra argument", o->output);
     } else if (!o->output) {
@@ -391,6 +437,8 @@ static int parse_args(int argc, char **argv, MkOpts *o, char *err, size_t errsiz
     if (o->seg_to > 0.0 && o->mode != MK_CLIP)
         return usage_error(err, errsize, "--segment applies to a clip, not with",
                            "--random/--empty");
+    if (o->grid > 0.0 && o->mode != MK_SSIM)
+        return usage_error(err, errsize, "--grid applies to", "--ssim");
     if (o->truncate >= 0.0 && o->mode != MK_CLIP)
         return usage_error(err, errsize, "--truncate applies to a clip, not with",
                            "--random/--empty");
@@ -460,6 +508,20 @@ static void print_inspect(const char *path, const InFile *f)
     }
 }
 
+static int print_packet(void *opaque, const InPacket *p)
+{
+    const char *type = av_get_media_type_string(p->type);
+
+    (void)opaque;
+    printf("%s %d ", type ? type : "unknown", p->stream);
+    if (p->pts_us == AV_NOPTS_VALUE)
+        printf("-");
+    else
+        printf("%" PRId64, p->pts_us);
+    printf(" %" PRId64 " %d %d\n", p->dur_us, p->size, p->key);
+    return 0;
+}
+
 static int run(const MkOpts *o)
 {
     char err[512], reason[AV_ERROR_MAX_STRING_SIZE];
@@ -514,8 +576,17 @@ static int run(const MkOpts *o)
         print_inspect(o->inspect, &f);
         in_free(&f);
         return 0;
+    case MK_PACKETS:
+        ret = in_packets(o->packets, print_packet, NULL);
+        if (ret < 0) {
+            av_strerror(ret, reason, sizeof(reason));
+            fprintf(stderr, "mkclip: cannot read the packets of '%s': %s\n", o->packets, reason);
+            return 1;
+        }
+        return 0;
     case MK_SSIM:
-        ret = in_quality(o->ssim_ref, o->ssim_test, &q);
+        ret = o->grid > 0.0 ? in_quality_grid(o->ssim_ref, o->ssim_test, o->grid, &q)
+                            : in_quality(o->ssim_ref, o->ssim_test, &q);
         if (ret < 0) {
             av_strerror(ret, reason, sizeof(reason));
             fprintf(stderr, "mkclip: cannot compare '%s' with '%s': %s\n", o->ssim_test,
