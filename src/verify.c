@@ -32,7 +32,6 @@ typedef struct Reader {
     int64_t origin;       /* the file's start, AV_TIME_BASE */
     int64_t last_pts;     /* of the last video packet */
     int64_t prev_pts;     /* of the video packet before it */
-    int64_t last_dur;     /* the last video packet's duration (WebM keeps none: 0) */
     int64_t video_pts_us; /* the video's end by its packets alone (rep->video_us infers) */
 } Reader;
 
@@ -263,7 +262,6 @@ static int read_all(Reader *r, const RxVerifyRequest *rq, RxVerifyReport *rep, A
                 rep->ties++;
             r->prev_pts = r->last_pts;
             r->last_pts = pkt->pts;
-            r->last_dur = pkt->duration;
         } else
             see_time(r, i, pkt->pts, rep);
         if (pkt->pts != AV_NOPTS_VALUE && pkt->pts + pkt->duration > r->end[i])
@@ -291,8 +289,11 @@ static void measure(Reader *r, RxVerifyReport *rep)
 
     if (r->vidx >= 0 && r->end[r->vidx] != AV_NOPTS_VALUE)
         r->video_pts_us = us_of(r->end[r->vidx], r->ic->streams[r->vidx]);
-    if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->last_dur <= 0 &&
-        r->prev_pts != AV_NOPTS_VALUE && r->last_pts > r->prev_pts)
+    /* Whatever duration the packet carries: WebM's video blocks carry none
+     * of their own, only the track's DefaultDuration (at most 1/60 s, for
+     * Chromium's seeks: transcode.c), shorter than a 1 fps frame. */
+    if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->prev_pts != AV_NOPTS_VALUE &&
+        r->last_pts > r->prev_pts)
         r->end[r->vidx] = FFMAX(r->end[r->vidx], 2 * r->last_pts - r->prev_pts);
     rep->declared_us = r->ic->duration > 0 ? r->ic->duration : 0;
     for (unsigned i = 0; i < r->n; i++) {

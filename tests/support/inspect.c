@@ -65,6 +65,7 @@ typedef struct DecState {
     int have_first; /* first_us is set */
     int have_prev;  /* prev_us is set */
     int64_t prev_us;
+    int no_own_durations; /* Matroska: video blocks carry the track's default, not their own */
 } DecState;
 
 static int append_pts(InStream *s, DecState *d, int64_t us)
@@ -106,13 +107,39 @@ static int take_frame(InStream *s, const AVStream *st, DecState *d, const AVFram
             s->end_us = us + av_rescale(fr->nb_samples, AV_TIME_BASE, fr->sample_rate);
         return 0;
     }
-    if (fr->pkt_duration > 0)
+    /* WebM keeps no video frame's own duration: what a reader gets is the
+     * track's DefaultDuration (reencode writes at most 1/60 s, for
+     * Chromium's seeks) or nothing. A player shows the last frame as long as
+     * the interval before it, at least: so does this (as verify.c does).
+     * Other containers (MP4) keep each frame's true duration. */
+    if (fr->pkt_duration > 0 && !d->no_own_durations)
         s->end_us = us + av_rescale_q(fr->pkt_duration, st->time_base, AV_TIME_BASE_Q);
     else
-        s->end_us = us + (d->have_prev ? us - d->prev_us : 0);
+        s->end_us = us + FFMAX(av_rescale_q(fr->pkt_duration, st->time_base, AV_TIME_BASE_Q),
+                               d->have_prev ? us - d->prev_us : 0);
     d->prev_us = us;
     d->have_prev = 1;
     return append_pts(s, d, us);
+}
+
+/* Matroska keeps where each track ends in its DURATION tag (FFmpeg's muxer
+ * writes it from the packets' true durations), though not the last video
+ * frame's own duration: where the tag ends that frame between its start and
+ * one interval later (what take_frame() assumed), the tag is right. A tag
+ * outside that (a file cut short keeps its old tags) is not believed. */
+static void matroska_video_end(InStream *s, const AVStream *st)
+{
+    const AVDictionaryEntry *tag = av_dict_get(st->metadata, "DURATION", NULL, 0);
+    unsigned h, m;
+    double sec;
+    int64_t end;
+
+    if (s->type != AVMEDIA_TYPE_VIDEO || !tag || !s->n_pts ||
+        sscanf(tag->value, "%u:%u:%lf", &h, &m, &sec) != 3)
+        return;
+    end = (int64_t)llround(((h * 60.0 + m) * 60.0 + sec) * 1e6);
+    if (end > s->last_us && end <= s->end_us)
+        s->end_us = end;
 }
 
 /* Send pkt (NULL: flush) and take every frame that comes out. Decoding errors
@@ -223,6 +250,7 @@ int in_inspect(const char *path, int decode, InFile *f)
         ret = open_decoder(ic->streams[i], &ds[i].dec);
         if (ret < 0)
             goto fail;
+        ds[i].no_own_durations = !strncmp(ic->iformat->name, "matroska", 8);
     }
     pkt = av_packet_alloc();
     fr = av_frame_alloc();
@@ -265,6 +293,8 @@ int in_inspect(const char *path, int decode, InFile *f)
         ret = decode_packet(&f->streams[i], ic->streams[i], &ds[i], fr, NULL);
         if (ret < 0)
             goto fail;
+        if (ds[i].no_own_durations)
+            matroska_video_end(&f->streams[i], ic->streams[i]);
     }
     ret = 0;
 

@@ -46,8 +46,10 @@ typedef struct InStream {
     int64_t first_us; /* best_effort_timestamp of the first decoded frame, in us */
     int64_t last_us;  /* best_effort_timestamp of the last decoded frame, in us */
     int64_t end_us;   /* last frame's timestamp + its duration, in us: video uses the
-                         frame's pkt_duration, or when that is 0 the interval between the
-                         last two frames; audio uses nb_samples / sample_rate */
+                         frame's pkt_duration; in Matroska (no frame keeps its own) the
+                         interval between the last two frames, or the track's DURATION tag
+                         where that ends the last frame within it; audio uses
+                         nb_samples / sample_rate */
     int64_t *pts_us;  /* video: every decoded frame's timestamp in us, output order;
                          frames without a timestamp are left out (NULL for audio) */
     int n_pts;
