@@ -42,12 +42,12 @@
 #include <libavutil/sha.h>
 
 #include "checkrun.h"
-#include "fakeid.h"
-#include "reencode/cli.h"
 #include "reencode/filter.h"
 #include "reencode/journal.h"
 #include "reencode/journals.h"
 #include "reencode/shard.h"
+#include "cli/cli.h"
+#include "fakeid.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_LSAN 1

@@ -18,9 +18,9 @@
 #include <libavutil/frame.h>
 
 #include "checkrun.h"
-#include "inspect.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
+#include "inspect.h"
 #include "testdir.h"
 #include "testmedia.h"
 

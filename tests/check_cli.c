@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "checkrun.h"
-#include "reencode/cli.h"
+#include "cli/cli.h"
 
 /* libsvtav1's calibrated defaults, as docs/benchmarks.md records them. */
 #define SVT_CRF    40

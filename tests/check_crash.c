@@ -31,11 +31,11 @@
 #include <libavutil/error.h>
 
 #include "checkrun.h"
+#include "reencode/journal.h"
+#include "batch/pool.h"
+#include "journal/crash.h"
 #include "fakeid.h"
 #include "testdir.h"
-#include "reencode/crash.h"
-#include "reencode/journal.h"
-#include "reencode/pool.h"
 
 static char top[256];
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "checkrun.h"
-#include "reencode/cli.h"
-#include "reencode/helpdoc.h"
+#include "cli/cli.h"
+#include "cli/helpdoc.h"
 
 static RxCliStatus parse(RxCli *cli, int argc, char **argv)
 {

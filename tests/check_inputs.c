@@ -19,8 +19,8 @@
 #include <libavformat/avformat.h>
 
 #include "checkmedia.h"
-#include "checkrun.h"
 #include "reencode/log.h"
+#include "checkrun.h"
 #include "testdir.h"
 
 static char dir[256];

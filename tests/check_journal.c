@@ -30,8 +30,8 @@
 #include <libavutil/sha.h>
 
 #include "checkrun.h"
-#include "fakeid.h"
 #include "reencode/journal.h"
+#include "fakeid.h"
 
 static char top[256]; /* this test's temporary directory */
 

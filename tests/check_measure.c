@@ -1,5 +1,5 @@
 /*
- * check_measure.c - the SSIM / PSNR arithmetic of src/measure.c on
+ * check_measure.c - the SSIM / PSNR arithmetic of src/check/measure.c on
  * synthetic planes, where the right answer is known without a reference
  * implementation.
  */

@@ -21,8 +21,8 @@
 #include <libavutil/mathematics.h>
 
 #include "checkrun.h"
-#include "inspect.h"
 #include "reencode/transcode.h"
+#include "inspect.h"
 #include "testdir.h"
 #include "testmedia.h"
 

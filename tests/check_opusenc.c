@@ -1,5 +1,5 @@
 /*
- * check_opusenc.c - Opus with DTX through libopus (src/opusenc.c), judged
+ * check_opusenc.c - Opus with DTX through libopus (src/transcode/opusenc.c), judged
  * against FFmpeg 5.1's libopus wrapper (today's audio path) on the same
  * signals, by muxing WebM as the transcode job does and decoding it back
  * with both of FFmpeg's Opus decoders (native "opus" and "libopus").
@@ -27,8 +27,8 @@
 #include <libavutil/opt.h>
 
 #include "checkrun.h"
-#include "opusenc.h"
 #include "reencode/log.h"
+#include "transcode/opusenc.h"
 #include "testdir.h"
 
 #define RATE RX_OPUS_RATE

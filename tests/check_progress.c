@@ -26,7 +26,7 @@
 
 #include "checkrun.h"
 #include "reencode/progress.h"
-#include "reencode/text.h"
+#include "core/text.h"
 
 /* ---- plumbing ---- */
 

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 
 #include "checkrun.h"
-#include "inspect.h"
 #include "reencode/log.h"
 #include "reencode/measure.h"
 #include "reencode/transcode.h"
+#include "inspect.h"
 #include "testdir.h"
 #include "testmedia.h"
 

@@ -61,7 +61,7 @@ START_TEST(set_encoder_brings_its_defaults)
 END_TEST
 
 /* The other encoders bring their calibrated quality and speed (see
- * src/settings.c); container auto follows the audio; names say theirs. */
+ * src/core/settings.c); container auto follows the audio; names say theirs. */
 START_TEST(other_encoders_and_containers)
 {
     RxSettings s;

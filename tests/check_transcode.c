@@ -23,9 +23,9 @@
 #include <libavutil/mathematics.h>
 
 #include "checkrun.h"
-#include "inspect.h"
 #include "reencode/log.h"
 #include "reencode/transcode.h"
+#include "inspect.h"
 #include "testdir.h"
 #include "testmedia.h"
 

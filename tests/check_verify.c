@@ -1,5 +1,5 @@
 /*
- * check_verify.c - the read-back judge (src/verify.c) on clips made here:
+ * check_verify.c - the read-back judge (src/check/verify.c) on clips made here:
  * a whole file, one whose timestamps go back, one cut short, and files that
  * are not what the request expects.
  *
@@ -17,11 +17,11 @@
 #include <libavformat/avformat.h>
 
 #include "checkmedia.h"
-#include "checkrun.h"
 #include "reencode/log.h"
 #include "reencode/settings.h"
 #include "reencode/transcode.h"
 #include "reencode/verify.h"
+#include "checkrun.h"
 #include "testdir.h"
 #include "testmedia.h"
 

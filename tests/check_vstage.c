@@ -17,7 +17,7 @@
 
 #include "checkrun.h"
 #include "reencode/settings.h"
-#include "vstage.h"
+#include "transcode/vstage.h"
 
 /* A w x h frame of fmt, every sample set to a mid grey (8-bit 128 scaled). */
 static AVFrame *grey(int w, int h, enum AVPixelFormat fmt)

@@ -32,7 +32,6 @@
 #include <stddef.h>
 
 #include "reencode/progress.h"
-#include "reencode/results.h"
 #include "reencode/settings.h"
 #include "reencode/shard.h"
 
@@ -42,7 +41,8 @@ typedef enum RxOriginals {
     RX_ORIGINALS_DELETE,
 } RxOriginals;
 
-typedef struct RxCrashArea RxCrashArea;
+typedef struct RxCrashArea RxCrashArea; /* journal/crash.h */
+typedef struct RxResults RxResults;     /* report/results.h */
 
 typedef struct RxBatchOptions {
     const char *const *roots; /* borrowed; roots[0] holds the default journal (see files) */

@@ -54,18 +54,18 @@ typedef struct RxSettings {
 
     int overwrite; /* replace an existing output (never by default) */
 
-    /* Duplicate-frame elision (see src/vstage.h): -1 auto = on for libaom
+    /* Duplicate-frame elision (see src/transcode/vstage.h): -1 auto = on for libaom
      * tuned for screen content (the default aom-params), 0 off, 1 on. */
     int dedup;
     int dedup_max_diff; /* 8-bit levels a sample may differ and still be a duplicate, 10 */
     int verify;         /* RxVerify, RX_VERIFY_QUICK */
 
-    /* Constant frame rate (src/vstage.h): 0 keeps the source's timing; 1
+    /* Constant frame rate (src/transcode/vstage.h): 0 keeps the source's timing; 1
      * retimes to fps_num/fps_den, or with fps_num 0 to the source's nominal
      * rate (--cfr). Turns duplicate elision off: frame k must be at k/fps. */
     int cfr;
     int fps_num, fps_den; /* --fps; 0 = the source's nominal rate */
-    /* Measured quality (src/measure.c), see transcode.h. */
+    /* Measured quality (src/check/measure.c), see transcode.h. */
     int measure;        /* measure SSIM/PSNR of the output before it takes its name, 0 */
     double min_ssim;    /* > 0: an output measuring below is not published (measures), 0 */
     double target_ssim; /* > 0: crf chosen by probe encodes to reach this SSIM (measures), 0 */

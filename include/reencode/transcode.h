@@ -64,7 +64,7 @@ int rx_transcode_new(RxTranscode **out, const char *input, const char *output,
 /*
  * Create a job that encodes still images as one video, image k at k/fps
  * (settings->fps_num/fps_den, required), no audio: spec is a glob pattern,
- * one image, or a LIST file of paths (see src/imgseq.h); it is expanded
+ * one image, or a LIST file of paths (see src/transcode/imgseq.h); it is expanded
  * when the job runs. Every image is scaled to the first one's size. output
  * is required. Returns 0 and sets *out, or AVERROR(EINVAL) / AVERROR(ENOMEM).
  */

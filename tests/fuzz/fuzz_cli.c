@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "reencode/cli.h"
 #include "reencode/filter.h"
+#include "cli/cli.h"
 
 #define MAX_ARGS 64
 

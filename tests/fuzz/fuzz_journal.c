@@ -28,7 +28,7 @@
 
 #include "fuzz.h"
 #include "reencode/journal.h"
-#include "reencode/text.h"
+#include "core/text.h"
 
 /* The len bytes at s are valid UTF-8 without C0 controls or DEL and, when
  * no_c1, without C1 controls (U+0080..U+009F, UTF-8 c2 80..c2 9f; JSON allows

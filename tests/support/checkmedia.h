@@ -11,8 +11,8 @@
 
 #include <check.h>
 
-#include "inspect.h"
 #include "reencode/transcode.h"
+#include "inspect.h"
 #include "testmedia.h"
 
 /* tm_write_clip() or fail with its reason. */

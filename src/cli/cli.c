@@ -16,8 +16,8 @@
 #include <libavutil/error.h>
 #include <libavutil/parseutils.h>
 
-#include "reencode/cli.h"
-#include "vencoder.h"
+#include "cli/cli.h"
+#include "encoders/vencoder.h"
 
 static const char *const help_main[] = {
     "usage: reencode COMMAND [OPTIONS] ...\n"

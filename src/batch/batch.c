@@ -27,17 +27,18 @@
 #include <libavutil/bprint.h>
 
 #include "reencode/batch.h"
-#include "reencode/crash.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
-#include "reencode/fsutil.h"
 #include "reencode/journal.h"
 #include "reencode/journals.h"
 #include "reencode/plan.h"
-#include "reencode/pool.h"
-#include "reencode/sysinfo.h"
-#include "reencode/text.h"
 #include "reencode/transcode.h"
+#include "batch/pool.h"
+#include "batch/sysinfo.h"
+#include "core/fsutil.h"
+#include "core/text.h"
+#include "journal/crash.h"
+#include "report/results.h"
 
 #define MAX_JOBS 32
 

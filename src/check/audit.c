@@ -30,15 +30,15 @@
 #include <libavutil/mem.h>
 
 #include "reencode/audit.h"
-#include "reencode/fsutil.h"
 #include "reencode/journal.h"
 #include "reencode/journals.h"
 #include "reencode/log.h"
-#include "reencode/pool.h"
 #include "reencode/settings.h"
-#include "reencode/sysinfo.h"
-#include "reencode/text.h"
 #include "reencode/verify.h"
+#include "batch/pool.h"
+#include "batch/sysinfo.h"
+#include "core/fsutil.h"
+#include "core/text.h"
 
 static const char *const verdict_names[] = {"good", "damaged", "replaced", "missing"};
 

@@ -13,7 +13,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "vstage.h"
+#include "transcode/vstage.h"
 
 struct RxVStage {
     RxVStageConfig cfg;

@@ -19,10 +19,10 @@
  * the replaced one is kept ("retired") until close, so that pointers handed to
  * other threads stay valid without copying.
  */
-#include "reencode/fsutil.h"
 #include "reencode/journal.h"
 #include "reencode/settings.h"
-#include "reencode/text.h"
+#include "core/fsutil.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <fcntl.h>

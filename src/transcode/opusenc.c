@@ -13,7 +13,7 @@
 #include <libavutil/intreadwrite.h>
 #include <libavutil/mem.h>
 
-#include "opusenc.h"
+#include "transcode/opusenc.h"
 
 /* libopus's advice for the output buffer of one stream's packet. */
 #define STREAM_BYTES 4000

@@ -6,7 +6,7 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
-#include "fqueue.h"
+#include "transcode/fqueue.h"
 
 typedef struct Item {
     AVFrame *frame;

@@ -37,8 +37,8 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
-#include "reencode/fsutil.h"
-#include "reencode/text.h"
+#include "core/fsutil.h"
+#include "core/text.h"
 
 #define TTY_INTERVAL   0.25 /* s between redraws of the live block */
 #define PLAIN_INTERVAL 10.0 /* s between progress lines of one file */

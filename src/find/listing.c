@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reencode/listing.h"
-#include "reencode/text.h"
+#include "core/text.h"
+#include "find/listing.h"
 
 static int64_t field_int(const RxFound *f, RxStreamKind kind, const char *name)
 {

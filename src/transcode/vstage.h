@@ -43,7 +43,7 @@
 #include <libavutil/pixfmt.h>
 #include <libavutil/rational.h>
 
-#include "orient.h"
+#include "transcode/orient.h"
 
 typedef struct RxVStageConfig {
     int width, height; /* the encoder's picture */

@@ -5,7 +5,7 @@
  * not outlive the journal, and the batch's threads only take the lock to
  * append. The write sorts the notes by path once and looks each row up.
  */
-#include "reencode/results.h"
+#include "report/results.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,8 +16,8 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
-#include "reencode/fsutil.h"
-#include "reencode/text.h"
+#include "core/fsutil.h"
+#include "core/text.h"
 
 typedef struct Note {
     char *path;

@@ -19,7 +19,7 @@
 #include <libswscale/swscale.h>
 
 #include "reencode/measure.h"
-#include "orient.h"
+#include "transcode/orient.h"
 
 /* ---- the arithmetic */
 

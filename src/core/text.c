@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reencode/text.h"
+#include "core/text.h"
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
 static int utf8_len(const unsigned char *s)

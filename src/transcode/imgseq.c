@@ -12,7 +12,7 @@
 #include <libavutil/avstring.h>
 #include <libavutil/mem.h>
 
-#include "imgseq.h"
+#include "transcode/imgseq.h"
 
 void rx_imgseq_free(char ***paths, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <libavutil/error.h>
 
 #include "reencode/settings.h"
-#include "reencode/sysinfo.h"
+#include "batch/sysinfo.h"
 
 /* The original script's -aom-params, less cpu-used, which is its own setting
  * here: aom-params are applied last, so a cpu-used inside them would

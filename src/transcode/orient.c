@@ -8,7 +8,7 @@
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
 
-#include "orient.h"
+#include "transcode/orient.h"
 
 int rx_orient_from_matrix(const int32_t *m, RxOrient *o, int *cw_degrees)
 {

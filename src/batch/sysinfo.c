@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reencode/sysinfo.h"
+#include "batch/sysinfo.h"
 
 /* The first line of a small file, or -1. */
 static int read_line(const char *path, char *buf, size_t size)

@@ -14,7 +14,7 @@
 #include <libavutil/opt.h>
 
 #include "reencode/settings.h"
-#include "vencoder.h"
+#include "encoders/vencoder.h"
 
 /* The job's keyframe interval in frames at the encoder's nominal rate. */
 static int64_t keyint_frames(const RxSettings *s, const AVCodecContext *enc)

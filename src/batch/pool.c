@@ -6,8 +6,8 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
-#include "reencode/crash.h"
-#include "reencode/pool.h"
+#include "batch/pool.h"
+#include "journal/crash.h"
 
 struct RxPool {
     int jobs;

@@ -12,7 +12,7 @@
 #include <libavutil/error.h>
 
 #include "reencode/log.h"
-#include "reencode/supervise.h"
+#include "batch/supervise.h"
 
 /* Consecutive crashes that blame no file before the supervisor gives up. */
 #define MAX_BLAMELESS 2

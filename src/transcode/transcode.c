@@ -42,18 +42,18 @@
 #include <libavutil/pixdesc.h>
 #include <libswresample/swresample.h>
 
-#include "reencode/crash.h"
-#include "reencode/fsutil.h"
 #include "reencode/log.h"
 #include "reencode/measure.h"
 #include "reencode/transcode.h"
 #include "reencode/verify.h"
-#include "fqueue.h"
-#include "vencoder.h"
-#include "orient.h"
-#include "imgseq.h"
+#include "core/fsutil.h"
+#include "encoders/vencoder.h"
+#include "journal/crash.h"
+#include "transcode/fqueue.h"
+#include "transcode/imgseq.h"
+#include "transcode/orient.h"
+#include "transcode/vstage.h"
 #include "version.h"
-#include "vstage.h"
 
 #define OPUS_RATE   48000
 #define IO_BUF_SIZE (256 * 1024)

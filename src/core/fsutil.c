@@ -12,7 +12,7 @@
 
 #include <libavutil/error.h>
 
-#include "reencode/fsutil.h"
+#include "core/fsutil.h"
 
 /* The directory part of path ("." when there is none), malloc'ed. */
 static char *parent_dir(const char *path)

@@ -34,8 +34,8 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
-#include "reencode/crash.h"
-#include "reencode/fsutil.h"
+#include "core/fsutil.h"
+#include "journal/crash.h"
 
 #define HEAD_MAX 16384 /* a longer rel is recorded as "" (found by content) */
 #define TAIL_MAX 128

@@ -30,7 +30,7 @@
 #ifndef RX_SUPERVISE_H
 #define RX_SUPERVISE_H
 
-#include "reencode/crash.h"
+#include "journal/crash.h"
 
 /*
  * Fork workers sharing the crash area a until one ends the work. Returns 0
