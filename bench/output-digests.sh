@@ -4,6 +4,9 @@
 # change (a restructure, a refactor) leaves every output byte-identical.
 #
 #   bench/output-digests.sh REENCODE MKCLIP [WORKDIR] > digests.txt
+#   RX_DIGEST_ARGS="--opus-dtx off" bench/output-digests.sh ...
+#                         the same with these options added to every encode
+#                         (a new default compared with the old behaviour)
 #
 # The clips cover what the pipeline distinguishes: patterns, VFR, several
 # and no audio tracks, 5.1, rotation, 10-bit, 4:4:4, odd sizes, gaps; the
@@ -14,6 +17,7 @@ set -euo pipefail
 re=$(realpath "${1:?usage: output-digests.sh REENCODE MKCLIP [WORKDIR]}")
 mk=$(realpath "${2:?usage: output-digests.sh REENCODE MKCLIP [WORKDIR]}")
 work=${3:-$(mktemp -d)}
+read -r -a extra <<<"${RX_DIGEST_ARGS:-}"
 mkdir -p "$work/in"
 cd "$work"
 
@@ -41,7 +45,7 @@ enc() { # enc CASE INPUT ARGS...: one encode, its digest
     out=out/$name.${EXT:-webm}
     mkdir -p out
     rm -f "$out"
-    if "$re" encode -q --threads 1 "$@" -o "$out" "in/$input.mp4" 2>"out/$name.err"; then
+    if "$re" encode -q --threads 1 "${extra[@]}" "$@" -o "$out" "in/$input.mp4" 2>"out/$name.err"; then
         printf '%s  %s\n' "$(md5sum <"$out" | cut -d' ' -f1)" "$name"
     else
         printf 'failed(%s)  %s\n' "$(tr '\n' ' ' <"out/$name.err" | cut -c1-80)" "$name"
@@ -70,7 +74,7 @@ mkdir -p batch/week1
 "$mk" --size 1280x720 --duration 6 --pattern webcam --crf 12 --title "Microsoft Teams" \
     batch/week1/meeting.mp4 >/dev/null
 "$mk" --size 1366x768 --duration 6 --pattern slides --vfr --crf 12 batch/desktop-vfr.mp4 >/dev/null
-"$re" run -q --no-progress --threads 1 -j 2 batch 2>/dev/null || true
+"$re" run -q --no-progress --threads 1 -j 2 "${extra[@]}" batch 2>/dev/null || true
 find batch -name '*.webm' | sort | while read -r f; do
     printf '%s  run:%s\n' "$(md5sum <"$f" | cut -d' ' -f1)" "${f#batch/}"
 done

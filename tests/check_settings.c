@@ -27,7 +27,7 @@ START_TEST(defaults_are_the_reference)
     ck_assert_int_eq(s.lag_in_frames, 32);
     ck_assert_int_eq(s.audio_bitrate, 32000);
     ck_assert_str_eq(s.opus_application, "voip");
-    ck_assert(s.keyint_seconds == 10.0);
+    ck_assert(s.keyint_seconds == RX_KEYINT_AUTO);
     ck_assert_int_eq(s.overwrite, 0);
     /* Every reference aom-param but cpu-used (its own setting). */
     ck_assert_ptr_nonnull(strstr(s.aom_params, "tune-content=screen"));

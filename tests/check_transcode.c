@@ -209,6 +209,65 @@ START_TEST(cfr_clip_becomes_av1_opus_webm)
 }
 END_TEST
 
+/* Audio payload bytes of an output (in_packets callback). */
+static int sum_audio(void *opaque, const InPacket *p)
+{
+    if (p->type == AVMEDIA_TYPE_AUDIO)
+        *(int64_t *)opaque += p->size;
+    return 0;
+}
+
+static int64_t audio_bytes(const char *path)
+{
+    int64_t n = 0;
+
+    ck_assert_int_eq(in_packets(path, sum_audio, &n), 0);
+    return n;
+}
+
+/* Digital silence (Game Bar without a microphone) costs almost nothing
+ * with DTX, the default, and decodes to as many samples, in sync; without
+ * DTX it costs what FFmpeg's wrapper spends (~16 kb/s). */
+START_TEST(silence_costs_almost_nothing)
+{
+    const char *in = path_in("silent.mp4"), *dtx = path_in("dtx.webm"), *off = path_in("off.webm");
+    InFile fi = {0}, fd = {0}, fo = {0};
+    int64_t bytes_dtx, bytes_off;
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 4.0;
+    c.audio = TM_AUDIO_SILENT;
+    make_clip(in, &c);
+    test_settings(&s);
+    ck_assert_int_eq(s.opus_dtx, RX_OPUS_DTX_SILENCE);
+    encode_ok(in, dtx, &s, &r);
+    s.opus_dtx = RX_OPUS_DTX_OFF;
+    encode_ok(in, off, &s, &r);
+
+    bytes_dtx = audio_bytes(dtx);
+    bytes_off = audio_bytes(off);
+    ck_assert_msg(bytes_dtx * 8 <= 1500 * 4, "silent track with DTX: %lld bytes in 4 s",
+                  (long long)bytes_dtx);
+    ck_assert_msg(bytes_off * 8 >= 10000 * 4, "silent track without DTX: %lld bytes in 4 s",
+                  (long long)bytes_off);
+
+    inspect(in, &fi);
+    inspect(dtx, &fd);
+    inspect(off, &fo);
+    assert_in_sync(&fi, &fd, c.fps, 1);
+    assert_in_sync(&fi, &fo, c.fps, 1);
+    ck_assert_int_eq(in_stream(&fd, AVMEDIA_TYPE_AUDIO, 0)->samples,
+                     in_stream(&fo, AVMEDIA_TYPE_AUDIO, 0)->samples);
+    ck_assert_int_eq(in_stream(&fd, AVMEDIA_TYPE_AUDIO, 0)->decode_errors, 0);
+    in_free(&fi);
+    in_free(&fd);
+    in_free(&fo);
+}
+END_TEST
+
 START_TEST(vfr_timestamps_survive)
 {
     const char *in = path_in("vfr.mp4"), *out = path_in("vfr.webm");
@@ -624,6 +683,51 @@ START_TEST(keyframes_by_time_not_by_source)
 }
 END_TEST
 
+/* The default policy: a keyframe at a slide change once 5 s have passed
+ * since the last (not at one 3 s after it), none on a static screen; one
+ * when 120 frames have been encoded at 1080p (a video playing throughout). */
+START_TEST(keyframes_at_scene_changes_and_by_work)
+{
+    const char *in = path_in("slides.mp4"), *out = path_in("auto.webm");
+    const char *busy = path_in("busy.mp4"), *bout = path_in("busy.webm");
+    const InStream *v;
+    InFile f = {0};
+    RxSettings s;
+    RxResult r;
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.duration = 12.0;
+    c.slide_seconds = 3.0; /* slides at 3, 6, 9 s */
+    c.audio_tracks = 0;
+    make_clip(in, &c);
+    test_settings(&s);
+    ck_assert(s.keyint_seconds == RX_KEYINT_AUTO);
+    encode_ok(in, out, &s, &r);
+    inspect(out, &f);
+    v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_int_eq(v->keyframes, 2);
+    ck_assert_int_lt(llabs(v->key_us[1] - v->key_us[0] - 6000000), 40000);
+    in_free(&f);
+
+    tm_clip_default(&c);
+    c.width = 1920;
+    c.height = 1080;
+    c.duration = 4.5;
+    c.pattern = TM_MOTION; /* every frame differs: 135 frames encoded */
+    c.audio_tracks = 0;
+    make_clip(busy, &c);
+    s.cpu_used = 8; /* only the keyframes are judged: the fastest speed */
+    encode_ok(busy, bout, &s, &r);
+    inspect(bout, &f);
+    v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
+    ck_assert_int_eq(v->frames, 135);
+    ck_assert_int_eq(v->keyframes, 2);
+    ck_assert_int_lt(llabs(v->key_us[1] - v->key_us[0] - 4000000), 40000); /* frame 120 */
+    in_free(&f);
+}
+END_TEST
+
 START_TEST(settings_reach_the_encoder)
 {
     const char *in = path_in("in.mp4"), *lo = path_in("lo.webm"), *hi = path_in("hi.webm");
@@ -687,6 +791,7 @@ START_TEST(svtav1_clip_becomes_av1_opus_webm)
     make_clip(in, &c);
     encoder_settings(&s, 1);
     s.threads = 1;
+    s.keyint_seconds = 10.0;
     encode_ok(in, out10, &s, &r);
     s.keyint_seconds = 3.0;
     encode_ok(in, out3, &s, &r);
@@ -1200,6 +1305,8 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cfr_clip_becomes_av1_opus_webm);
+    tcase_add_test(tc, keyframes_at_scene_changes_and_by_work);
+    tcase_add_test(tc, silence_costs_almost_nothing);
     tcase_add_loop_test(tc, vfr_timestamps_survive, 0, N_ENCODERS);
     tcase_add_test(tc, dedup_keeps_every_visible_change);
     tcase_add_test(tc, dedup_keeps_keyframes_and_length);

@@ -30,6 +30,20 @@ typedef enum RxContainer {
     RX_CONTAINER_MKV = 2,  /* Matroska: holds any codec reencode writes or copies */
 } RxContainer;
 
+/* When libopus may stop sending frames (discontinuous transmission; see
+ * src/transcode/opusenc.h for why the default is digital silence only). */
+typedef enum RxOpusDtx {
+    RX_OPUS_DTX_OFF,     /* never: the packets of FFmpeg's libopus wrapper */
+    RX_OPUS_DTX_SILENCE, /* in digital silence only (the default) */
+    RX_OPUS_DTX_ALWAYS,  /* whenever libopus's voice detector hears none */
+} RxOpusDtx;
+
+/* keyint_seconds: keyframes at scene changes and by decode work (see
+ * src/transcode/transcode.c, "keyframes"), not by a fixed cadence. rav1e,
+ * which cannot be made to place one, gets RX_KEYINT_FALLBACK seconds. */
+#define RX_KEYINT_AUTO     (-1.0)
+#define RX_KEYINT_FALLBACK 10.0
+
 typedef struct RxSettings {
     char video_encoder[32]; /* libavcodec encoder name: "libaom-av1" | "libsvtav1" |
                                "librav1e" | "libvpx-vp9" */
@@ -45,12 +59,14 @@ typedef struct RxSettings {
     char rav1e_params[256]; /* --rav1e-params: key=value:..., rav1e's spelling */
     char vp9_params[256];   /* --vp9-params: key=value:..., FFmpeg's libvpx-vp9 options */
     int threads;            /* thread budget of the job; 0 = all cores */
-    double keyint_seconds;  /* force a keyframe at least this often; 0 = never */
+    double keyint_seconds;  /* RX_KEYINT_AUTO, or a keyframe at least this often
+                               by time (0 = never: left to the encoder) */
 
     int audio_copy;            /* 1: the input's audio packets as they are, no Opus */
     int container;             /* RxContainer, RX_CONTAINER_AUTO */
     int64_t audio_bitrate;     /* bits/s per Opus track, 32000 */
     char opus_application[16]; /* "voip" | "audio" | "lowdelay" */
+    int opus_dtx;              /* RxOpusDtx: when Opus may stop sending frames */
 
     int overwrite; /* replace an existing output (never by default) */
 

@@ -44,6 +44,7 @@ _reencode()
     --video-encoder) _reencode_reply -W 'libaom-av1 libsvtav1 librav1e libvpx-vp9'; return ;;
     --dedup) _reencode_reply -W 'auto on off'; return ;;
     --opus-application) _reencode_reply -W 'voip audio lowdelay'; return ;;
+    --opus-dtx) _reencode_reply -W 'silence always off'; return ;;
     --journal) _reencode_reply -f; return ;;
     --originals) _reencode_reply -W 'rename keep delete'; return ;;
     --output-dir) _reencode_reply -d; return ;;
@@ -63,7 +64,7 @@ _reencode()
     # The options and operands of each command
     case $cmd in
     'run')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --no-supervisor --originals --max-size-ratio --output-dir --accept-truncated --log --stats --rav1e-params --vp9-params --audio-codec --container --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --opus-dtx --ext -m --match --all --follow-symlinks --one-file-system --json -n --dry-run -j --jobs --journal --wait --retry-failed --no-supervisor --originals --max-size-ratio --output-dir --accept-truncated --log --stats --rav1e-params --vp9-params --audio-codec --container --cfr --fps --from-csv --column --id-column --from-list -0 --null --results --shard --measure --min-ssim --target-ssim'
         operand=-d
         ;;
     'list')
@@ -75,7 +76,7 @@ _reencode()
         operand=-d
         ;;
     'encode')
-        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --rav1e-params --vp9-params --audio-codec --container --cfr --fps --images --measure --min-ssim --target-ssim'
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress -o --output --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --opus-dtx --rav1e-params --vp9-params --audio-codec --container --cfr --fps --images --measure --min-ssim --target-ssim'
         operand=-f
         ;;
     'journal repair')

@@ -85,10 +85,15 @@ static const char *const help_main[] = {
     "      --vp9-params K=V:...   FFmpeg's libvpx-vp9 options, e.g. deadline=realtime:\n" \
     "                             aq-mode=3 (applied last, so they win) ['']\n"           \
     "All encoders:\n"                                                                     \
-    "      --keyint SECONDS       a keyframe at least this often, by time [10];\n"        \
-    "                             0 leaves it to the encoder (libaom-av1: one per\n"      \
-    "                             file; libsvtav1: about every 5 s). librav1e cannot\n"   \
-    "                             force them: every keyint x frame rate frames instead\n" \
+    "      --keyint auto|SECONDS  auto: a keyframe at a scene change (a new slide)\n"     \
+    "                             after 5 s, and one when 120 frames (at 1080p; more\n"   \
+    "                             when smaller) have been encoded since the last, or\n"   \
+    "                             300 s passed: seeks stay fast, static screens cost\n"   \
+    "                             no keyframes [auto]. SECONDS: a keyframe this often,\n" \
+    "                             by time; 0 leaves it to the encoder (libaom-av1: one\n" \
+    "                             per file; libsvtav1: about every 5 s). librav1e\n"      \
+    "                             cannot force them: every keyint x frame rate frames\n"  \
+    "                             instead (auto: 10 s)\n"                                 \
     "      --threads N            thread budget of the job, decoder and encoder\n"        \
     "                             each capped by it; 0 = all cores [0]\n"                 \
     "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \
@@ -117,6 +122,11 @@ static const char *const help_main[] = {
     "                             are: AAC needs Matroska) [opus]\n"                     \
     "      --audio-bitrate RATE   Opus, per track, e.g. 32k, 64000 [32k]\n"              \
     "      --opus-application A   voip | audio | lowdelay [voip]\n"                      \
+    "      --opus-dtx MODE        silence | always | off [silence]: stop sending Opus\n" \
+    "                             frames in digital silence (a silent track costs\n"     \
+    "                             under 1 kb/s), whenever no voice is heard (lossy in\n" \
+    "                             pauses: FFmpeg's decoder clicks at some onsets), or\n" \
+    "                             never (FFmpeg's libopus wrapper, byte for byte)\n"     \
     "Container:\n"                                                                       \
     "      --container C          auto | webm | mkv [auto]: auto is WebM, or Matroska\n" \
     "                             (.mkv) with --audio-codec copy; an -o NAME.webm or\n"  \
@@ -561,6 +571,7 @@ enum {
     OPT_VERIFY,
     OPT_AUDIO_BITRATE,
     OPT_OPUS_APP,
+    OPT_OPUS_DTX,
     OPT_EXT,
     OPT_MATCH,
     OPT_ALL,
@@ -629,6 +640,7 @@ static const struct {
     {"verify", 0, OPT_VERIFY, 1, FOR_ENCODE | FOR_RUN},
     {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUN},
     {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUN},
+    {"opus-dtx", 0, OPT_OPUS_DTX, 1, FOR_ENCODE | FOR_RUN},
     {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUN},
     {"match", 'm', OPT_MATCH, 1, FOR_LIST | FOR_RUN},
     {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
@@ -728,6 +740,7 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     static const char *const dedups[] = {"auto", "off", "on", NULL};
     static const char *const verifies[] = {"off", "quick", "full", NULL};
     static const char *const apps[] = {"voip", "audio", "lowdelay", NULL};
+    static const char *const dtx_modes[] = {"off", "silence", "always", NULL}; /* RxOpusDtx */
     static const char *const audio_codecs[] = {"opus", "copy", NULL};
     static const char *const containers[] = {"auto", "webm", "mkv", NULL};
     RxSettings *s = &cli->settings;
@@ -855,8 +868,11 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         s->dedup_max_diff = (int)n;
         break;
     case OPT_KEYINT:
-        if (parse_double(v, 0, 3600, &d))
-            return usage_error(err, errsize, "--keyint takes seconds from 0 to 3600, not '%s'", v);
+        if (!strcmp(v, "auto"))
+            d = RX_KEYINT_AUTO;
+        else if (parse_double(v, 0, 3600, &d))
+            return usage_error(err, errsize,
+                               "--keyint takes auto or seconds from 0 to 3600, not '%s'", v);
         s->keyint_seconds = d;
         break;
     case OPT_THREADS:
@@ -877,6 +893,13 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                "--opus-application takes voip, audio or lowdelay, not '%s'", v);
         rx_settings_set_str(s->opus_application, sizeof(s->opus_application), v);
         first_of(&cli->opus_only, "opus-application");
+        break;
+    case OPT_OPUS_DTX:
+        if ((kw = index_of(v, dtx_modes)) < 0)
+            return usage_error(err, errsize, "--opus-dtx takes silence, always or off, not '%s'",
+                               v);
+        s->opus_dtx = kw;
+        first_of(&cli->opus_only, "opus-dtx");
         break;
     case OPT_AUDIO_CODEC:
         if ((kw = index_of(v, audio_codecs)) < 0)

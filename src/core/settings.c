@@ -69,9 +69,10 @@ void rx_settings_default(RxSettings *s)
     rx_settings_set_str(s->aom_params, sizeof(s->aom_params), reference_aom_params);
     s->preset = encoders[0].preset;
     s->threads = 0;
-    s->keyint_seconds = 10.0;
+    s->keyint_seconds = RX_KEYINT_AUTO;
     s->audio_bitrate = 32000;
     rx_settings_set_str(s->opus_application, sizeof(s->opus_application), "voip");
+    s->opus_dtx = RX_OPUS_DTX_SILENCE;
     s->overwrite = 0;
     s->dedup = -1;
     s->dedup_max_diff = 10;

@@ -21,7 +21,9 @@ static int64_t keyint_frames(const RxSettings *s, const AVCodecContext *enc)
 {
     double fps = enc->framerate.num > 0 && enc->framerate.den > 0 ? av_q2d(enc->framerate) : 30;
 
-    return FFMAX(1, llrint(s->keyint_seconds * fps));
+    double seconds = s->keyint_seconds > 0 ? s->keyint_seconds : RX_KEYINT_FALLBACK;
+
+    return FFMAX(1, llrint(seconds * fps));
 }
 
 /*
@@ -49,7 +51,7 @@ int rx_rav1e_options(const RxSettings *s, AVCodecContext *enc, AVDictionary **op
         ret = av_dict_set_int(&p, "speed", s->preset, 0);
     if (ret >= 0 && threads > 1)
         ret = av_dict_set_int(&p, "tiles", threads, 0);
-    if (ret >= 0 && s->keyint_seconds > 0) {
+    if (ret >= 0 && s->keyint_seconds != 0) {
         ret = av_dict_set_int(&p, "key_frame_interval", keyint_frames(s, enc), 0);
         if (ret >= 0)
             ret = av_dict_set_int(&p, "min_key_frame_interval", keyint_frames(s, enc), 0);
@@ -94,7 +96,7 @@ int rx_vp9_options(const RxSettings *s, AVCodecContext *enc, AVDictionary **opts
     int threads = rx_settings_threads(s), ret;
 
     enc->bit_rate = 0;
-    if (s->keyint_seconds > 0)
+    if (s->keyint_seconds != 0) /* only the keyframes we force */
         enc->gop_size = INT_MAX / 2;
     ret = av_dict_set_int(opts, "crf", s->crf, 0);
     if (ret >= 0)

@@ -49,6 +49,8 @@
 #include <libavcodec/packet.h>
 #include <libavutil/channel_layout.h>
 
+#include "reencode/settings.h" /* RxOpusDtx */
+
 #define RX_OPUS_RATE         48000
 #define RX_OPUS_FRAME        960 /* samples per channel in each frame sent: 20 ms */
 #define RX_OPUS_MAX_MERGE    120 /* ms: the longest an Opus packet may last */
@@ -56,18 +58,11 @@
 
 typedef struct RxOpusEnc RxOpusEnc;
 
-/* When libopus may stop sending frames (OPUS_SET_DTX). */
-enum {
-    RX_OPUS_DTX_OFF,     /* never: the wrapper's packets */
-    RX_OPUS_DTX_SILENCE, /* in digital silence only (the default) */
-    RX_OPUS_DTX_ALWAYS,  /* whenever libopus's voice detector hears none */
-};
-
 typedef struct RxOpusConfig {
     int channels;            /* 1..RX_OPUS_MAX_CHANNELS */
     int64_t bit_rate;        /* b/s for the whole track, 500..256000 per channel */
     const char *application; /* "voip" | "audio" | "lowdelay" (borrowed during open) */
-    int dtx;                 /* RX_OPUS_DTX_*; 1-2 channels only, OFF above */
+    int dtx;                 /* RxOpusDtx; 1-2 channels only, OFF above */
     int merge_ms;            /* longest packet made of DTX frames: 20 (none) .. 120, by 20 */
 } RxOpusConfig;
 

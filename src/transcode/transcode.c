@@ -51,11 +51,13 @@
 #include "journal/crash.h"
 #include "transcode/fqueue.h"
 #include "transcode/imgseq.h"
+#include "transcode/opusenc.h"
 #include "transcode/orient.h"
 #include "transcode/vstage.h"
 #include "version.h"
 
-#define OPUS_RATE   48000
+#define OPUS_RATE   RX_OPUS_RATE
+#define OPUS_TB     ((AVRational){1, OPUS_RATE})
 #define IO_BUF_SIZE (256 * 1024)
 /* Frames (video and audio together) the decoder may run ahead. */
 #define QUEUE_FRAMES 8
@@ -66,13 +68,14 @@ typedef struct AudioPath {
     int copy; /* --audio-codec copy: the input's packets, no decoder or encoder */
     AVStream *ost;
     AVCodecContext *dec;
-    AVCodecContext *enc;
+    RxOpusEnc *opus;        /* libopus itself: FFmpeg 5.1's wrapper has no DTX */
+    AVChannelLayout layout; /* what Opus takes (Vorbis order), swr's output */
     SwrContext *swr;
     AVChannelLayout swr_in_layout; /* what swr was configured for */
     int swr_in_rate;
     int swr_in_fmt;
     AVAudioFifo *fifo;
-    AVFrame *frame;    /* encoder input, frame_size samples */
+    float *pcm;        /* encoder input: RX_OPUS_FRAME samples, interleaved */
     uint8_t *conv;     /* swr output, interleaved float */
     int conv_cap;      /* in samples per channel */
     int64_t start_pts; /* first output sample, in 1/48000 (copy: first pts, input tb) */
@@ -86,14 +89,18 @@ typedef struct VideoPath {
     AVCodecContext *dec;
     AVCodecContext *enc;
     RxVStage *stage;
-    int64_t first_pts; /* of the first frame sent, enc time base */
-    int64_t last_pts;  /* of the last frame stamped, output time (sent or elided) */
-    int64_t last_end;  /* last_pts + its duration */
-    int64_t last_kf;   /* pts of the last forced/first keyframe */
-    int64_t since_kf;  /* frames sent from last_kf on, it included */
-    int64_t sent_pts;  /* pts of the last frame sent to the encoder */
-    int64_t keyint;    /* keyframe interval in enc time base, 0 = off */
-    AVPacket *held;    /* one packet held back to learn its duration */
+    int64_t first_pts;  /* of the first frame sent, enc time base */
+    int64_t last_pts;   /* of the last frame stamped, output time (sent or elided) */
+    int64_t last_end;   /* last_pts + its duration */
+    int64_t last_kf;    /* pts of the last forced/first keyframe */
+    int64_t since_kf;   /* frames sent from last_kf on, it included */
+    int64_t sent_pts;   /* pts of the last frame sent to the encoder */
+    int64_t keyint;     /* fixed keyframe interval in enc time base, 0 = off */
+    int key_auto;       /* keyframes by the policy ("keyframes" below) */
+    int64_t key_frames; /* policy: most frames sent from one keyframe on */
+    int64_t key_max;    /* policy: longest time from one keyframe on, enc tb */
+    int64_t key_scene;  /* policy: shortest time before a scene-change one, enc tb */
+    AVPacket *held;     /* one packet held back to learn its duration */
     /* The input's timing is tracked apart from the output's, in in_tb: with
      * a constant frame rate the encoder counts output frames (time base
      * 1/rate); else in_tb is the encoder's, and frames the output's
@@ -629,7 +636,7 @@ static int svtav1_options(RxTranscode *t, AVCodecContext *enc, AVDictionary **op
     int n;
 
     n = snprintf(params, sizeof(params), "lp=%d", rx_settings_threads(&t->s));
-    if (t->s.keyint_seconds > 0)
+    if (t->s.keyint_seconds != 0)
         n += snprintf(params + n, sizeof(params) - (size_t)n,
                       ":enable-force-key-frames=1:keyint=%d", SVT_KEYINT_NEVER);
     if (t->s.svt_params[0])
@@ -667,6 +674,34 @@ static const char *user_params(const RxSettings *s, const char **flag)
     if (!strcmp(s->video_encoder, "libvpx-vp9"))
         return *flag = "vp9-params", s->vp9_params;
     return NULL;
+}
+
+/*
+ * Keyframes (the default policy; docs/benchmarks.md, "Seeking in Chromium"
+ * and "Keyframes"). A seek decodes every frame from the keyframe before the
+ * asked time, so its cost is the frames encoded since that keyframe, not the
+ * time: with duplicate elision a static minute is a handful of frames. In
+ * headless Chromium a 1080p frame of screen content costs ~2.5 ms to reach,
+ * one of a video playing in a window ~5.2 ms (on top of ~20-70 ms per
+ * seek), so KEY_FRAMES_1080P keeps the worst seek near 700 ms; the bound
+ * scales with the picture's area. KEY_MAX_S bounds a lecture that never
+ * changes; a scene change after KEY_SCENE_S becomes a keyframe, where it is
+ * cheap (a new slide's intra frame ~2x its inter frame, where an intra
+ * frame of an unchanged screen is ~30-100x).
+ */
+#define KEY_FRAMES_1080P 120
+#define KEY_MAX_S        300
+#define KEY_SCENE_S      5
+#define KEY_SCENE_SHARE  0.5 /* rx_frames_changed(): most of the picture */
+
+static void key_policy(VideoPath *v, const AVCodecContext *enc)
+{
+    int64_t area = (int64_t)enc->width * enc->height;
+
+    v->key_auto = 1;
+    v->key_frames = av_clip64(KEY_FRAMES_1080P * 1920 * 1080 / FFMAX(area, 1), 30, 1200);
+    v->key_max = av_rescale_q(KEY_MAX_S, (AVRational){1, 1}, enc->time_base);
+    v->key_scene = av_rescale_q(KEY_SCENE_S, (AVRational){1, 1}, enc->time_base);
 }
 
 static int open_video(RxTranscode *t, AVStream *ist)
@@ -839,6 +874,7 @@ static int open_video(RxTranscode *t, AVStream *ist)
                                           .fmt = enc->pix_fmt,
                                           .orient = orient,
                                           .dedup = rx_settings_dedup(&t->s),
+                                          .scene = t->s.keyint_seconds < 0,
                                           .max_diff = t->s.dedup_max_diff,
                                           .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
                                           .in_tb = v->in_tb});
@@ -851,6 +887,8 @@ static int open_video(RxTranscode *t, AVStream *ist)
     if (t->s.keyint_seconds > 0)
         v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
                                  enc->time_base);
+    else if (t->s.keyint_seconds < 0)
+        key_policy(v, enc);
     v->held = av_packet_alloc();
     if (!v->held)
         return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
@@ -878,10 +916,7 @@ static int add_audio_stream(RxTranscode *t, const AVStream *ist, AudioPath *a)
 
 static int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
 {
-    const AVCodec *codec;
-    AVCodecContext *enc;
-    AVDictionary *opts = NULL;
-    const AVDictionaryEntry *e;
+    RxOpusConfig cfg;
     int nb, ret;
 
     a->in_index = ist->index;
@@ -895,50 +930,28 @@ static int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
         return fail(t, AVERROR_INVALIDDATA, "cannot tell the channels of audio stream %d of '%s'",
                     ist->index, t->input);
 
-    codec = avcodec_find_encoder_by_name("libopus");
-    if (!codec)
-        return fail(t, AVERROR_ENCODER_NOT_FOUND, "no libopus encoder in this libavcodec");
-    enc = avcodec_alloc_context3(codec);
-    if (!enc)
-        return fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
-    a->enc = enc;
-    /* Opus takes 48 kHz interleaved float; more than 8 channels it cannot
-     * map, so those are folded to stereo. */
-    av_channel_layout_default(&enc->ch_layout, nb <= 8 ? nb : 2);
-    enc->sample_rate = OPUS_RATE;
-    enc->sample_fmt = AV_SAMPLE_FMT_FLT;
-    enc->bit_rate = t->s.audio_bitrate;
-    enc->time_base = (AVRational){1, OPUS_RATE};
-    if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
-        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    av_dict_set(&opts, "application", t->s.opus_application, 0);
-    ret = avcodec_open2(enc, codec, &opts);
-    e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
-    if (ret >= 0 && e)
-        ret = AVERROR_OPTION_NOT_FOUND;
-    av_dict_free(&opts);
+    /* More than 8 channels Opus cannot map: those are folded to stereo. */
+    rx_opusenc_defaults(&cfg);
+    cfg.channels = nb <= RX_OPUS_MAX_CHANNELS ? nb : 2;
+    cfg.bit_rate = t->s.audio_bitrate;
+    cfg.application = t->s.opus_application;
+    cfg.dtx = t->s.opus_dtx;
+    ret = rx_opusenc_open(&a->opus, &cfg);
+    if (ret >= 0)
+        ret = rx_opusenc_layout(cfg.channels, &a->layout);
     if (ret < 0)
         return fail(t, ret, "cannot open Opus encoder for stream %d of '%s'", ist->index, t->input);
-
-    a->fifo = av_audio_fifo_alloc(enc->sample_fmt, enc->ch_layout.nb_channels, enc->frame_size * 4);
-    a->frame = av_frame_alloc();
-    if (!a->fifo || !a->frame)
+    a->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLT, cfg.channels, RX_OPUS_FRAME * 4);
+    a->pcm = av_malloc_array((size_t)RX_OPUS_FRAME * cfg.channels, sizeof(*a->pcm));
+    if (!a->fifo || !a->pcm)
         return fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
-    a->frame->nb_samples = enc->frame_size;
-    a->frame->format = enc->sample_fmt;
-    a->frame->sample_rate = enc->sample_rate;
-    ret = av_channel_layout_copy(&a->frame->ch_layout, &enc->ch_layout);
-    if (ret >= 0)
-        ret = av_frame_get_buffer(a->frame, 0);
-    if (ret < 0)
-        return fail(t, ret, "cannot open Opus encoder for '%s'", t->input);
 
     ret = add_audio_stream(t, ist, a);
     if (ret >= 0)
-        ret = avcodec_parameters_from_context(a->ost->codecpar, enc);
+        ret = rx_opusenc_parameters(a->opus, a->ost->codecpar);
     if (ret < 0)
         return fail(t, ret, "cannot create output stream for '%s'", t->output);
-    a->ost->time_base = enc->time_base;
+    a->ost->time_base = OPUS_TB;
     return 0;
 }
 
@@ -1183,11 +1196,11 @@ static int write_header(RxTranscode *t)
 
 /* ---- muxing */
 
-static int mux(RxTranscode *t, AVPacket *pkt, AVCodecContext *enc, AVStream *ost)
+static int mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost)
 {
     int ret;
 
-    av_packet_rescale_ts(pkt, enc->time_base, ost->time_base);
+    av_packet_rescale_ts(pkt, tb, ost->time_base);
     pkt->stream_index = ost->index;
     ret = av_interleaved_write_frame(t->oc, pkt);
     if (ret < 0)
@@ -1210,7 +1223,7 @@ static int mux_video(RxTranscode *t, AVPacket *pkt)
         } else if (v->last_end != AV_NOPTS_VALUE && v->last_end > v->held->pts) {
             v->held->duration = v->last_end - v->held->pts;
         }
-        ret = mux(t, v->held, v->enc, v->ost);
+        ret = mux(t, v->held, v->enc->time_base, v->ost);
         av_packet_unref(v->held);
         if (ret < 0)
             return ret;
@@ -1220,17 +1233,35 @@ static int mux_video(RxTranscode *t, AVPacket *pkt)
     return 0;
 }
 
-static int drain_encoder(RxTranscode *t, AVCodecContext *enc, AVStream *ost, int is_video)
+static int drain_video(RxTranscode *t)
 {
     int ret;
 
     for (;;) {
-        ret = avcodec_receive_packet(enc, t->epkt);
+        ret = avcodec_receive_packet(t->v.enc, t->epkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
-            return fail(t, ret, "cannot encode %s of '%s'", is_video ? "video" : "audio", t->input);
-        ret = is_video ? mux_video(t, t->epkt) : mux(t, t->epkt, enc, ost);
+            return fail(t, ret, "cannot encode video of '%s'", t->input);
+        ret = mux_video(t, t->epkt);
+        av_packet_unref(t->epkt);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* The packets libopus has finished (after the flush, all of them). */
+static int drain_audio(RxTranscode *t, AudioPath *a)
+{
+    int ret;
+
+    for (;;) {
+        ret = rx_opusenc_receive(a->opus, t->epkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return fail(t, ret, "cannot encode audio of '%s'", t->input);
+        ret = mux(t, t->epkt, OPUS_TB, a->ost);
         av_packet_unref(t->epkt);
         if (ret < 0)
             return ret;
@@ -1265,15 +1296,30 @@ static int send_video(RxTranscode *t, AVFrame *out)
     t->res->video_frames++;
     v->since_kf = out->pts == v->last_kf ? 1 : v->since_kf + 1;
     v->sent_pts = out->pts;
-    return drain_encoder(t, v->enc, v->ost, 1);
+    return drain_video(t);
 }
 
-/* Our keyframe cadence is by time (output time, in the encoder's time
- * base), not frame count, so VFR input and elided stretches get one every
- * keyint seconds too. */
+/* --keyint S: a cadence by time (output time, in the encoder's time base),
+ * not frame count, so VFR input and elided stretches get one every S
+ * seconds too. The policy: one when the frames sent since the last reach
+ * the bound that keeps a seek's decoding work under budget, or after
+ * key_max at the latest. */
 static int key_due(const VideoPath *v, int64_t pts)
 {
-    return v->first_pts == AV_NOPTS_VALUE || (v->keyint > 0 && pts - v->last_kf >= v->keyint);
+    if (v->first_pts == AV_NOPTS_VALUE)
+        return 1;
+    if (v->key_auto)
+        return v->since_kf >= v->key_frames || pts - v->last_kf >= v->key_max;
+    return v->keyint > 0 && pts - v->last_kf >= v->keyint;
+}
+
+/* The policy's other keyframe: at a scene change (a new slide, a window
+ * switch), where an intra frame costs little more than the inter frame it
+ * replaces, once key_scene has passed since the last one. */
+static int key_at_scene(const VideoPath *v, int64_t pts)
+{
+    return v->key_auto && pts - v->last_kf >= v->key_scene &&
+           rx_vstage_change(v->stage) >= KEY_SCENE_SHARE;
 }
 
 /* Encode out, a frame of the stage's stamped in the encoder's time base. */
@@ -1417,7 +1463,7 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
         report_progress(t);
         return 0;
     }
-    return encode_out(t, out, key);
+    return encode_out(t, out, key || key_at_scene(v, frame->pts));
 }
 
 /* End of the video: a recording that ends on a still picture ends on dropped
@@ -1488,7 +1534,6 @@ static int emit_packet(RxTranscode *t, int tag)
 static int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
 {
     const AVStream *ist = t->ic->streams[a->in_index];
-    int ret;
 
     if (pkt->pts != AV_NOPTS_VALUE) {
         if (a->start_pts == AV_NOPTS_VALUE || pkt->pts < a->start_pts)
@@ -1498,12 +1543,7 @@ static int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
     }
     a->sent++;
     pkt->pos = -1;
-    pkt->stream_index = a->ost->index;
-    av_packet_rescale_ts(pkt, ist->time_base, a->ost->time_base);
-    ret = av_interleaved_write_frame(t->oc, pkt);
-    if (ret < 0)
-        return fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
-    return 0;
+    return mux(t, pkt, ist->time_base, a->ost);
 }
 
 /* Source thread: send pkt (NULL = flush) to the decoder, queue its frames. */
@@ -1538,28 +1578,24 @@ static int decode_video(RxTranscode *t, const AVPacket *pkt)
 /* ---- audio */
 
 /* Encode whole Opus frames from the FIFO; with final set, the remainder too
- * (libopus pads a short last frame). */
+ * (a short last frame is padded, its padding trimmed by DiscardPadding). */
 static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
 {
-    int fs = a->enc->frame_size;
+    const int fs = RX_OPUS_FRAME;
     int ret;
 
     if (!t->audio_ready && !final) /* the FIFO holds it until then */
         return 0;
     while (av_audio_fifo_size(a->fifo) >= fs || (final && av_audio_fifo_size(a->fifo) > 0)) {
         int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
-        ret = av_frame_make_writable(a->frame);
-        if (ret < 0)
-            return fail(t, ret, "cannot encode audio of '%s'", t->input);
-        a->frame->nb_samples = n;
-        if (av_audio_fifo_read(a->fifo, (void **)a->frame->data, n) != n)
+        int64_t pts = a->start_pts - t->audio_shift + a->sent;
+        if (av_audio_fifo_read(a->fifo, (void **)&a->pcm, n) != n)
             return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
-        a->frame->pts = a->start_pts - t->audio_shift + a->sent;
         a->sent += n;
-        ret = avcodec_send_frame(a->enc, a->frame);
+        ret = rx_opusenc_send(a->opus, a->pcm, n, pts);
         if (ret < 0)
             return fail(t, ret, "cannot encode audio of '%s'", t->input);
-        ret = drain_encoder(t, a->enc, a->ost, 0);
+        ret = drain_audio(t, a);
         if (ret < 0)
             return ret;
     }
@@ -1574,8 +1610,7 @@ static int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb)
 
     if (need > a->conv_cap) {
         av_freep(&a->conv);
-        ret = av_samples_alloc(&a->conv, NULL, a->enc->ch_layout.nb_channels, need,
-                               a->enc->sample_fmt, 0);
+        ret = av_samples_alloc(&a->conv, NULL, a->layout.nb_channels, need, AV_SAMPLE_FMT_FLT, 0);
         if (ret < 0)
             return fail(t, ret, "cannot resample audio of '%s'", t->input);
         a->conv_cap = need;
@@ -1608,8 +1643,8 @@ static int setup_swr(RxTranscode *t, AudioPath *a, const AVFrame *f)
         av_channel_layout_default(&in, f->ch_layout.nb_channels);
     else if ((ret = av_channel_layout_copy(&in, &f->ch_layout)) < 0)
         return fail(t, ret, "cannot resample audio of '%s'", t->input);
-    ret = swr_alloc_set_opts2(&a->swr, &a->enc->ch_layout, a->enc->sample_fmt, OPUS_RATE, &in,
-                              f->format, f->sample_rate, 0, NULL);
+    ret = swr_alloc_set_opts2(&a->swr, &a->layout, AV_SAMPLE_FMT_FLT, OPUS_RATE, &in, f->format,
+                              f->sample_rate, 0, NULL);
     av_channel_layout_uninit(&in);
     if (ret >= 0)
         ret = swr_init(a->swr);
@@ -1902,7 +1937,7 @@ static int flush_all(RxTranscode *t)
     ret = avcodec_send_frame(t->v.enc, NULL);
     if (ret < 0)
         return fail(t, ret, "cannot finish video of '%s'", t->input);
-    ret = drain_encoder(t, t->v.enc, t->v.ost, 1);
+    ret = drain_video(t);
     if (ret < 0)
         return ret;
     ret = mux_video(t, NULL);
@@ -1923,10 +1958,10 @@ static int flush_all(RxTranscode *t)
         ret = encode_audio_fifo(t, a, 1);
         if (ret < 0)
             return ret;
-        ret = avcodec_send_frame(a->enc, NULL);
+        ret = rx_opusenc_send(a->opus, NULL, 0, 0);
         if (ret < 0)
             return fail(t, ret, "cannot finish audio of '%s'", t->input);
-        ret = drain_encoder(t, a->enc, a->ost, 0);
+        ret = drain_audio(t, a);
         if (ret < 0)
             return ret;
     }
@@ -2476,12 +2511,13 @@ static void pass_close(RxTranscode *t)
     for (i = 0; i < t->na; i++) {
         AudioPath *a = &t->a[i];
         avcodec_free_context(&a->dec);
-        avcodec_free_context(&a->enc);
+        rx_opusenc_free(&a->opus);
+        av_channel_layout_uninit(&a->layout);
         swr_free(&a->swr);
         av_channel_layout_uninit(&a->swr_in_layout);
         if (a->fifo)
             av_audio_fifo_free(a->fifo);
-        av_frame_free(&a->frame);
+        av_freep(&a->pcm);
         av_freep(&a->conv);
     }
     av_freep(&t->a);

@@ -24,6 +24,7 @@ struct RxVStage {
     AVFrame *pending;       /* the last frame dropped since then, if any */
     AVFrame *before;        /* the dropped frame just before pending, if any */
     int flushed;            /* frames handed out by rx_vstage_flush() */
+    double change;          /* rx_vstage_change() */
     int64_t converted, dropped, repeated;
 
     /* Retiming (cfg.rate set). Slot k is output frame k, at t0 + k / rate. */
@@ -47,6 +48,7 @@ int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg)
     if (!vs)
         return AVERROR(ENOMEM);
     vs->cfg = *cfg;
+    vs->change = -1;
     vs->conv = av_frame_alloc();
     vs->turned = av_frame_alloc();
     vs->anchor = av_frame_alloc();
@@ -144,6 +146,7 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
     int ret;
 
     *out = NULL;
+    vs->change = -1;
     ret = adapt_and_turn(vs, in, &cand);
     if (ret < 0)
         return ret;
@@ -160,6 +163,8 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
         vs->dropped++;
         return 0;
     }
+    if (vs->cfg.scene && vs->anchor->buf[0])
+        vs->change = rx_frames_changed(cand, vs->anchor);
     av_frame_unref(vs->before);
     av_frame_unref(vs->pending);
     av_frame_unref(vs->anchor);
@@ -168,6 +173,11 @@ int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out)
         return ret;
     *out = cand;
     return 1;
+}
+
+double rx_vstage_change(const RxVStage *vs)
+{
+    return vs->change;
 }
 
 int rx_vstage_flush(RxVStage *vs, AVFrame **out)
@@ -410,4 +420,56 @@ int rx_frames_alike(const AVFrame *a, const AVFrame *b, int max_diff)
             return 0;
     }
     return 1;
+}
+
+/* ---- how much of the picture changed */
+
+#define SCENE_BLOCK 16
+#define SCENE_DIFF  3 /* mean 8-bit levels over a block: above an encode's noise */
+
+#define DEFINE_BLOCK_DIFF(name, type)                                                        \
+    static uint64_t name(const uint8_t *pa, int la, const uint8_t *pb, int lb, int x, int y, \
+                         int w, int h)                                                       \
+    {                                                                                        \
+        uint64_t sum = 0;                                                                    \
+        for (int j = y; j < y + h; j += 2) {                                                 \
+            const type *ra = (const type *)(pa + (ptrdiff_t)j * la);                         \
+            const type *rb = (const type *)(pb + (ptrdiff_t)j * lb);                         \
+            for (int i = x; i < x + w; i++)                                                  \
+                sum += (uint64_t)(ra[i] > rb[i] ? ra[i] - rb[i] : rb[i] - ra[i]);            \
+        }                                                                                    \
+        return sum;                                                                          \
+    }
+
+DEFINE_BLOCK_DIFF(block_diff8, uint8_t)
+DEFINE_BLOCK_DIFF(block_diff16, uint16_t)
+
+double rx_frames_changed(const AVFrame *a, const AVFrame *b)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(a->format);
+    int64_t blocks = 0, changed = 0;
+    int depth;
+
+    if (!d || a->format != b->format || a->width != b->width || a->height != b->height ||
+        !(d->flags & AV_PIX_FMT_FLAG_PLANAR) || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) ||
+        a->width <= 0 || a->height <= 0)
+        return -1;
+    depth = d->comp[0].depth;
+    if (depth < 8 || depth > 16 || d->comp[0].plane != 0 || d->comp[0].step > (depth > 8 ? 2 : 1))
+        return -1;
+    for (int y = 0; y < a->height; y += SCENE_BLOCK) {
+        int h = FFMIN(SCENE_BLOCK, a->height - y);
+        for (int x = 0; x < a->width; x += SCENE_BLOCK) {
+            int w = FFMIN(SCENE_BLOCK, a->width - x);
+            int rows = (h + 1) / 2; /* sampled: every other line */
+            uint64_t sum = depth > 8 ? block_diff16(a->data[0], a->linesize[0], b->data[0],
+                                                    b->linesize[0], x, y, w, h)
+                                     : block_diff8(a->data[0], a->linesize[0], b->data[0],
+                                                   b->linesize[0], x, y, w, h);
+            /* mean > SCENE_DIFF  <=>  sum > SCENE_DIFF * samples, in 8-bit units */
+            changed += sum > ((uint64_t)SCENE_DIFF << (depth - 8)) * (uint64_t)(w * rows);
+            blocks++;
+        }
+    }
+    return (double)changed / (double)blocks;
 }

@@ -53,6 +53,8 @@ typedef struct RxVStageConfig {
                          default, 10, is above the noise of a high-bitrate H.264
                          encode of a static screen (1-2 levels, measured) and far
                          below any visible edit (100+). */
+    int scene;        /* with dedup: measure how much of the picture each kept frame
+                         changed (rx_vstage_change), for keyframes at scene changes */
     AVRational rate;  /* > 0: constant-frame-rate output (rx_vstage_send/receive) */
     AVRational in_tb; /* with rate: time base of the pts of the frames sent */
 
@@ -73,6 +75,14 @@ int rx_vstage_new(RxVStage **out, const RxVStageConfig *cfg);
  * keyframe is due). Negative AVERROR on failure.
  */
 int rx_vstage_process(RxVStage *vs, AVFrame *in, int keep, AVFrame **out);
+
+/*
+ * With cfg.scene: the share (0..1) of the picture that the frame the last
+ * rx_vstage_process() kept changed against the frame kept before it (see
+ * rx_frames_changed); -1 when nothing was measured (the first frame, a
+ * dropped frame, scene off).
+ */
+double rx_vstage_change(const RxVStage *vs);
 
 /*
  * At the end of the stream, call until it returns 0: when the last frames were
@@ -126,5 +136,14 @@ void rx_vstage_free(RxVStage **vs);
  * same under max_diff as described above, else 0. Exposed for tests.
  */
 int rx_frames_alike(const AVFrame *a, const AVFrame *b, int max_diff);
+
+/*
+ * The share (0..1) of 16x16 luma blocks whose mean absolute difference
+ * between a and b is over 3 levels (8-bit units; rows sampled every other
+ * line): a new slide or a window switch changes most of them, typing, a
+ * pointer or a video in a window a part. -1 when a and b cannot be compared
+ * (formats or sizes differ, not planar YUV of 8 to 16 bits).
+ */
+double rx_frames_changed(const AVFrame *a, const AVFrame *b);
 
 #endif

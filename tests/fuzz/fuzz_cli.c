@@ -79,7 +79,8 @@ static void check_ok(const RxCli *cli, char *const *argv, int argc)
     FUZZ_CHECK(cli->settings.crf >= 0 &&
                cli->settings.crf <= (strcmp(cli->settings.video_encoder, "librav1e") ? 63 : 255));
     FUZZ_CHECK(cli->settings.threads >= 0 && cli->settings.threads <= 64);
-    FUZZ_CHECK(cli->settings.keyint_seconds >= 0 && cli->settings.keyint_seconds <= 3600);
+    FUZZ_CHECK(cli->settings.keyint_seconds == RX_KEYINT_AUTO ||
+               (cli->settings.keyint_seconds >= 0 && cli->settings.keyint_seconds <= 3600));
     FUZZ_CHECK(cli->originals >= 0 && cli->originals <= 2);
 }
 
