@@ -45,6 +45,32 @@ static void note_bad(RxJournalReport *rep, long line, int64_t offset, const char
     snprintf(rep->reason, sizeof(rep->reason), "%s", why);
 }
 
+/* One valid record of a replay: a session record names the lock's holder, a
+ * file record becomes its file's latest entry (not in LOAD_PEEK). */
+static int replay_rec(RxJournal *j, const Rec *r, RxJournalReport *rep, enum LoadMode mode)
+{
+    RxJournalEntry *e;
+    int ret;
+
+    if (!strcmp(r->str[K_TYPE], "session")) {
+        rep->holder_pid = (long)r->num[K_PID];
+        rep->holder_run = (long)r->num[r->present & KBIT(K_PARENT) ? K_PARENT : K_PID];
+        snprintf(rep->holder_host, sizeof(rep->holder_host), "%s", r->str[K_HOST]);
+        snprintf(rep->holder_time, sizeof(rep->holder_time), "%s", r->str[K_TIME]);
+        return 0;
+    }
+    if (mode == LOAD_PEEK)
+        return 0;
+    ret = rx_index_reserve(j);
+    if (ret < 0)
+        return ret;
+    e = rx_entry_from_rec(r);
+    if (!e)
+        return AVERROR(ENOMEM);
+    rx_index_publish(j, e);
+    return 0;
+}
+
 /*
  * Replay buf into j (NULL in LOAD_PEEK). *valid_end is set to the end of the
  * last valid record. In LOAD_SALVAGE the valid lines are copied, in order, to
@@ -81,23 +107,9 @@ int rx_journal_load(RxJournal *j, const char *buf, size_t len, RxJournalReport *
         if (!why && r.num[K_SEQ] <= last_seq)
             why = "sequence number does not increase";
         if (!why) {
-            if (!strcmp(r.str[K_TYPE], "session")) {
-                rep->holder_pid = (long)r.num[K_PID];
-                rep->holder_run = (long)r.num[r.present & KBIT(K_PARENT) ? K_PARENT : K_PID];
-                snprintf(rep->holder_host, sizeof(rep->holder_host), "%s", r.str[K_HOST]);
-                snprintf(rep->holder_time, sizeof(rep->holder_time), "%s", r.str[K_TIME]);
-            } else if (mode != LOAD_PEEK) {
-                RxJournalEntry *e;
-                ret = rx_index_reserve(j);
-                if (ret < 0)
-                    goto done;
-                e = rx_entry_from_rec(&r);
-                if (!e) {
-                    ret = AVERROR(ENOMEM);
-                    goto done;
-                }
-                rx_index_publish(j, e);
-            }
+            ret = replay_rec(j, &r, rep, mode);
+            if (ret < 0)
+                goto done;
             if (j)
                 j->seq = r.num[K_SEQ];
             last_seq = r.num[K_SEQ];
