@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "reencode/journal.h"
 #include "reencode/probe.h"
 #include "reencode/scan.h"
 #include "reencode/shard.h"
@@ -35,13 +36,18 @@ typedef struct RxFound {
     const RxScanEntry *entry; /* never NULL */
     const RxProbe *probe;     /* NULL when err != 0 */
     int err;                  /* 0, or why probing failed (rx_probe_strerror()) */
+    /* With RxFindOptions.identify: the file's identity (journal.h), computed
+     * once on the probe thread before skip and the probe, for every later
+     * use; id_err < 0 (id cleared) when it could not be read. */
+    RxFileId id;
+    int id_err;
 } RxFound;
 
-/* Called on a probe thread before a file is probed: return 1 to leave it
- * unprobed (its RxFound then has err RX_ERR_NOT_PROBED), e.g. because a
- * journal already says it is done. Called concurrently from the probe
- * threads: it must be thread-safe. */
-typedef int (*RxFindSkipFn)(void *opaque, const RxScanEntry *e);
+/* Called on a probe thread before a file is probed (f->probe is NULL; f->id
+ * is set with identify): return 1 to leave it unprobed (its RxFound then has
+ * err RX_ERR_NOT_PROBED), e.g. because a journal already says it is done.
+ * Called concurrently from the probe threads: it must be thread-safe. */
+typedef int (*RxFindSkipFn)(void *opaque, const RxFound *f);
 
 /* err of a file that the skip callback left unprobed. */
 #define RX_ERR_NOT_PROBED (-0x52584314)
@@ -55,6 +61,7 @@ typedef struct RxFindOptions {
     int jobs;             /* probe threads; <= 0 = 2 (MediaInfo parses one file at a
                              time process-wide: more threads do not parse faster) */
     RxShard shard;        /* only the files of this shard (shard.h); count 0: all */
+    int identify;         /* 1: compute each file's identity (RxFound.id) */
     RxFindSkipFn skip;    /* optional */
     void *skip_opaque;
     RxFindProgressFn progress; /* optional */

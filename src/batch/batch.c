@@ -407,16 +407,16 @@ static int settled(const RxBatch *b, const RxJournalEntry *e, int is_own)
 
 static void crashed_part(const RxBatch *b, const RxScanEntry *e, const RxJournalEntry *je);
 
-static int skip_known(void *opaque, const RxScanEntry *e)
+static int skip_known(void *opaque, const RxFound *f)
 {
     RxBatch *b = opaque;
+    const RxScanEntry *e = f->entry;
     const RxJournalEntry *je;
-    RxFileId id;
     int skip, own;
 
-    if (rx_file_id_compute(&id, e->path, e->rel) < 0)
+    if (f->id_err < 0 || !f->id.rel)
         return 0; /* let the probe say what is wrong with it */
-    je = lookup(b, e, &id, &own);
+    je = lookup(b, e, &f->id, &own);
     skip = settled(b, je, own);
     /* Counted here: plan() only sees "not probed", and would report files
      * that failed before as "already done". */
@@ -424,7 +424,6 @@ static int skip_known(void *opaque, const RxScanEntry *e)
         atomic_fetch_add(fresh(b, je, own) ? &b->fresh_failed : &b->settled_failed, 1);
         crashed_part(b, e, je);
     }
-    rx_file_id_clear(&id);
     return skip;
 }
 
@@ -634,20 +633,32 @@ static void note_fresh(RxBatch *b, const char *path, const RxJournalEntry *je)
     f->je = je;
 }
 
-static void note_settled(RxBatch *b, const RxScanEntry *e)
+static void note_settled(RxBatch *b, const RxFound *f)
 {
+    const RxScanEntry *e = f->entry;
     const RxJournalEntry *je;
-    RxFileId id;
     int own;
 
-    if ((!b->o.results && !atomic_load(&b->fresh_failed)) ||
-        rx_file_id_compute(&id, e->path, e->rel) < 0)
+    if ((!b->o.results && !atomic_load(&b->fresh_failed)) || f->id_err < 0 || !f->id.rel)
         return;
-    je = lookup(b, e, &id, &own); /* settled in any journal */
+    je = lookup(b, e, &f->id, &own); /* settled in any journal */
     note_entry(b, e->path, je);
     if (je && fresh(b, je, own))
         note_fresh(b, e->path, je);
-    rx_file_id_clear(&id);
+}
+
+/* The task's own copy of the identity that find computed once, on its probe
+ * thread (find.h), or the error computing it gave. */
+static int found_id(RxFileId *id, const RxFound *f)
+{
+    memset(id, 0, sizeof(*id));
+    if (f->id_err < 0)
+        return f->id_err;
+    if (!f->id.rel)
+        return AVERROR(EINVAL);
+    *id = f->id;
+    id->rel = strdup(f->id.rel);
+    return id->rel ? 0 : AVERROR(ENOMEM);
 }
 
 static void on_not_taken(void *opaque, const char *path, int err)
@@ -695,7 +706,7 @@ static int plan(RxBatch *b)
             /* settled by an earlier run (see skip_known) */
             b->counts.candidates++;
             b->counts.already++;
-            note_settled(b, f->entry);
+            note_settled(b, f);
             continue;
         }
         if (f->entry->err == -ENOENT && (je = committed_at(b, f->entry->rel))) {
@@ -710,7 +721,7 @@ static int plan(RxBatch *b)
             continue;
         }
         b->counts.candidates++;
-        ret = rx_file_id_compute(&t->id, f->entry->path, f->entry->rel);
+        ret = found_id(&t->id, f);
         if (ret < 0) {
             char why[128], line[RX_ERROR_MAX];
             AVBPrint bp;
@@ -886,6 +897,8 @@ static int input_changed(const Task *t, char *why, size_t size)
         snprintf(why, size, "it was modified");
         return 1;
     }
+    /* The one deliberate second hash of an input: find's (t->id) is from
+     * before the encode, and this asks whether the bytes changed since. */
     ret = rx_file_id_compute(&id, in, t->id.rel);
     if (ret < 0) {
         snprintf(why, size, "cannot read it again: %s", rx_strerror(ret, err, sizeof(err)));
@@ -1282,6 +1295,7 @@ static int find_files(RxBatch *b)
     fo.scan.follow_symlinks = b->o.follow_symlinks;
     fo.scan.one_file_system = b->o.one_file_system;
     fo.probe.extra = rx_filter_fields(b->filter, &fo.probe.n_extra);
+    fo.identify = 1; /* once per file, for skip_known(), plan() and the task */
     fo.skip = skip_known;
     fo.skip_opaque = b;
     fo.files = b->o.files;

@@ -78,6 +78,16 @@ static int on_entry(void *opaque, const RxScanEntry *e)
     return 0;
 }
 
+/* The file's identity, computed here once for every later use (find.h):
+ * on the probe threads, so that hashing overlaps the walk as probing does.
+ * A named file that cannot be used is tried too: its caller reports what
+ * reading it says. */
+static void identify(const RxFindOptions *o, RxFound *f)
+{
+    if (o->identify)
+        f->id_err = rx_file_id_compute(&f->id, f->entry->path, f->entry->rel);
+}
+
 static void *worker(void *opaque)
 {
     Ctx *c = opaque;
@@ -98,11 +108,13 @@ static void *worker(void *opaque)
         pthread_mutex_unlock(&c->lock);
 
         /* Probe outside our lock: MediaInfo has its own. */
+        if (!aborted)
+            identify(c->o, &it->pub);
         if (aborted)
             it->pub.err = -ECANCELED;
         else if (it->pub.entry->err)
             it->pub.err = it->pub.entry->err; /* a named file that cannot be used */
-        else if (c->o->skip && c->o->skip(c->o->skip_opaque, it->pub.entry))
+        else if (c->o->skip && c->o->skip(c->o->skip_opaque, &it->pub))
             it->pub.err = RX_ERR_NOT_PROBED; /* the caller knows it already */
         else
             it->pub.err = rx_probe_open(&it->probe, it->pub.entry->path, &c->o->probe);
@@ -126,6 +138,7 @@ static void free_items(Item **items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         rx_probe_free(&items[i]->probe);
+        rx_file_id_clear(&items[i]->pub.id);
         free(items[i]);
     }
     free(items);
