@@ -86,14 +86,15 @@ static const char *const help_main[] = {
     "                             aq-mode=3 (applied last, so they win) ['']\n"           \
     "All encoders:\n"                                                                     \
     "      --keyint auto|SECONDS  auto: a keyframe at a scene change (a new slide)\n"     \
-    "                             after 5 s, and one when 120 frames (at 1080p; more\n"   \
-    "                             when smaller) have been encoded since the last, or\n"   \
-    "                             300 s passed: seeks stay fast, static screens cost\n"   \
-    "                             no keyframes [auto]. SECONDS: a keyframe this often,\n" \
-    "                             by time; 0 leaves it to the encoder (libaom-av1: one\n" \
-    "                             per file; libsvtav1: about every 5 s). librav1e\n"      \
-    "                             cannot force them: every keyint x frame rate frames\n"  \
-    "                             instead (auto: 10 s)\n"                                 \
+    "                             after 5 s, and one when the frames encoded since\n"     \
+    "                             the last would take a seek ~0.7 s to decode (at\n"      \
+    "                             1080p: 250 of a still screen, ~100 of a playing\n"      \
+    "                             video), or 300 s passed: seeks stay fast, static\n"     \
+    "                             screens cost no keyframes [auto]. SECONDS: a\n"         \
+    "                             keyframe this often, by time; 0 leaves it to the\n"     \
+    "                             encoder (libaom-av1: one per file; libsvtav1: about\n"  \
+    "                             every 5 s). librav1e cannot force them: every\n"        \
+    "                             keyint x frame rate frames instead (auto: 10 s)\n"      \
     "      --threads N            thread budget of the job, decoder and encoder\n"        \
     "                             each capped by it; 0 = all cores [0]\n"                 \
     "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \

@@ -89,18 +89,20 @@ typedef struct VideoPath {
     AVCodecContext *dec;
     AVCodecContext *enc;
     RxVStage *stage;
-    int64_t first_pts;  /* of the first frame sent, enc time base */
-    int64_t last_pts;   /* of the last frame stamped, output time (sent or elided) */
-    int64_t last_end;   /* last_pts + its duration */
-    int64_t last_kf;    /* pts of the last forced/first keyframe */
-    int64_t since_kf;   /* frames sent from last_kf on, it included */
-    int64_t sent_pts;   /* pts of the last frame sent to the encoder */
-    int64_t keyint;     /* fixed keyframe interval in enc time base, 0 = off */
-    int key_auto;       /* keyframes by the policy ("keyframes" below) */
-    int64_t key_frames; /* policy: most frames sent from one keyframe on */
-    int64_t key_max;    /* policy: longest time from one keyframe on, enc tb */
-    int64_t key_scene;  /* policy: shortest time before a scene-change one, enc tb */
-    AVPacket *held;     /* one packet held back to learn its duration */
+    int64_t first_pts; /* of the first frame sent, enc time base */
+    int64_t last_pts;  /* of the last frame stamped, output time (sent or elided) */
+    int64_t last_end;  /* last_pts + its duration */
+    int64_t last_kf;   /* pts of the last forced/first keyframe */
+    int64_t since_kf;  /* frames sent from last_kf on, it included */
+    int64_t sent_pts;  /* pts of the last frame sent to the encoder */
+    int64_t keyint;    /* fixed keyframe interval in enc time base, 0 = off */
+    int key_auto;      /* keyframes by the policy ("keyframes" below) */
+    double key_budget; /* policy: most decode work from one keyframe on */
+    double key_work;   /* decode work sent from last_kf on (see key_cost) */
+    double share;      /* rx_vstage_change() of the frame being sent, -1 unknown */
+    int64_t key_max;   /* policy: longest time from one keyframe on, enc tb */
+    int64_t key_scene; /* policy: shortest time before a scene-change one, enc tb */
+    AVPacket *held;    /* one packet held back to learn its duration */
     /* The input's timing is tracked apart from the output's, in in_tb: with
      * a constant frame rate the encoder counts output frames (time base
      * 1/rate); else in_tb is the encoder's, and frames the output's
@@ -683,23 +685,34 @@ static const char *user_params(const RxSettings *s, const char **flag)
  * time: with duplicate elision a static minute is a handful of frames. In
  * headless Chromium a 1080p frame of screen content costs ~2.5 ms to reach,
  * one of a video playing in a window ~5.2 ms (on top of ~20-70 ms per
- * seek), so KEY_FRAMES_1080P keeps the worst seek near 700 ms; the bound
- * scales with the picture's area. KEY_MAX_S bounds a lecture that never
- * changes; a scene change after KEY_SCENE_S becomes a keyframe, where it is
- * cheap (a new slide's intra frame ~2x its inter frame, where an intra
- * frame of an unchanged screen is ~30-100x).
+ * seek), so a budget of KEY_WORK_1080P still-screen frames (key_cost)
+ * keeps the worst seek near 700 ms; it scales with the picture's area. KEY_MAX_S bounds a lecture
+ * that never changes; a scene change after KEY_SCENE_S becomes a keyframe, where it is cheap (a new
+ * slide's intra frame ~2x its inter frame, where an intra frame of an unchanged screen is
+ * ~30-100x).
  */
-#define KEY_FRAMES_1080P 120
-#define KEY_MAX_S        300
-#define KEY_SCENE_S      5
-#define KEY_SCENE_SHARE  0.5 /* rx_frames_changed(): most of the picture */
+#define KEY_WORK_1080P  250 /* in still-screen frames: ~640 ms of decoding */
+#define KEY_MAX_S       300
+#define KEY_SCENE_S     5
+#define KEY_SCENE_SHARE 0.5 /* rx_frames_changed(): most of the picture */
+
+/* What reaching a frame costs a seek, in units of a 1080p frame of a still
+ * screen (~2.5 ms): a video playing in 45 % of the picture costs ~5.2 ms a
+ * frame, so the work grows with the share of the picture that changed.
+ * Frames whose share is unknown (no frame stage comparison: --dedup off,
+ * --cfr, encoders without the screen tune) count as such a video. */
+static double key_cost(double share)
+{
+    return 1.0 + 2.4 * (share >= 0 ? share : 0.45);
+}
 
 static void key_policy(VideoPath *v, const AVCodecContext *enc)
 {
     int64_t area = (int64_t)enc->width * enc->height;
 
     v->key_auto = 1;
-    v->key_frames = av_clip64(KEY_FRAMES_1080P * 1920 * 1080 / FFMAX(area, 1), 30, 1200);
+    v->share = -1;
+    v->key_budget = av_clipd(KEY_WORK_1080P * 1920.0 * 1080.0 / (double)FFMAX(area, 1), 60, 2400);
     v->key_max = av_rescale_q(KEY_MAX_S, (AVRational){1, 1}, enc->time_base);
     v->key_scene = av_rescale_q(KEY_SCENE_S, (AVRational){1, 1}, enc->time_base);
 }
@@ -1295,6 +1308,8 @@ static int send_video(RxTranscode *t, AVFrame *out)
         return fail(t, ret, "cannot encode video of '%s'", t->input);
     t->res->video_frames++;
     v->since_kf = out->pts == v->last_kf ? 1 : v->since_kf + 1;
+    v->key_work = (out->pts == v->last_kf ? 0 : v->key_work) + key_cost(v->share);
+    v->share = -1;
     v->sent_pts = out->pts;
     return drain_video(t);
 }
@@ -1309,7 +1324,7 @@ static int key_due(const VideoPath *v, int64_t pts)
     if (v->first_pts == AV_NOPTS_VALUE)
         return 1;
     if (v->key_auto)
-        return v->since_kf >= v->key_frames || pts - v->last_kf >= v->key_max;
+        return v->key_work >= v->key_budget || pts - v->last_kf >= v->key_max;
     return v->keyint > 0 && pts - v->last_kf >= v->keyint;
 }
 
@@ -1463,6 +1478,7 @@ static int encode_video_frame(RxTranscode *t, AVFrame *frame)
         report_progress(t);
         return 0;
     }
+    v->share = rx_vstage_change(v->stage);
     return encode_out(t, out, key || key_at_scene(v, frame->pts));
 }
 
