@@ -242,7 +242,7 @@ START_TEST(silence_costs_almost_nothing)
     c.audio = TM_AUDIO_SILENT;
     make_clip(in, &c);
     test_settings(&s);
-    ck_assert_int_eq(s.opus_dtx, RX_OPUS_DTX_SILENCE);
+    ck_assert_int_eq(s.opus_dtx, RX_OPUS_DTX_ALWAYS);
     encode_ok(in, dtx, &s, &r);
     s.opus_dtx = RX_OPUS_DTX_OFF;
     encode_ok(in, off, &s, &r);
@@ -683,14 +683,50 @@ START_TEST(keyframes_by_time_not_by_source)
 }
 END_TEST
 
-/* The default policy: a keyframe at a slide change once 5 s have passed
- * since the last (not at one 3 s after it), none on a static screen; one
+/* Encode in to out with s; the output has two keyframes, the second
+ * want_us after the first (within tol_us), and frames frames (0: any). */
+static void two_keyframes(const char *in, const char *out, const RxSettings *s, int frames,
+                          int64_t want_us, int64_t tol_us)
+{
+    const InStream *v;
+    InFile f = {0};
+    RxResult r;
+
+    encode_ok(in, out, s, &r);
+    inspect(out, &f);
+    v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
+    if (frames)
+        ck_assert_int_eq(v->frames, frames);
+    ck_assert_int_eq(v->keyframes, 2);
+    ck_assert_int_lt(llabs(v->key_us[1] - v->key_us[0] - want_us), tol_us);
+    in_free(&f);
+}
+
+/* 1080p noise: every block of every frame changes, no audio. */
+static void make_noise(const char *path, double fps, double duration)
+{
+    TmClip c;
+
+    tm_clip_default(&c);
+    c.width = 1920;
+    c.height = 1080;
+    c.fps = fps;
+    c.duration = duration;
+    c.pattern = TM_NOISE;
+    c.audio_tracks = 0;
+    make_clip(path, &c);
+}
+
+/* The default policy: a keyframe at a scene change once 5 s have passed
+ * since the last and half the work budget is spent, or a minute has
+ * (slides 3 s apart on a static screen cost none, one 65 s on does); one
  * when the decode work since the last reaches its budget: 1080p noise
  * changes every block, so after the first frame (2.08, nothing to compare)
  * each costs 3.4 and the 75th frame (at 2.467 s) is forced. */
 START_TEST(keyframes_at_scene_changes_and_by_work)
 {
     const char *in = path_in("slides.mp4"), *out = path_in("auto.webm");
+    const char *lout = path_in("late.webm");
     const char *busy = path_in("busy.mp4"), *bout = path_in("busy.webm");
     const InStream *v;
     InFile f = {0};
@@ -708,25 +744,32 @@ START_TEST(keyframes_at_scene_changes_and_by_work)
     encode_ok(in, out, &s, &r);
     inspect(out, &f);
     v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
-    ck_assert_int_eq(v->keyframes, 2);
-    ck_assert_int_lt(llabs(v->key_us[1] - v->key_us[0] - 6000000), 40000);
+    ck_assert_int_eq(v->keyframes, 1); /* little work spent: slides cost no keyframe */
     in_free(&f);
 
-    tm_clip_default(&c);
-    c.width = 1920;
-    c.height = 1080;
-    c.duration = 3.0;
-    c.pattern = TM_NOISE; /* every frame differs all over: 90 frames encoded */
-    c.audio_tracks = 0;
-    make_clip(busy, &c);
+    c.duration = 70.0;
+    c.slide_seconds = 32.5; /* at 32.5 s none yet, at 65 s one: over a minute since the last */
+    make_clip(in, &c);
+    two_keyframes(in, lout, &s, 0, 65000000, 40000);
+
+    make_noise(busy, 30, 3.0); /* 90 frames encoded */
+    s.cpu_used = 8;            /* only the keyframes are judged: the fastest speed */
+    two_keyframes(busy, bout, &s, 90, 2466667, 20000);
+}
+END_TEST
+
+/* Every frame a scene change at 5 fps, 3.4 units of work each (the first
+ * 2.08, nothing to compare): no keyframe at 5 s (a third of the budget
+ * spent), but at the 39th frame (7.6 s), the first with half of it spent. */
+START_TEST(keyframe_at_scene_once_half_the_work_is_spent)
+{
+    const char *slow = path_in("slow.mp4"), *sout = path_in("slow.webm");
+    RxSettings s;
+
+    test_settings(&s);
+    make_noise(slow, 5, 8.4);
     s.cpu_used = 8; /* only the keyframes are judged: the fastest speed */
-    encode_ok(busy, bout, &s, &r);
-    inspect(bout, &f);
-    v = in_stream(&f, AVMEDIA_TYPE_VIDEO, 0);
-    ck_assert_int_eq(v->frames, 90);
-    ck_assert_int_eq(v->keyframes, 2);
-    ck_assert_int_lt(llabs(v->key_us[1] - v->key_us[0] - 2466667), 20000);
-    in_free(&f);
+    two_keyframes(slow, sout, &s, 0, 7600000, 20000);
 }
 END_TEST
 
@@ -1308,6 +1351,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cfr_clip_becomes_av1_opus_webm);
     tcase_add_test(tc, keyframes_at_scene_changes_and_by_work);
+    tcase_add_test(tc, keyframe_at_scene_once_half_the_work_is_spent);
     tcase_add_test(tc, silence_costs_almost_nothing);
     tcase_add_loop_test(tc, vfr_timestamps_survive, 0, N_ENCODERS);
     tcase_add_test(tc, dedup_keeps_every_visible_change);

@@ -34,8 +34,8 @@ typedef enum RxContainer {
  * src/transcode/opusenc.h for why the default is digital silence only). */
 typedef enum RxOpusDtx {
     RX_OPUS_DTX_OFF,     /* never: the packets of FFmpeg's libopus wrapper */
-    RX_OPUS_DTX_SILENCE, /* in digital silence only (the default) */
-    RX_OPUS_DTX_ALWAYS,  /* whenever libopus's voice detector hears none */
+    RX_OPUS_DTX_SILENCE, /* in digital silence only */
+    RX_OPUS_DTX_ALWAYS,  /* whenever libopus's voice detector hears none (the default) */
 } RxOpusDtx;
 
 /* keyint_seconds: keyframes at scene changes and by decode work (see

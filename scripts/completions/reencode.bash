@@ -44,7 +44,7 @@ _reencode()
     --video-encoder) _reencode_reply -W 'libaom-av1 libsvtav1 librav1e libvpx-vp9'; return ;;
     --dedup) _reencode_reply -W 'auto on off'; return ;;
     --opus-application) _reencode_reply -W 'voip audio lowdelay'; return ;;
-    --opus-dtx) _reencode_reply -W 'silence always off'; return ;;
+    --opus-dtx) _reencode_reply -W 'always silence off'; return ;;
     --journal) _reencode_reply -f; return ;;
     --originals) _reencode_reply -W 'rename keep delete'; return ;;
     --output-dir) _reencode_reply -d; return ;;

@@ -85,16 +85,17 @@ static const char *const help_main[] = {
     "      --vp9-params K=V:...   FFmpeg's libvpx-vp9 options, e.g. deadline=realtime:\n" \
     "                             aq-mode=3 (applied last, so they win) ['']\n"           \
     "All encoders:\n"                                                                     \
-    "      --keyint auto|SECONDS  auto: a keyframe at a scene change (a new slide)\n"     \
-    "                             after 5 s, and one when the frames encoded since\n"     \
-    "                             the last would take a seek ~0.7 s to decode (at\n"      \
-    "                             1080p: 250 of a still screen, ~100 of a playing\n"      \
-    "                             video), or 300 s passed: seeks stay fast, static\n"     \
-    "                             screens cost no keyframes [auto]. SECONDS: a\n"         \
-    "                             keyframe this often, by time; 0 leaves it to the\n"     \
-    "                             encoder (libaom-av1: one per file; libsvtav1: about\n"  \
-    "                             every 5 s). librav1e cannot force them: every\n"        \
-    "                             keyint x frame rate frames instead (auto: 10 s)\n"      \
+    "      --keyint auto|SECONDS  auto: one when the frames encoded since the last\n"     \
+    "                             would take a seek ~0.7 s to decode (at 1080p: 250\n"    \
+    "                             of a still screen, ~100 of a playing video) or 5\n"     \
+    "                             minutes passed, earlier at a scene change (a new\n"     \
+    "                             slide) once half of that work or a minute is spent:\n"  \
+    "                             seeks stay fast, static screens cost no keyframes\n"    \
+    "                             [auto]. SECONDS: a keyframe this often, by time; 0\n"   \
+    "                             leaves it to the encoder (libaom-av1: one per file;\n"  \
+    "                             libsvtav1: about every 5 s). librav1e cannot force\n"   \
+    "                             them: every keyint x frame rate frames instead\n"       \
+    "                             (auto: 10 s)\n"                                         \
     "      --threads N            thread budget of the job, decoder and encoder\n"        \
     "                             each capped by it; 0 = all cores [0]\n"                 \
     "      --dedup MODE           auto | on | off [auto]: do not encode frames that\n"    \
@@ -117,21 +118,23 @@ static const char *const help_main[] = {
     "                             29.97 (0.01-240)\n"                                     \
     "\n"
 
-#define HELP_AUDIO_OPTIONS                                                               \
-    "Audio (one track per input audio track):\n"                                         \
-    "      --audio-codec C        opus (48 kHz) | copy (the input's packets as they\n"   \
-    "                             are: AAC needs Matroska) [opus]\n"                     \
-    "      --audio-bitrate RATE   Opus, per track, e.g. 32k, 64000 [32k]\n"              \
-    "      --opus-application A   voip | audio | lowdelay [voip]\n"                      \
-    "      --opus-dtx MODE        silence | always | off [silence]: stop sending Opus\n" \
-    "                             frames in digital silence (a silent track costs\n"     \
-    "                             under 1 kb/s), whenever no voice is heard (lossy in\n" \
-    "                             pauses: FFmpeg's decoder clicks at some onsets), or\n" \
-    "                             never (FFmpeg's libopus wrapper, byte for byte)\n"     \
-    "Container:\n"                                                                       \
-    "      --container C          auto | webm | mkv [auto]: auto is WebM, or Matroska\n" \
-    "                             (.mkv) with --audio-codec copy; an -o NAME.webm or\n"  \
-    "                             .mkv names it. WebM holds VP9/AV1 and Opus/Vorbis\n"   \
+#define HELP_AUDIO_OPTIONS                                                                \
+    "Audio (one track per input audio track):\n"                                          \
+    "      --audio-codec C        opus (48 kHz) | copy (the input's packets as they\n"    \
+    "                             are: AAC needs Matroska) [opus]\n"                      \
+    "      --audio-bitrate RATE   Opus, per track, e.g. 32k, 64000 [32k]\n"               \
+    "      --opus-application A   voip | audio | lowdelay [voip]\n"                       \
+    "      --opus-dtx MODE        always | silence | off [always]: stop sending Opus\n"   \
+    "                             frames whenever libopus hears no voice (pauses in\n"    \
+    "                             speech cost ~25 % less, a silent track under\n"         \
+    "                             1 kb/s; FFmpeg's own decoder starts some words after\n" \
+    "                             a pause up to 20 ms softly), only in digital silence\n" \
+    "                             (pauses keep their noise), or never (FFmpeg's\n"        \
+    "                             libopus wrapper, byte for byte)\n"                      \
+    "Container:\n"                                                                        \
+    "      --container C          auto | webm | mkv [auto]: auto is WebM, or Matroska\n"  \
+    "                             (.mkv) with --audio-codec copy; an -o NAME.webm or\n"   \
+    "                             .mkv names it. WebM holds VP9/AV1 and Opus/Vorbis\n"    \
     "                             only: other audio there is refused before writing\n"
 
 #define HELP_QUALITY                                                                      \

@@ -72,7 +72,7 @@ void rx_settings_default(RxSettings *s)
     s->keyint_seconds = RX_KEYINT_AUTO;
     s->audio_bitrate = 32000;
     rx_settings_set_str(s->opus_application, sizeof(s->opus_application), "voip");
-    s->opus_dtx = RX_OPUS_DTX_SILENCE;
+    s->opus_dtx = RX_OPUS_DTX_ALWAYS;
     s->overwrite = 0;
     s->dedup = -1;
     s->dedup_max_diff = 10;

@@ -2,6 +2,7 @@
  * opusenc.c - Opus through libopus with DTX, runs of DTX frames merged
  * into packets of up to 120 ms (see opusenc.h).
  */
+#include <math.h>
 #include <string.h>
 
 #include <opus.h>
@@ -73,8 +74,9 @@ struct RxOpusEnc {
     int ended;          /* a short frame or the flush was sent */
     int flushed;
     Run run;
-    int prev_silent; /* the previous frame's input was digital silence */
-    int prev_dtx;    /* the previous frame went out without data */
+    int prev_silent;  /* the previous frame's input was digital silence */
+    int prev_dtx;     /* the previous frame went out without data */
+    float pause_peak; /* the loudest input of the DTX frames just before */
     AVPacket *queue[QUEUE];
     int q_head, q_len;
     RxOpusStats stats;
@@ -334,6 +336,33 @@ static int digital_silence(const RxOpusEnc *e, const float *pcm)
     return 1;
 }
 
+/* The frame's loudest sample, in full scale. */
+static float frame_peak(const RxOpusEnc *e, const float *pcm)
+{
+    float peak = 0;
+
+    for (int i = 0; i < RX_OPUS_FRAME * e->channels; i++)
+        peak = FFMAX(peak, fabsf(pcm[i]));
+    return peak;
+}
+
+/*
+ * RX_OPUS_DTX_ALWAYS: is the frame just coded, after DTX frames, libopus's
+ * 400 ms comfort-noise refresh inside the pause rather than speech coming
+ * back? It is when its input is no louder than the pause it continues (at
+ * most twice, +6 dB, the loudest of the frames libopus left unsent); a
+ * voice is tens of dB above its room's noise. libopus 1.3's multistream
+ * API does not answer OPUS_GET_IN_DTX, hence the level. Such a refresh
+ * goes out empty too: FFmpeg's native decoder, with no concealment, turns
+ * a refresh that follows empty frames into a 10 ms burst ~20 dB above the
+ * pause's noise (a tick every 400 ms), while libopus's decoder conceals
+ * the empty frames either way.
+ */
+static int refresh_in_pause(const RxOpusEnc *e, float peak)
+{
+    return e->dtx == RX_OPUS_DTX_ALWAYS && peak <= 2 * e->pause_peak;
+}
+
 /* Encode one full frame of pcm and queue what it makes. */
 static int encode_frame(RxOpusEnc *e, const float *pcm)
 {
@@ -341,6 +370,7 @@ static int encode_frame(RxOpusEnc *e, const float *pcm)
     int64_t pts = e->origin - e->preskip + k * RX_OPUS_FRAME;
     int64_t dur = FFMIN(RX_OPUS_FRAME, e->preskip + e->in_samples - k * RX_OPUS_FRAME);
     int silent = e->dtx != RX_OPUS_DTX_OFF && digital_silence(e, pcm);
+    float peak = e->dtx == RX_OPUS_DTX_ALWAYS ? frame_peak(e, pcm) : 0;
     Run *r = &e->run;
     AVPacket *pkt;
     int size, ret, dtx, want;
@@ -369,11 +399,13 @@ static int encode_frame(RxOpusEnc *e, const float *pcm)
      * no background to follow: inside a stretch of it that libopus has
      * stopped sending, the refresh goes out empty too (at 32 kb/s stereo
      * its 39 bytes would be most of a silent track's cost). */
-    if (e->dtx_on && !dtx && silent && e->prev_silent && e->prev_dtx && (e->buf[0] & 3) == 0) {
+    if (e->dtx_on && !dtx && e->prev_dtx && (e->buf[0] & 3) == 0 &&
+        ((silent && e->prev_silent) || refresh_in_pause(e, peak))) {
         size = 1;
         dtx = 1;
         e->stats.refreshes_dropped++;
     }
+    e->pause_peak = dtx ? FFMAX(e->prev_dtx ? e->pause_peak : 0, peak) : 0;
     e->prev_silent = silent;
     e->prev_dtx = dtx;
     e->stats.dtx_frames += dtx;

@@ -20,9 +20,14 @@
  * After the last stream those are the packet's zero padding, which decodes
  * as silence when the background was silence; after noisy pauses it clicks
  * at some speech onsets, and in a multistream packet the bytes are the next
- * stream's (peaks of 1.7 full scale on silent channels). Hence the default,
- * RX_OPUS_DTX_SILENCE: DTX only while the input is digital silence, and
- * only for 1-2 channels; 3-8 channels always encode as the wrapper does.
+ * stream's (peaks of 1.7 full scale on silent channels). Hence DTX only
+ * for 1-2 channels; 3-8 channels always encode as the wrapper does. The
+ * default, RX_OPUS_DTX_ALWAYS, stops wherever libopus's voice detector hears
+ * none; its comfort-noise refreshes inside a pause go out empty as well (a
+ * native decode would make each a tick), so the native decoder gives
+ * pauses as quiet and starts some words after a pause up to one frame
+ * (20 ms) softly; libopus's decoder (Chromium's, Firefox's) conceals them
+ * sample for sample. RX_OPUS_DTX_SILENCE limits DTX to digital silence.
  *
  * Calling sequence, per track:
  *   rx_opusenc_defaults(&cfg); set cfg.channels, bit_rate, application

@@ -89,20 +89,21 @@ typedef struct VideoPath {
     AVCodecContext *dec;
     AVCodecContext *enc;
     RxVStage *stage;
-    int64_t first_pts; /* of the first frame sent, enc time base */
-    int64_t last_pts;  /* of the last frame stamped, output time (sent or elided) */
-    int64_t last_end;  /* last_pts + its duration */
-    int64_t last_kf;   /* pts of the last forced/first keyframe */
-    int64_t since_kf;  /* frames sent from last_kf on, it included */
-    int64_t sent_pts;  /* pts of the last frame sent to the encoder */
-    int64_t keyint;    /* fixed keyframe interval in enc time base, 0 = off */
-    int key_auto;      /* keyframes by the policy ("keyframes" below) */
-    double key_budget; /* policy: most decode work from one keyframe on */
-    double key_work;   /* decode work sent from last_kf on (see key_cost) */
-    double share;      /* rx_vstage_change() of the frame being sent, -1 unknown */
-    int64_t key_max;   /* policy: longest time from one keyframe on, enc tb */
-    int64_t key_scene; /* policy: shortest time before a scene-change one, enc tb */
-    AVPacket *held;    /* one packet held back to learn its duration */
+    int64_t first_pts;      /* of the first frame sent, enc time base */
+    int64_t last_pts;       /* of the last frame stamped, output time (sent or elided) */
+    int64_t last_end;       /* last_pts + its duration */
+    int64_t last_kf;        /* pts of the last forced/first keyframe */
+    int64_t since_kf;       /* frames sent from last_kf on, it included */
+    int64_t sent_pts;       /* pts of the last frame sent to the encoder */
+    int64_t keyint;         /* fixed keyframe interval in enc time base, 0 = off */
+    int key_auto;           /* keyframes by the policy ("keyframes" below) */
+    double key_budget;      /* policy: most decode work from one keyframe on */
+    double key_work;        /* decode work sent from last_kf on (see key_cost) */
+    double share;           /* rx_vstage_change() of the frame being sent, -1 unknown */
+    int64_t key_max;        /* policy: longest time from one keyframe on, enc tb */
+    int64_t key_scene;      /* policy: shortest time before a scene-change one, enc tb */
+    int64_t key_scene_late; /* policy: a scene change after this is one, however little work */
+    AVPacket *held;         /* one packet held back to learn its duration */
     /* The input's timing is tracked apart from the output's, in in_tb: with
      * a constant frame rate the encoder counts output frames (time base
      * 1/rate); else in_tb is the encoder's, and frames the output's
@@ -687,14 +688,16 @@ static const char *user_params(const RxSettings *s, const char **flag)
  * one of a video playing in a window ~5.2 ms (on top of ~20-70 ms per
  * seek), so a budget of KEY_WORK_1080P still-screen frames (key_cost)
  * keeps the worst seek near 700 ms; it scales with the picture's area. KEY_MAX_S bounds a lecture
- * that never changes; a scene change after KEY_SCENE_S becomes a keyframe, where it is cheap (a new
- * slide's intra frame ~2x its inter frame, where an intra frame of an unchanged screen is
- * ~30-100x).
+ * that never changes; a scene change after KEY_SCENE_S becomes a keyframe once half the work
+ * budget is spent or KEY_SCENE_LATE_S have passed, where it is cheaper than the forced one to come
+ * (a new slide's intra frame ~1.35-1.5x its inter frame, where an intra frame of an unchanged
+ * screen is ~30-100x).
  */
-#define KEY_WORK_1080P  250 /* in still-screen frames: ~640 ms of decoding */
-#define KEY_MAX_S       300
-#define KEY_SCENE_S     5
-#define KEY_SCENE_SHARE 0.5 /* rx_frames_changed(): most of the picture */
+#define KEY_WORK_1080P   250 /* in still-screen frames: ~640 ms of decoding */
+#define KEY_MAX_S        300
+#define KEY_SCENE_S      5
+#define KEY_SCENE_LATE_S 60  /* a scene change after this long is a keyframe however little work */
+#define KEY_SCENE_SHARE  0.5 /* rx_frames_changed(): most of the picture */
 
 /* What reaching a frame costs a seek, in units of a 1080p frame of a still
  * screen (~2.5 ms): a video playing in 45 % of the picture costs ~5.2 ms a
@@ -715,6 +718,7 @@ static void key_policy(VideoPath *v, const AVCodecContext *enc)
     v->key_budget = av_clipd(KEY_WORK_1080P * 1920.0 * 1080.0 / (double)FFMAX(area, 1), 60, 2400);
     v->key_max = av_rescale_q(KEY_MAX_S, (AVRational){1, 1}, enc->time_base);
     v->key_scene = av_rescale_q(KEY_SCENE_S, (AVRational){1, 1}, enc->time_base);
+    v->key_scene_late = av_rescale_q(KEY_SCENE_LATE_S, (AVRational){1, 1}, enc->time_base);
 }
 
 static int open_video(RxTranscode *t, AVStream *ist)
@@ -1329,11 +1333,17 @@ static int key_due(const VideoPath *v, int64_t pts)
 }
 
 /* The policy's other keyframe: at a scene change (a new slide, a window
- * switch), where an intra frame costs little more than the inter frame it
- * replaces, once key_scene has passed since the last one. */
+ * switch), once key_scene has passed since the last one and the seek
+ * budget is half spent, or key_scene_late has passed. The intra frame of a
+ * new slide still costs ~1.35-1.5x the inter frame it replaces (measured
+ * on the bench corpus), so it is worth paying only where key_due() would
+ * soon force one on an unchanged screen, at ~30-100x; and Chromium's seek
+ * also reads everything since the keyframe (the audio), so a minute of
+ * media is spent like half the budget. */
 static int key_at_scene(const VideoPath *v, int64_t pts)
 {
     return v->key_auto && pts - v->last_kf >= v->key_scene &&
+           (v->key_work >= v->key_budget / 2 || pts - v->last_kf >= v->key_scene_late) &&
            rx_vstage_change(v->stage) >= KEY_SCENE_SHARE;
 }
 
