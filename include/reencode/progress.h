@@ -27,6 +27,11 @@
  *          the file name holds; a name that is not UTF-8 gets a "path_hex"
  *          twin with its exact bytes.
  *   QUIET  failed lines and error notes only.
+ *   METER  `reencode encode`: one slot, one line redrawn in place ("\r",
+ *          percent of the length the encoder reports, seconds done/total,
+ *          fps, speed, MiB so far, "ESC[K") at most every 0.25 s, erased by
+ *          rx_reporter_finish(); no other output but notes.
+ * Each mode is a sink (src/report/sink_*.c) behind one core.
  * In every mode a file name is escaped (text.h): one name, one line.
  *
  * The log file (options.log_path, any mode) gets one line per start, finish,
@@ -68,6 +73,7 @@ typedef enum RxReportMode {
     RX_REPORT_PLAIN,
     RX_REPORT_JSON,
     RX_REPORT_QUIET,
+    RX_REPORT_METER, /* one encode's line (`reencode encode`), see below */
 } RxReportMode;
 
 typedef struct RxReporterOptions {
