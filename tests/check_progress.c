@@ -910,7 +910,7 @@ START_TEST(json_lines_are_objects_in_order)
             ck_assert_str_eq(jget(line, n, "error"),
                              "\"cannot decode 'we\\\"ird\\nname\\ufffd.mp4': bad\"");
             ck_assert_str_eq(jget(line, n, "original"), "\"\""); /* as status --json says */
-            ck_assert_str_eq(jget(line, n, "ssim"), ""); /* not measured: not there */
+            ck_assert_str_eq(jget(line, n, "ssim"), "");         /* not measured: not there */
             ck_assert_str_eq(jget(line, n, "tuned_crf"), "");
             ck_assert_str_eq(jget(line, n, "verified"), "\"no\""); /* as status --json says */
         } else if (k == 6) {
@@ -1290,6 +1290,39 @@ START_TEST(workers_in_parallel_tty)
 }
 END_TEST
 
+/* ---- encode's meter ---- */
+
+START_TEST(meter_line_redrawn_and_erased)
+{
+    static const char want[] = "\r  10.0%      1.0/10.0 s   30.0 fps  1.00x     1.00 MiB\033[K"
+                               "\r    2.0 s   30.0 fps  1.00x     2.00 MiB\033[K"
+                               "\r\033[K";
+    double clk = 0;
+    int fd = capture_fd();
+    RxReporterOptions o = options(RX_REPORT_METER, fd, &clk);
+    RxReporter *r;
+    RxProgress p = progress(30, 1000000, 10000000, 1048576);
+    RxResult res = result(RX_STATE_ENCODED, 1000, 300, 2, NULL);
+    char *out;
+
+    ck_assert_int_eq(rx_reporter_new(&r, &o), 0);
+    rx_reporter_start(r, 0, "a.mp4", 1000, 10000000);
+    clk = 1.0;
+    rx_reporter_progress(r, 0, &p);
+    clk = 1.1; /* within 0.25 s: not redrawn */
+    rx_reporter_progress(r, 0, &p);
+    clk = 2.0; /* no length known: seconds done only */
+    p = progress(60, 2000000, 0, 2097152);
+    rx_reporter_progress(r, 0, &p);
+    rx_reporter_finish(r, 0, "a.mp4", &res, NULL);
+    rx_reporter_free(&r);
+    out = captured(fd, NULL);
+    ck_assert_str_eq(out, want);
+    free(out);
+    close(fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("progress");
@@ -1306,6 +1339,7 @@ int main(void)
     tcase_add_test(tc, quiet_shows_failures_only);
     tcase_add_test(tc, json_lines_are_objects_in_order);
     tcase_add_test(tc, workers_in_parallel_tty);
+    tcase_add_test(tc, meter_line_redrawn_and_erased);
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(files, 60);
