@@ -36,6 +36,7 @@
 #include "core/text.h"
 #include "find/listing.h"
 #include "journal/crash.h"
+#include "report/json.h"
 #include "report/results.h"
 #include "version.h"
 
@@ -677,7 +678,7 @@ static int cmd_status(const RxCli *cli)
         tally(&per[from], e);
         if (cli->json) {
             av_bprintf(&bp, "{\"type\":\"file\",");
-            rx_journal_entry_json(&bp, e, w, NULL);
+            rx_json_entry(&bp, e, w, NULL);
             av_bprintf(&bp, ",\"journal\":");
             rx_text_json(&bp, av_basename(rx_journals_path(set, from)));
             av_bprintf(&bp, "}\n");

@@ -44,31 +44,7 @@ static void json_finish(AVBPrint *bp, const RxReporter *r, int slot, const char 
     json_head(bp, event, now);
     rx_json_int(bp, "slot", slot);
     rx_json_str(bp, "path", path);
-    av_bprintf(bp, ",\"state\":\"%s\"", rx_state_name(res->state));
-    rx_json_int(bp, "in_bytes", res->in_bytes);
-    rx_json_int(bp, "out_bytes", res->out_bytes);
-    rx_json_int(bp, "in_duration_us", res->in_duration_us);
-    rx_json_int(bp, "video_duration_us", res->video_duration_us);
-    rx_json_int(bp, "audio_duration_us", res->audio_duration_us);
-    rx_json_int(bp, "video_frames", res->video_frames);
-    rx_json_int(bp, "video_frames_elided", res->video_frames_elided);
-    rx_json_str(bp, "verified", rx_verified_name(res->verified));
-    rx_json_int(bp, "decode_errors", res->decode_errors);
-    rx_json_int(bp, "audio_tracks", res->audio_tracks);
-    rx_json_int(bp, "width", res->width);
-    rx_json_int(bp, "height", res->height);
-    rx_json_num(bp, "wall_seconds", res->wall_seconds);
-    if (res->ssim > 0) {
-        av_bprintf(bp, ",\"ssim\":%.6f,\"ssim_min\":%.6f", res->ssim, res->ssim_min);
-        rx_json_num(bp, "psnr", res->psnr);
-    }
-    if (res->tuned_crf) {
-        rx_json_int(bp, "tuned_crf", res->tuned_crf);
-        rx_json_int(bp, "tune_probes", res->tune_probes);
-    }
-    rx_json_int(bp, "err", res->err);
-    /* Strings, "" when there is none: the schema of status --json and --results. */
-    rx_json_str(bp, "error", res->error);
+    rx_result_json(bp, res);
     rx_json_str(bp, "original", original ? original : "");
     av_bprintf(bp, ",\"finished\":%zu,\"total\":%zu}\n",
                t->processed + t->failed + t->skipped + t->interrupted, t->total);

@@ -67,6 +67,25 @@ for r in recs:
     bad = [k for k in shared if type(e[k]) is not type(r[k])]
     assert not bad, bad
 PY
+# ... and so does --results (the same record, one function writes it)
+mkdir jr
+"$mk" --duration 1 --pattern slides jr/c.mp4 >/dev/null
+printf 'jr/c.mp4\n' >jr.list
+"$re" run --json -j 1 --from-list jr.list --results jr.results >jr.events 2>/dev/null
+check "run --json and --results: one schema" python3 - jr.events jr.results <<'PY'
+import json, sys
+done = [e for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "done"]
+recs = json.load(open(sys.argv[2]))
+assert len(done) == 1 and list(recs) == ["jr/c.mp4"], (done, recs)
+e, r = done[0], recs["jr/c.mp4"]
+shared = set(e) & set(r)
+assert {"state", "verified", "wall_seconds", "width", "error"} <= shared, shared
+assert r["status"] == "done" and r["width"] == e["width"] == 320, (e, r)
+# values too, but for the path (as named) and the time (journalled in ms)
+bad = [k for k in shared - {"path", "wall_seconds"} if type(e[k]) is not type(r[k]) or e[k] != r[k]]
+assert not bad, bad
+assert abs(e["wall_seconds"] - r["wall_seconds"]) < 0.002, (e, r)
+PY
 
 # ---- rerun: nothing to do, and it says so
 exits "$re" run --no-progress rec 2>run2.err
