@@ -1323,6 +1323,50 @@ START_TEST(meter_line_redrawn_and_erased)
 }
 END_TEST
 
+/* A run's reporter comes before its plan: what is said meanwhile is logged
+ * before the "run" line, and the plan brings the totals and the slots. */
+START_TEST(plan_later_notes_first)
+{
+    double clk = 0;
+    int fd = capture_fd();
+    RxReporterOptions o = options(RX_REPORT_PLAIN, fd, &clk);
+    RxReporter *r;
+    RxResult res = result(RX_STATE_DONE, 1000, 300, 1, NULL);
+    RxReportTotals tot;
+    char *log, *out, *warn, *run;
+
+    o.log_path = in_dir("run.log");
+    o.plan_later = 1;
+    ck_assert_int_eq(rx_reporter_new(&r, &o), 0);
+    rx_reporter_note(r, RX_LOG_WARN, "cannot read 'x.mp4'");
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 0), AVERROR(EINVAL));
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 3), 0);
+    rx_reporter_start(r, 2, "c.mp4", 1000, 10000000); /* a slot the plan brought */
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 3), AVERROR(EINVAL));
+    rx_reporter_finish(r, 2, "c.mp4", &res, NULL);
+    rx_reporter_totals(r, &tot);
+    rx_reporter_free(&r);
+    ck_assert_uint_eq(tot.total, 2);
+    ck_assert_uint_eq(tot.processed, 1);
+
+    log = read_file(in_dir("run.log"));
+    warn = strstr(log, "] warning: cannot read 'x.mp4'\n");
+    run = strstr(log, "] run         2 files, 4.0 KiB, 0:00:20 of media, 3 at a time\n");
+    ck_assert_ptr_nonnull(warn);
+    ck_assert_ptr_nonnull(run);
+    ck_assert_ptr_nonnull(strstr(log, "] start       1000 B  0:00:10  c.mp4\n"));
+    ck_assert(warn < run);
+    ck_assert_int_eq(count_lines(log), 4); /* warning, run, start, done */
+    out = captured(fd, NULL);
+    ck_assert_str_eq(out, "warning: cannot read 'x.mp4'\n"
+                          "start       1000 B  0:00:10  c.mp4\n"
+                          "done        1000 B -> 300 B (-70.0%)  0:00:10 in 0:00:01  c.mp4\n");
+    free(out);
+    free(log);
+    close(fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("progress");
@@ -1348,6 +1392,7 @@ int main(void)
     tcase_add_test(files, log_that_cannot_open_fails_new);
     tcase_add_test(files, stats_file_has_the_counts);
     tcase_add_test(files, workers_in_parallel_plain);
+    tcase_add_test(files, plan_later_notes_first);
     suite_add_tcase(s, files);
 
     return rx_check_run(s);

@@ -148,11 +148,24 @@ void rx_reporter_options_default(RxReporterOptions *o)
     o->slots = 1;
 }
 
+/* The log's first line of a run: what it plans to do. */
+static void log_run(const RxReporter *r, size_t files, int64_t bytes, int64_t media_us, int slots)
+{
+    char total[32], media[32];
+    AVBPrint line;
+
+    av_bprint_init(&line, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_report_status_word(&line, 0, NULL, "run");
+    av_bprintf(&line, "%zu files, %s, %s of media, %d at a time\n", files,
+               rx_report_bytes(total, sizeof(total), bytes),
+               rx_report_dur(media, sizeof(media), (double)media_us / 1e6), slots);
+    log_line(r, &line);
+    av_bprint_finalize(&line, NULL);
+}
+
 int rx_reporter_new(RxReporter **out, const RxReporterOptions *o)
 {
     RxReporter *r = NULL;
-    AVBPrint line;
-    char total[32], media[32];
     int ret;
 
     *out = NULL;
@@ -198,18 +211,45 @@ int rx_reporter_new(RxReporter **out, const RxReporterOptions *o)
     r->nslots = o->slots;
     r->tot.total = o->files_total;
 
-    av_bprint_init(&line, 0, AV_BPRINT_SIZE_UNLIMITED);
-    rx_report_status_word(&line, 0, NULL, "run");
-    av_bprintf(&line, "%zu files, %s, %s of media, %d at a time\n", o->files_total,
-               rx_report_bytes(total, sizeof(total), o->bytes_total),
-               rx_report_dur(media, sizeof(media), (double)o->media_us_total / 1e6), o->slots);
-    log_line(r, &line);
-    av_bprint_finalize(&line, NULL);
+    if (!o->plan_later)
+        log_run(r, o->files_total, o->bytes_total, o->media_us_total, o->slots);
     *out = r;
     return 0;
 
 fail:
     rx_reporter_free(&r);
+    return ret;
+}
+
+int rx_reporter_set_plan(RxReporter *r, size_t files_total, int64_t bytes_total,
+                         int64_t media_us_total, int slots)
+{
+    Slot *more;
+    int ret = 0;
+
+    if (slots < 1)
+        return AVERROR(EINVAL);
+    pthread_mutex_lock(&r->lock);
+    if (r->started_any) {
+        ret = AVERROR(EINVAL);
+        goto out;
+    }
+    if (slots != r->nslots) { /* no slot is in use: nothing to keep */
+        more = av_calloc((size_t)slots, sizeof(*more));
+        if (!more) {
+            ret = AVERROR(ENOMEM);
+            goto out;
+        }
+        av_free(r->slots);
+        r->slots = more;
+        r->nslots = slots;
+    }
+    r->tot.total = files_total;
+    r->media_us_total = media_us_total;
+    r->t_plan = now_of(r);
+    log_run(r, files_total, bytes_total, media_us_total, slots);
+out:
+    pthread_mutex_unlock(&r->lock);
     return ret;
 }
 

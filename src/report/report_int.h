@@ -53,6 +53,7 @@ struct RxReporter {
     double (*clock)(void *opaque);
     void *clock_opaque;
     double t0;
+    double t_plan; /* when the plan came (rx_reporter_set_plan()); 0: at t0 */
     int64_t media_us_total;
     int nslots;
     Slot *slots;

@@ -99,8 +99,9 @@ static void append_name(AVBPrint *bp, const char *path, size_t max)
 static double batch_eta(const RxReporter *r, double now)
 {
     double done = (double)r->media_finished_us, enc = (double)r->media_encoded_us, speed;
+    double el = now - r->t_plan; /* encoding began with the plan, not the walk */
 
-    if (r->media_us_total <= 0 || now <= 0)
+    if (r->media_us_total <= 0 || el <= 0)
         return -1;
     for (int i = 0; i < r->nslots; i++) {
         const Slot *s = &r->slots[i];
@@ -112,7 +113,7 @@ static double batch_eta(const RxReporter *r, double now)
         done += m;
         enc += m;
     }
-    speed = enc / 1e6 / now;
+    speed = enc / 1e6 / el;
     if (speed <= 0)
         return -1;
     return fmax(0.0, ((double)r->media_us_total - done) / 1e6 / speed);
