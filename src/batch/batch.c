@@ -1394,10 +1394,30 @@ static void note_busy(RxBatch *b, const struct timespec *t0)
         (double)ru.ru_maxrss / 1024.0);
 }
 
+/* The reporter, before the journal is opened and the files found, so that
+ * what they say reaches the log and --json; the plan (totals, slots)
+ * follows once it is made (rx_reporter_set_plan()). */
+static int open_reporter(RxBatch *b)
+{
+    RxReporterOptions ro = b->o.report;
+    RxReporter *rep = NULL;
+    char why[128];
+    int ret;
+
+    ro.plan_later = 1;
+    ro.slots = 1;
+    ret = rx_reporter_new(&rep, &ro);
+    pthread_mutex_lock(&b->lock); /* rx_batch_interrupt() reads it from the signal thread */
+    b->rep = rep;
+    pthread_mutex_unlock(&b->lock);
+    if (ret < 0)
+        set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
+                  rx_strerror(ret, why, sizeof(why)));
+    return ret;
+}
+
 int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
 {
-    RxReporterOptions ro;
-    RxReporter *rep = NULL;
     RxPool *pool = NULL;
     int64_t bytes = 0, media = 0;
     struct timespec t0;
@@ -1409,22 +1429,8 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
     b->cores = rx_sys_cores();
     if ((ret = create_journal_dir(b)) < 0)
         goto done;
-    /* Next, so that what the walk and the probe say reaches the log and
-     * --json; the plan (totals, slots) follows once it is made. */
-    ro = b->o.report;
-    ro.plan_later = 1;
-    ro.slots = 1;
-    ret = rx_reporter_new(&rep, &ro);
-    pthread_mutex_lock(&b->lock); /* rx_batch_interrupt() reads it from the signal thread */
-    b->rep = rep;
-    pthread_mutex_unlock(&b->lock);
-    if (ret < 0) {
-        char why[128];
-        set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
-                  rx_strerror(ret, why, sizeof(why)));
-        goto done;
-    }
-    if ((ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 || (ret = plan(b)) < 0)
+    if ((ret = open_reporter(b)) < 0 || (ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 ||
+        (ret = plan(b)) < 0)
         goto done;
     if (!b->o.jobs)
         b->o.jobs = auto_jobs(b);
