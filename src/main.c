@@ -36,6 +36,7 @@
 #include "core/text.h"
 #include "find/listing.h"
 #include "journal/crash.h"
+#include "report/json.h"
 #include "report/results.h"
 #include "version.h"
 
@@ -90,29 +91,10 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One line, redrawn in place at most 4 times a second. */
+/* encode's line is the reporter's one-slot meter (progress.h). */
 static void on_progress(void *opaque, const RxProgress *p)
 {
-    Meter *m = opaque;
-    double now = mono_now(), el, speed;
-    char line[160];
-    int n;
-
-    if (!m->enabled || now - m->last < 0.25)
-        return;
-    m->last = now;
-    el = now - m->start;
-    speed = el > 0 ? (double)p->media_us / 1e6 / el : 0;
-    if (p->total_us > 0)
-        n = snprintf(line, sizeof(line),
-                     "\r%6.1f%%  %7.1f/%.1f s  %5.1f fps  %4.2fx  %7.2f MiB\033[K",
-                     100.0 * (double)p->media_us / (double)p->total_us, p->media_us / 1e6,
-                     p->total_us / 1e6, el > 0 ? p->frames / el : 0, speed, p->bytes / 1048576.0);
-    else
-        n = snprintf(line, sizeof(line), "\r%7.1f s  %5.1f fps  %4.2fx  %7.2f MiB\033[K",
-                     p->media_us / 1e6, el > 0 ? p->frames / el : 0, speed, p->bytes / 1048576.0);
-    if (n > 0 && write(STDERR_FILENO, line, (size_t)n) > 0)
-        m->drawn = 1;
+    rx_reporter_progress(opaque, 0, p);
 }
 
 static void meter_erase(Meter *m)
@@ -128,7 +110,7 @@ static int cmd_encode(const RxCli *cli)
 {
     RxTranscode *t = NULL;
     RxResult res;
-    Meter meter = {0};
+    RxReporter *meter = NULL;
     char why[128];
     int ret;
 
@@ -142,15 +124,24 @@ static int cmd_encode(const RxCli *cli)
                                         : rx_strerror(ret, why, sizeof(why)));
         return ret == AVERROR(EINVAL) ? EXIT_USAGE : EXIT_FAILED;
     }
-    meter.enabled = cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO));
-    meter.start = mono_now();
-    rx_transcode_set_progress(t, on_progress, &meter);
+    if (cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO))) {
+        RxReporterOptions ro;
+        rx_reporter_options_default(&ro);
+        ro.mode = RX_REPORT_METER;
+        /* No meter is no reason not to encode: the line is only shown. */
+        if (rx_reporter_new(&meter, &ro) == 0) {
+            rx_reporter_start(meter, 0, in, 0, 0);
+            rx_transcode_set_progress(t, on_progress, meter);
+        }
+    }
 
     running_job = t;
     install_signals();
     ret = rx_transcode_run(t, &res);
     running_job = NULL;
-    meter_erase(&meter);
+    if (meter)
+        rx_reporter_finish(meter, 0, in, &res, NULL); /* erases the line */
+    rx_reporter_free(&meter);
     if (res.note[0])
         rx_warn("%s", res.note);
 
@@ -687,7 +678,7 @@ static int cmd_status(const RxCli *cli)
         tally(&per[from], e);
         if (cli->json) {
             av_bprintf(&bp, "{\"type\":\"file\",");
-            rx_journal_entry_json(&bp, e, w, NULL);
+            rx_json_entry(&bp, e, w, NULL);
             av_bprintf(&bp, ",\"journal\":");
             rx_text_json(&bp, av_basename(rx_journals_path(set, from)));
             av_bprintf(&bp, "}\n");

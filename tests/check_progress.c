@@ -910,7 +910,7 @@ START_TEST(json_lines_are_objects_in_order)
             ck_assert_str_eq(jget(line, n, "error"),
                              "\"cannot decode 'we\\\"ird\\nname\\ufffd.mp4': bad\"");
             ck_assert_str_eq(jget(line, n, "original"), "\"\""); /* as status --json says */
-            ck_assert_str_eq(jget(line, n, "ssim"), ""); /* not measured: not there */
+            ck_assert_str_eq(jget(line, n, "ssim"), "");         /* not measured: not there */
             ck_assert_str_eq(jget(line, n, "tuned_crf"), "");
             ck_assert_str_eq(jget(line, n, "verified"), "\"no\""); /* as status --json says */
         } else if (k == 6) {
@@ -1290,6 +1290,83 @@ START_TEST(workers_in_parallel_tty)
 }
 END_TEST
 
+/* ---- encode's meter ---- */
+
+START_TEST(meter_line_redrawn_and_erased)
+{
+    static const char want[] = "\r  10.0%      1.0/10.0 s   30.0 fps  1.00x     1.00 MiB\033[K"
+                               "\r    2.0 s   30.0 fps  1.00x     2.00 MiB\033[K"
+                               "\r\033[K";
+    double clk = 0;
+    int fd = capture_fd();
+    RxReporterOptions o = options(RX_REPORT_METER, fd, &clk);
+    RxReporter *r;
+    RxProgress p = progress(30, 1000000, 10000000, 1048576);
+    RxResult res = result(RX_STATE_ENCODED, 1000, 300, 2, NULL);
+    char *out;
+
+    ck_assert_int_eq(rx_reporter_new(&r, &o), 0);
+    rx_reporter_start(r, 0, "a.mp4", 1000, 10000000);
+    clk = 1.0;
+    rx_reporter_progress(r, 0, &p);
+    clk = 1.1; /* within 0.25 s: not redrawn */
+    rx_reporter_progress(r, 0, &p);
+    clk = 2.0; /* no length known: seconds done only */
+    p = progress(60, 2000000, 0, 2097152);
+    rx_reporter_progress(r, 0, &p);
+    rx_reporter_finish(r, 0, "a.mp4", &res, NULL);
+    rx_reporter_free(&r);
+    out = captured(fd, NULL);
+    ck_assert_str_eq(out, want);
+    free(out);
+    close(fd);
+}
+END_TEST
+
+/* A run's reporter comes before its plan: what is said meanwhile is logged
+ * before the "run" line, and the plan brings the totals and the slots. */
+START_TEST(plan_later_notes_first)
+{
+    double clk = 0;
+    int fd = capture_fd();
+    RxReporterOptions o = options(RX_REPORT_PLAIN, fd, &clk);
+    RxReporter *r;
+    RxResult res = result(RX_STATE_DONE, 1000, 300, 1, NULL);
+    RxReportTotals tot;
+    char *log, *out, *warn, *run;
+
+    o.log_path = in_dir("run.log");
+    o.plan_later = 1;
+    ck_assert_int_eq(rx_reporter_new(&r, &o), 0);
+    rx_reporter_note(r, RX_LOG_WARN, "cannot read 'x.mp4'");
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 0), AVERROR(EINVAL));
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 3), 0);
+    rx_reporter_start(r, 2, "c.mp4", 1000, 10000000); /* a slot the plan brought */
+    ck_assert_int_eq(rx_reporter_set_plan(r, 2, 4096, 20000000, 3), AVERROR(EINVAL));
+    rx_reporter_finish(r, 2, "c.mp4", &res, NULL);
+    rx_reporter_totals(r, &tot);
+    rx_reporter_free(&r);
+    ck_assert_uint_eq(tot.total, 2);
+    ck_assert_uint_eq(tot.processed, 1);
+
+    log = read_file(in_dir("run.log"));
+    warn = strstr(log, "] warning: cannot read 'x.mp4'\n");
+    run = strstr(log, "] run         2 files, 4.0 KiB, 0:00:20 of media, 3 at a time\n");
+    ck_assert_ptr_nonnull(warn);
+    ck_assert_ptr_nonnull(run);
+    ck_assert_ptr_nonnull(strstr(log, "] start       1000 B  0:00:10  c.mp4\n"));
+    ck_assert(warn < run);
+    ck_assert_int_eq(count_lines(log), 4); /* warning, run, start, done */
+    out = captured(fd, NULL);
+    ck_assert_str_eq(out, "warning: cannot read 'x.mp4'\n"
+                          "start       1000 B  0:00:10  c.mp4\n"
+                          "done        1000 B -> 300 B (-70.0%)  0:00:10 in 0:00:01  c.mp4\n");
+    free(out);
+    free(log);
+    close(fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("progress");
@@ -1306,6 +1383,7 @@ int main(void)
     tcase_add_test(tc, quiet_shows_failures_only);
     tcase_add_test(tc, json_lines_are_objects_in_order);
     tcase_add_test(tc, workers_in_parallel_tty);
+    tcase_add_test(tc, meter_line_redrawn_and_erased);
     suite_add_tcase(s, tc);
 
     tcase_set_timeout(files, 60);
@@ -1314,6 +1392,7 @@ int main(void)
     tcase_add_test(files, log_that_cannot_open_fails_new);
     tcase_add_test(files, stats_file_has_the_counts);
     tcase_add_test(files, workers_in_parallel_plain);
+    tcase_add_test(files, plan_later_notes_first);
     suite_add_tcase(s, files);
 
     return rx_check_run(s);

@@ -278,17 +278,6 @@ const RxJournalEntry *rx_journal_entry(RxJournal *j, size_t i);
  */
 int rx_journal_repair(const char *path, RxJournalReport *report);
 
-/*
- * The members of e as one JSON object's (no braces: the caller adds its
- * own, e.g. a type): "status" (given: rx_state_status() of the state, or a
- * word of the caller's), "state", "path" (path, or NULL for e's rel;
- * "path_hex" with its bytes when not UTF-8), sizes, durations, frames,
- * "verified", "time", "error", "original", "output". The one per-file record
- * of `status --json` and `run --results`.
- */
-void rx_journal_entry_json(AVBPrint *bp, const RxJournalEntry *e, const char *status,
-                           const char *path);
-
 /* Release the lock and free everything; *j is set to NULL. Accepts NULL. */
 void rx_journal_close(RxJournal **j);
 

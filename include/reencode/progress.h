@@ -27,6 +27,11 @@
  *          the file name holds; a name that is not UTF-8 gets a "path_hex"
  *          twin with its exact bytes.
  *   QUIET  failed lines and error notes only.
+ *   METER  `reencode encode`: one slot, one line redrawn in place ("\r",
+ *          percent of the length the encoder reports, seconds done/total,
+ *          fps, speed, MiB so far, "ESC[K") at most every 0.25 s, erased by
+ *          rx_reporter_finish(); no other output but notes.
+ * Each mode is a sink (src/report/sink_*.c) behind one core.
  * In every mode a file name is escaped (text.h): one name, one line.
  *
  * The log file (options.log_path, any mode) gets one line per start, finish,
@@ -38,6 +43,7 @@
  *
  * Calling sequence:
  *     rx_reporter_options_default() -> fill -> rx_reporter_new()
+ *     [-> rx_reporter_note()* -> rx_reporter_set_plan(), with plan_later]
  *     -> per file on a worker: rx_reporter_start() -> rx_reporter_progress()*
  *        -> rx_reporter_finish()
  *     -> rx_reporter_summary() -> rx_reporter_free()
@@ -68,6 +74,7 @@ typedef enum RxReportMode {
     RX_REPORT_PLAIN,
     RX_REPORT_JSON,
     RX_REPORT_QUIET,
+    RX_REPORT_METER, /* one encode's line (`reencode encode`), see below */
 } RxReportMode;
 
 typedef struct RxReporterOptions {
@@ -86,6 +93,11 @@ typedef struct RxReporterOptions {
     int64_t bytes_total;
     int64_t media_us_total;
     int slots; /* concurrent encodes (the pool's -j); slots are 0..slots-1 */
+    /* 1: the plan (files_total, bytes_total, media_us_total, slots) is not
+     * known yet and comes with rx_reporter_set_plan(): a run creates its
+     * reporter before it walks and probes, so that their warnings reach
+     * the log and --json too. */
+    int plan_later;
 } RxReporterOptions;
 
 /* What has finished so far (see rx_reporter_totals()). */
@@ -110,8 +122,18 @@ void rx_reporter_options_default(RxReporterOptions *o);
  * stats_path kept for rx_reporter_summary()). Writes a "run" line to the log.
  * Returns 0 and sets *out, or AVERROR(EINVAL) (slots < 1, bad mode),
  * AVERROR(ENOMEM), or the negative errno of opening the log file.
+ * With o->plan_later, the "run" line waits for rx_reporter_set_plan().
  */
 int rx_reporter_new(RxReporter **out, const RxReporterOptions *o);
+
+/*
+ * The plan of a reporter made with plan_later (before any start): the
+ * totals for "n/total" and the ETA, and the slots; writes the "run" line
+ * to the log. Returns 0, AVERROR(EINVAL) (slots < 1, or an encode already
+ * started) or AVERROR(ENOMEM) (the reporter is unchanged).
+ */
+int rx_reporter_set_plan(RxReporter *r, size_t files_total, int64_t bytes_total,
+                         int64_t media_us_total, int slots);
 
 /* An encode starts in slot (0..slots-1; out of range: ignored). path (not
  * NULL) is copied; media_us is the input's duration (0 when unknown). */

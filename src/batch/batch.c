@@ -190,14 +190,17 @@ static int fold_crashes(RxBatch *b)
         return 0;
     ret = rx_crash_open(b->o.crash, b->journal_path, &recs, &n, &rep);
     if (ret < 0) {
-        rx_warn("cannot open '%s.crash': %s; a crash of this run would not be recorded",
-                b->journal_path, rx_strerror(ret, why, sizeof(why)));
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "cannot open '%s.crash': %s; a crash of this run would not be recorded",
+                         b->journal_path, rx_strerror(ret, why, sizeof(why)));
         return 0;
     }
     if (rep.dropped)
-        rx_warn("'%s.crash': %ld damaged line%s ignored (line %ld: %s), cut short by a crash",
-                b->journal_path, rep.dropped, rep.dropped == 1 ? "" : "s", rep.corrupt_line,
-                rep.reason);
+        rx_reporter_note(
+            b->rep, RX_LOG_WARN,
+            "'%s.crash': %ld damaged line%s ignored (line %ld: %s), cut short by a crash",
+            b->journal_path, rep.dropped, rep.dropped == 1 ? "" : "s", rep.corrupt_line,
+            rep.reason);
     for (size_t i = 0; i < n; i++) {
         const RxCrashRecord *c = &recs[i];
         const RxJournalEntry *e = rx_journal_find(b->journal, &c->id);
@@ -229,9 +232,10 @@ static int fold_crashes(RxBatch *b)
     }
     ret = rx_crash_clear(b->o.crash);
     if (ret < 0) {
-        rx_warn("cannot empty '%s.crash': %s; its records are in the journal, and are not "
-                "counted twice",
-                b->journal_path, rx_strerror(ret, why, sizeof(why)));
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "cannot empty '%s.crash': %s; its records are in the journal, and are not "
+                         "counted twice",
+                         b->journal_path, rx_strerror(ret, why, sizeof(why)));
         ret = 0;
     }
 done:
@@ -265,33 +269,37 @@ static void note_crashes(RxBatch *b)
         rx_reporter_finish(b->rep, -1, b->fresh[i].path, &b->fresh[i].je->result, NULL);
 }
 
+/* The default journal's directory, made before anything else: the log
+ * lives there too, and the reporter opens it first (rx_batch_run()). */
+static int create_journal_dir(RxBatch *b)
+{
+    char why[128];
+    char *dir;
+    int ret;
+
+    if (b->o.journal_path)
+        return 0;
+    dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
+    if (!dir)
+        return set_error(b, AVERROR(ENOMEM), "out of memory");
+    ret = rx_journal_dir_create(dir);
+    if (ret < 0)
+        set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
+    av_free(dir);
+    return ret;
+}
+
 static int open_journal(RxBatch *b)
 {
     RxJournalReport rep;
     char why[128];
-    char *dir, *base;
+    char *base;
     int ret;
 
-    if (b->o.journal_path) {
+    if (b->o.journal_path)
         base = av_strdup(b->o.journal_path);
-        dir = NULL;
-    } else {
+    else
         base = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
-        dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
-        if (!dir || !base) {
-            av_free(dir);
-            av_free(base);
-            return set_error(b, AVERROR(ENOMEM), "out of memory");
-        }
-        ret = rx_journal_dir_create(dir);
-        if (ret < 0) {
-            set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
-            av_free(dir);
-            av_free(base);
-            return ret;
-        }
-        av_free(dir);
-    }
     b->journal_path = base ? rx_shard_journal_path(base, &b->o.shard) : NULL;
     ret = b->journal_path ? open_others(b, base) : AVERROR(ENOMEM);
     av_free(base);
@@ -319,9 +327,10 @@ static int open_journal(RxBatch *b)
         return set_error(b, ret, "cannot open journal '%s': %s", b->journal_path,
                          rx_strerror(ret, why, sizeof(why)));
     if (rep.torn_tail)
-        rx_warn("journal '%s': last line %ld was cut short (%s), probably by a crash; "
-                "ignored, the records before it are intact",
-                b->journal_path, rep.torn_line, rep.reason);
+        rx_reporter_note(b->rep, RX_LOG_WARN,
+                         "journal '%s': last line %ld was cut short (%s), probably by a crash; "
+                         "ignored, the records before it are intact",
+                         b->journal_path, rep.torn_line, rep.reason);
     /* Failures recorded after this (a crash folded in below, or an earlier
      * worker of the same supervised run) are this run's (fresh()). */
     b->run_seq = rx_crash_run_seq(b->o.crash, rx_journal_seq(b->journal));
@@ -492,7 +501,7 @@ static int by_work(const void *pa, const void *pb)
     return strcmp(a->found->entry->path, b->found->entry->path);
 }
 
-static void unlink_stale_part(const char *output)
+static void unlink_stale_part(const RxBatch *b, const char *output)
 {
     char *part = av_asprintf("%s.part", output);
     int fd = part ? open(part, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1, busy;
@@ -503,7 +512,7 @@ static void unlink_stale_part(const char *output)
      * the encode then refuses that .part rather than this removing it. */
     busy = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
     if (part && !busy && unlink(part) == 0)
-        rx_info("removed '%s' left by an interrupted run", part);
+        rx_reporter_note(b->rep, RX_LOG_INFO, "removed '%s' left by an interrupted run", part);
     if (fd >= 0)
         close(fd);
     av_free(part);
@@ -519,7 +528,7 @@ static void crashed_part(const RxBatch *b, const RxScanEntry *e, const RxJournal
         return;
     output = output_path(b, e);
     if (output)
-        unlink_stale_part(output);
+        unlink_stale_part(b, output);
     av_free(output);
 }
 
@@ -607,14 +616,14 @@ static const RxJournalEntry *committed_at(RxBatch *b, const char *rel)
 static void note_entry(RxBatch *b, const char *path, const RxJournalEntry *je)
 {
     if (b->o.results && je && rx_results_entry(b->o.results, path, je) < 0)
-        rx_warn("out of memory for the results of '%s'", path);
+        rx_reporter_note(b->rep, RX_LOG_WARN, "out of memory for the results of '%s'", path);
 }
 
 static void note_reason(RxBatch *b, const char *path, const char *status, RxState st,
                         const char *why)
 {
     if (b->o.results && rx_results_note(b->o.results, path, status, st, why) < 0)
-        rx_warn("out of memory for the results of '%s'", path);
+        rx_reporter_note(b->rep, RX_LOG_WARN, "out of memory for the results of '%s'", path);
 }
 
 /* A file the probe threads left unprobed as settled: its journal entry. */
@@ -626,7 +635,7 @@ static void note_fresh(RxBatch *b, const char *path, const RxJournalEntry *je)
 
     if (!f) {
         b->n_fresh = 0; /* av_dynarray2_add freed the array */
-        rx_warn("out of memory for the report of '%s'", path);
+        rx_reporter_note(b->rep, RX_LOG_WARN, "out of memory for the report of '%s'", path);
         return;
     }
     f->path = path;
@@ -661,13 +670,29 @@ static int found_id(RxFileId *id, const RxFound *f)
     return id->rel ? 0 : AVERROR(ENOMEM);
 }
 
+/* What the walk could not read (a dangling link named like a recording, a
+ * directory without permission ...): said, and the walk goes on. */
+static void on_scan_warning(void *opaque, const char *path, int err)
+{
+    const RxBatch *b = opaque;
+    char why[128];
+    AVBPrint bp;
+
+    av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
+    rx_text_human(&bp, path);
+    rx_reporter_note(b->rep, RX_LOG_WARN, "cannot read '%s': %s", bp.str,
+                     rx_probe_strerror(err, why, sizeof(why)));
+    av_bprint_finalize(&bp, NULL);
+}
+
 static void on_not_taken(void *opaque, const char *path, int err)
 {
+    const RxBatch *b = opaque;
     AVBPrint bp;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_AUTOMATIC);
     rx_text_human(&bp, path);
-    rx_warn("'%s' not taken: %s", bp.str, rx_scan_why(err));
+    rx_reporter_note(b->rep, RX_LOG_WARN, "'%s' not taken: %s", bp.str, rx_scan_why(err));
     av_bprint_finalize(&bp, NULL);
     /* A file named twice (or also found by the walk) is taken once: its
      * outcome is noted there, not overwritten here as not taken. */
@@ -731,7 +756,7 @@ static int plan(RxBatch *b)
             /* A named file that is missing says so, not "not a regular file". */
             av_bprintf(&bp, "': %s",
                        rx_strerror(f->entry->err ? f->entry->err : ret, why, sizeof(why)));
-            rx_error("%s", line); /* a failure of that file: exit 1 */
+            rx_reporter_note(b->rep, RX_LOG_ERROR, "%s", line); /* a failure of that file: exit 1 */
             note_reason(b, f->entry->path, "failed", RX_STATE_FAILED, line);
             b->counts.failed++;
             continue;
@@ -771,7 +796,7 @@ static int plan(RxBatch *b)
         if (je && committed_before(je, f->entry, t->output))
             t->only_original = 1;
         else if (je)
-            unlink_stale_part(t->output);
+            unlink_stale_part(b, t->output);
         t->alone = je && je->crashes && !t->only_original && !t->reject;
         n_alone += t->alone;
         t->media_us = t->reject ? 0 : probe_int(f, RX_STREAM_GENERAL, "Duration") * 1000;
@@ -1294,6 +1319,8 @@ static int find_files(RxBatch *b)
     fo.scan.extensions = b->o.extensions;
     fo.scan.follow_symlinks = b->o.follow_symlinks;
     fo.scan.one_file_system = b->o.one_file_system;
+    fo.scan.on_warn = on_scan_warning;
+    fo.scan.warn_opaque = b;
     fo.probe.extra = rx_filter_fields(b->filter, &fo.probe.n_extra);
     fo.identify = 1; /* once per file, for skip_known(), plan() and the task */
     fo.skip = skip_known;
@@ -1367,10 +1394,30 @@ static void note_busy(RxBatch *b, const struct timespec *t0)
         (double)ru.ru_maxrss / 1024.0);
 }
 
+/* The reporter, before the journal is opened and the files found, so that
+ * what they say reaches the log and --json; the plan (totals, slots)
+ * follows once it is made (rx_reporter_set_plan()). */
+static int open_reporter(RxBatch *b)
+{
+    RxReporterOptions ro = b->o.report;
+    RxReporter *rep = NULL;
+    char why[128];
+    int ret;
+
+    ro.plan_later = 1;
+    ro.slots = 1;
+    ret = rx_reporter_new(&rep, &ro);
+    pthread_mutex_lock(&b->lock); /* rx_batch_interrupt() reads it from the signal thread */
+    b->rep = rep;
+    pthread_mutex_unlock(&b->lock);
+    if (ret < 0)
+        set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
+                  rx_strerror(ret, why, sizeof(why)));
+    return ret;
+}
+
 int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
 {
-    RxReporterOptions ro;
-    RxReporter *rep = NULL;
     RxPool *pool = NULL;
     int64_t bytes = 0, media = 0;
     struct timespec t0;
@@ -1380,7 +1427,10 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
     memset(counts, 0, sizeof(*counts));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     b->cores = rx_sys_cores();
-    if ((ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 || (ret = plan(b)) < 0)
+    if ((ret = create_journal_dir(b)) < 0)
+        goto done;
+    if ((ret = open_reporter(b)) < 0 || (ret = open_journal(b)) < 0 || (ret = find_files(b)) < 0 ||
+        (ret = plan(b)) < 0)
         goto done;
     if (!b->o.jobs)
         b->o.jobs = auto_jobs(b);
@@ -1389,19 +1439,9 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         bytes += b->tasks[i].found->entry->size;
         media += b->tasks[i].media_us;
     }
-    ro = b->o.report;
-    ro.files_total = b->n_tasks + (size_t)b->n_fresh;
-    ro.bytes_total = bytes;
-    ro.media_us_total = media;
-    ro.slots = b->o.jobs;
-    ret = rx_reporter_new(&rep, &ro);
-    pthread_mutex_lock(&b->lock); /* rx_batch_interrupt() reads it from the signal thread */
-    b->rep = rep;
-    pthread_mutex_unlock(&b->lock);
+    ret = rx_reporter_set_plan(b->rep, b->n_tasks + (size_t)b->n_fresh, bytes, media, b->o.jobs);
     if (ret < 0) {
-        char why[128];
-        set_error(b, ret, "cannot open log '%s': %s", ro.log_path ? ro.log_path : "",
-                  rx_strerror(ret, why, sizeof(why)));
+        set_error(b, ret, "out of memory");
         goto done;
     }
     note_crashes(b);

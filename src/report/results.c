@@ -18,6 +18,7 @@
 
 #include "core/fsutil.h"
 #include "core/text.h"
+#include "report/json.h"
 
 typedef struct Note {
     char *path;
@@ -50,7 +51,7 @@ static int add(RxResults *r, const char *path, const RxJournalEntry *e, const ch
     int ret = 0;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    rx_journal_entry_json(&bp, e, status ? status : rx_state_status(e->result.state), path);
+    rx_json_entry(&bp, e, status ? status : rx_state_status(e->result.state), path);
     note.path = strdup(path);
     if (!av_bprint_is_complete(&bp) || !note.path || av_bprint_finalize(&bp, &note.json) < 0) {
         free(note.path);
@@ -186,7 +187,7 @@ int rx_results_write(RxResults *r, const RxManifest *m, const char *file, char *
         } else { /* the run stopped before it */
             RxJournalEntry e;
             memset(&e, 0, sizeof(e));
-            rx_journal_entry_json(&bp, &e, rx_state_status(RX_STATE_PENDING), path);
+            rx_json_entry(&bp, &e, rx_state_status(RX_STATE_PENDING), path);
         }
         av_bprintf(&bp, "}");
     }

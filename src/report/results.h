@@ -9,7 +9,7 @@
  * replaces an earlier one. rx_results_write() then gives every row of the
  * manifest the note of its path (rows without one are "pending": the run
  * stopped before them), each value the record `status --json` prints
- * (rx_journal_entry_json()) with "path" the path as the manifest names it.
+ * (rx_json_entry()) with "path" the path as the manifest names it.
  * The file is replaced atomically (FILE.part, fsync, rename).
  *
  * Calling sequence: rx_results_new() -> rx_results_entry()/_note() from

@@ -105,4 +105,24 @@ check "libsvtav1 SIGINT exits 130" test $rc -eq 130
 check "libsvtav1 SIGINT: no output" test ! -e long.webm -a ! -e long.webm.part
 check "libsvtav1 SIGINT: only our line" test "$(grep -c -v '^reencode: ' err.txt)" -eq 0
 
+# The progress line (forced on; off a terminal by default): every redraw is
+# "\r  P%  DONE/TOTAL s  F fps  Sx  M MiB ESC[K", the last thing before the
+# summary is the erase "\r ESC[K", and without --progress there is none.
+"$mk" --duration 2 --size 320x180 meter.mp4 >/dev/null
+"$re" encode --progress -o meter.webm meter.mp4 2>meter.err
+check "meter: redraws in the pinned format" python3 - meter.err <<'PY'
+import re, sys
+err = open(sys.argv[1], "rb").read().decode()
+head, sep, tail = err.rpartition("\r\033[K")
+draws = head.split("\r")[1:]
+assert sep and draws, repr(err)
+line = re.compile(r" *\d+\.\d%  +\d+\.\d/2\.0 s  +\d+\.\d fps  \d+\.\d\dx  +\d+\.\d\d MiB\033\[K")
+bad = [d for d in draws if not line.fullmatch(d)]
+assert not bad, bad
+assert tail.startswith("meter.webm: ") and "\r" not in tail, repr(tail)
+PY
+"$re" encode -o meter2.webm meter.mp4 2>meter2.err
+check "meter: none off a terminal" bash -c "! grep -q \$'\\r' meter2.err"
+check "meter: same output either way" cmp meter.webm meter2.webm
+
 finish

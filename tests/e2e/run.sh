@@ -67,6 +67,42 @@ for r in recs:
     bad = [k for k in shared if type(e[k]) is not type(r[k])]
     assert not bad, bad
 PY
+# ... and so does --results (the same record, one function writes it)
+mkdir jr
+"$mk" --duration 1 --pattern slides jr/c.mp4 >/dev/null
+printf 'jr/c.mp4\n' >jr.list
+"$re" run --json -j 1 --from-list jr.list --results jr.results >jr.events 2>/dev/null
+check "run --json and --results: one schema" python3 - jr.events jr.results <<'PY'
+import json, sys
+done = [e for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "done"]
+recs = json.load(open(sys.argv[2]))
+assert len(done) == 1 and list(recs) == ["jr/c.mp4"], (done, recs)
+e, r = done[0], recs["jr/c.mp4"]
+shared = set(e) & set(r)
+assert {"state", "verified", "wall_seconds", "width", "error"} <= shared, shared
+assert r["status"] == "done" and r["width"] == e["width"] == 320, (e, r)
+# values too, but for the path (as named) and the time (journalled in ms)
+bad = [k for k in shared - {"path", "wall_seconds"} if type(e[k]) is not type(r[k]) or e[k] != r[k]]
+assert not bad, bad
+assert abs(e["wall_seconds"] - r["wall_seconds"]) < 0.002, (e, r)
+PY
+
+# ---- what the walk says reaches the log and --json: the reporter comes
+# first (a dangling link named like a recording is the walk's warning)
+mkdir wn
+"$mk" --duration 1 --size 160x96 wn/a.mp4 >/dev/null
+ln -s nowhere.mp4 wn/gone.mp4
+"$re" run --json --follow-symlinks -j 1 wn >wn.events 2>wn.err
+check "walk warning: a note event in --json" python3 - wn.events <<'PY'
+import json, sys
+notes = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "note"]
+warn = [e for e in notes if e["level"] == "warning" and "wn/gone.mp4" in e["message"]]
+assert len(warn) == 1 and warn[0]["message"].startswith("cannot read "), notes
+PY
+check "walk warning: in the log" grep -q "warning: cannot read 'wn/gone.mp4'" wn/.reencode/reencode-*.log
+check "walk warning: logged before the run line" bash -c \
+    "grep -n -e 'gone.mp4' -e '\] run ' wn/.reencode/reencode-*.log | head -1 | grep -q gone"
+check "walk warning: not on stderr as well" bash -c "! grep -q gone wn.err"
 
 # ---- rerun: nothing to do, and it says so
 exits "$re" run --no-progress rec 2>run2.err
