@@ -1,0 +1,747 @@
+/*
+ * video.c - the video path of a job: the encoder's set-up (picture,
+ * orientation, time base, the encoder's own options and the checks that
+ * avoid its known faults), the frame stage, the keyframe policy, encoding
+ * and flushing, and the packet held back to learn its duration.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavutil/pixdesc.h>
+
+#include "encoders/vencoder.h"
+#include "transcode/transcode_int.h"
+
+/* ---- output streams */
+
+static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, enum AVPixelFormat src)
+{
+    const enum AVPixelFormat *p;
+
+    if (!codec->pix_fmts)
+        return src;
+    for (p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == src)
+            return src; /* no conversion needed */
+    return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, src, 0, NULL);
+}
+
+static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
+{
+    return av_dict_set_int(d, key, v, 0);
+}
+
+/* A display matrix (phone recordings: "show this picture turned 90°") is
+ * dropped by FFmpeg 5.1's WebM muxer: the frame stage turns the pixels
+ * instead (orient.h). A turn it cannot make is refused, so the original
+ * stays the only copy rather than a sideways one replacing it. */
+static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
+{
+    const int32_t *m =
+        (const int32_t *)av_stream_get_side_data(ist, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    int cw;
+
+    if (rx_orient_from_matrix(m, o, &cw) == 0)
+        return 0;
+    if (cw < 0)
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its display matrix is not a rotation", t->input);
+    return fail(t, AVERROR(ENOTSUP),
+                "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
+                "only quarter turns and mirrors can be applied",
+                t->input, cw);
+}
+
+/* The value of key in the user's aom-params as libaom will see it (the last
+ * one given), in val; 0 when absent or when the string does not parse
+ * (avcodec_open2 reports a malformed aom-params itself). */
+static int aom_param(const RxSettings *s, const char *key, char *val, size_t size)
+{
+    AVDictionary *p = NULL;
+    const AVDictionaryEntry *e = NULL;
+
+    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0)
+        e = av_dict_get(p, key, NULL, 0);
+    if (e)
+        snprintf(val, size, "%s", e->value);
+    av_dict_free(&p);
+    return e != NULL;
+}
+
+/* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
+ * lossless coding (crf 0) with enable-chroma-deltaq=1, which the reference
+ * aom-params set: one such job would take every other job of a batch down
+ * with it and leave its .part behind. Refuse it as a settings error. */
+static int check_lossless(RxTranscode *t, const AVCodec *codec)
+{
+    char v[32];
+
+    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") ||
+        !aom_param(&t->s, "enable-chroma-deltaq", v, sizeof(v)) || !strcmp(v, "0"))
+        return 0;
+    return fail(t, AVERROR(EINVAL),
+                "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
+                "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
+                t->input);
+}
+
+/* The encoder's pixel format of the same chroma layout with 8-bit samples,
+ * closest to src; AV_PIX_FMT_NONE when it has none. */
+static enum AVPixelFormat eight_bit_of(const AVCodec *codec, enum AVPixelFormat src)
+{
+    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src), *d;
+    enum AVPixelFormat list[64];
+    int n = 0;
+
+    for (const enum AVPixelFormat *p = sd ? codec->pix_fmts : NULL;
+         p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
+        d = av_pix_fmt_desc_get(*p);
+        if (d && d->comp[0].depth == 8 && d->nb_components == sd->nb_components &&
+            d->log2_chroma_w == sd->log2_chroma_w && d->log2_chroma_h == sd->log2_chroma_h &&
+            (d->flags & AV_PIX_FMT_FLAG_RGB) == (sd->flags & AV_PIX_FMT_FLAG_RGB))
+            list[n++] = *p;
+    }
+    list[n] = AV_PIX_FMT_NONE;
+    return n ? avcodec_find_best_pix_fmt_of_list(list, src, 0, NULL) : AV_PIX_FMT_NONE;
+}
+
+/*
+ * libaom 3.6.0 crashes the process (SIGSEGV, or the assertion
+ * `!((intptr_t)dst % 16)' in aom_highbd_convolve_copy_avx2) on high bit
+ * depth in realtime mode with tune-content=screen once its speed is 7 or
+ * more. Measured with the ffmpeg CLI (which crashes just the same) and the
+ * reference aom-params, 1 to 4 threads: cpu-used 7 and 8 crash at every size
+ * tried (64x64 to 1280x720, 4:2:0 and 4:4:4, odd sizes too); cpu-used 5 and
+ * 6 pass up to a smaller side of 1079 (1280x720, 1920x1078, 1078x1920,
+ * 3840x1079) and crash from 1080 on (1080x1080, 1920x1080, 1080x1920,
+ * 2560x1440), where realtime raises the speed to 7 itself. usage=good and
+ * 8-bit input pass at any speed.
+ *
+ * So the rule is that boundary: the speed libaom will run at is 7 or more.
+ * Below it the video keeps its bits. At it:
+ *  - SDR video is encoded as 8-bit: screen content is 8-bit at the source,
+ *    so the 10-bit copy of it carries nothing more, and the screen tools
+ *    (palette, intra block copy: sharp text) stay on;
+ *  - HDR video (PQ, HLG) keeps its bits, where 8 would band, and libaom gets
+ *    tune-content=default instead: its screen tools are for text, not film.
+ * Either way the file's log says so. One function, so a table of encoder
+ * limits can take it over. params: the aom-params to open with (in/out).
+ */
+static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
+                               char *params, size_t size)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->pix_fmt);
+    enum AVPixelFormat eight;
+    char tune[32], cpu[16];
+    int speed = t->s.cpu_used;
+
+    if (aom_param(&t->s, "cpu-used", cpu, sizeof(cpu))) /* applied after --cpu-used */
+        speed = (int)strtol(cpu, NULL, 10);
+    if (FFMIN(enc->width, enc->height) >= 1080)
+        speed = FFMAX(speed, 7);
+    if (speed < 7 || strcmp(codec->name, "libaom-av1") ||
+        (strcmp(t->s.usage, "realtime") && strcmp(t->s.usage, "1")) || !d ||
+        d->comp[0].depth <= 8 || !aom_param(&t->s, "tune-content", tune, sizeof(tune)) ||
+        (strcmp(tune, "screen") && strcmp(tune, "1")))
+        return;
+    eight = eight_bit_of(codec, enc->pix_fmt);
+    if (enc->color_trc != AVCOL_TRC_SMPTE2084 && enc->color_trc != AVCOL_TRC_ARIB_STD_B67 &&
+        eight != AV_PIX_FMT_NONE) {
+        note(t,
+             "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
+             "tune-content=screen in realtime mode)",
+             t->input, d->comp[0].depth);
+        enc->pix_fmt = eight;
+        return;
+    }
+    snprintf(params, size, "%s:tune-content=default", t->s.aom_params);
+    note(t,
+         "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
+         "high bit depth with tune-content=screen in realtime mode)",
+         t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
+}
+
+/* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
+#define SVT_KEYINT_NEVER (1 << 30)
+
+/* libsvtav1 through FFmpeg 5.1 with SVT-AV1 1.4 (checked by measuring, see
+ * docs/benchmarks.md):
+ * - threads: the wrapper ignores thread_count; SVT's own "lp" (logical
+ *   processors) caps it: lp=1 holds a 1080p encode to one core, unset it
+ *   takes them all. SVT does not pin its threads unless asked (pin=0).
+ * - keyframes: the wrapper turns pict_type I into a key-picture request,
+ *   which SVT ignores unless enable-force-key-frames=1, and ignores anyway
+ *   with keyint -1 or 0 ("infinite"); its default keyint (~5 s, in frames)
+ *   would add keyframes of its own. So its period is set beyond reach and our
+ *   by-time cadence is the only one.
+ * Ours go first in svtav1-params; the user's follow and win. */
+static int svtav1_options(RxTranscode *t, AVCodecContext *enc, AVDictionary **opts)
+{
+    char params[sizeof(t->s.svt_params) + 96];
+    int n;
+
+    n = snprintf(params, sizeof(params), "lp=%d", rx_settings_threads(&t->s));
+    if (t->s.keyint_seconds != 0)
+        n += snprintf(params + n, sizeof(params) - (size_t)n,
+                      ":enable-force-key-frames=1:keyint=%d", SVT_KEYINT_NEVER);
+    if (t->s.svt_params[0])
+        n += snprintf(params + n, sizeof(params) - (size_t)n, ":%s", t->s.svt_params);
+    if (n < 0 || (size_t)n >= sizeof(params))
+        return AVERROR(EINVAL);
+    /* An unknown svtav1-params key is only a warning in the wrapper, and the
+     * user's intent silently lost: make it fail the open. */
+    enc->err_recognition |= AV_EF_EXPLODE;
+    set_opt_int(opts, "preset", t->s.preset);
+    return av_dict_set(opts, "svtav1-params", params, 0);
+}
+
+/* SVT-AV1 1.4 refuses odd picture sizes in 4:2:0 and sizes under 64x64
+ * (only on its own stderr; avcodec_open2 says "Invalid argument"). Say why,
+ * and what works: libaom takes any size. */
+static int check_svt_size(RxTranscode *t, const AVCodec *codec, int w, int h)
+{
+    if (strcmp(codec->name, "libsvtav1") || (w % 2 == 0 && h % 2 == 0 && w >= 64 && h >= 64))
+        return 0;
+    return fail(t, AVERROR(ENOTSUP),
+                "cannot encode '%s' with libsvtav1: its picture is %dx%d, SVT-AV1 needs even "
+                "sizes of at least 64x64 (libaom-av1 takes any)",
+                t->input, w, h);
+}
+
+/* The user's raw options for the chosen encoder, if it is one whose
+ * failure to open they are the likely cause of, and their option's name. */
+static const char *user_params(const RxSettings *s, const char **flag)
+{
+    if (!strcmp(s->video_encoder, "libsvtav1"))
+        return *flag = "svtav1-params", s->svt_params;
+    if (!strcmp(s->video_encoder, "librav1e"))
+        return *flag = "rav1e-params", s->rav1e_params;
+    if (!strcmp(s->video_encoder, "libvpx-vp9"))
+        return *flag = "vp9-params", s->vp9_params;
+    return NULL;
+}
+
+/*
+ * Keyframes (the default policy; docs/benchmarks.md, "Seeking in Chromium"
+ * and "Keyframes"). A seek decodes every frame from the keyframe before the
+ * asked time, so its cost is the frames encoded since that keyframe, not the
+ * time: with duplicate elision a static minute is a handful of frames. In
+ * headless Chromium a 1080p frame of screen content costs ~2.5 ms to reach,
+ * one of a video playing in a window ~5.2 ms (on top of ~20-70 ms per
+ * seek), so a budget of KEY_WORK_1080P still-screen frames (key_cost)
+ * keeps the worst seek near 700 ms; it scales with the picture's area. KEY_MAX_S bounds a lecture
+ * that never changes; a scene change after KEY_SCENE_S becomes a keyframe, where it is cheap (a new
+ * slide's intra frame ~2x its inter frame, where an intra frame of an unchanged screen is
+ * ~30-100x).
+ */
+#define KEY_WORK_1080P  250 /* in still-screen frames: ~640 ms of decoding */
+#define KEY_MAX_S       300
+#define KEY_SCENE_S     5
+#define KEY_SCENE_SHARE 0.5 /* rx_frames_changed(): most of the picture */
+
+/* What reaching a frame costs a seek, in units of a 1080p frame of a still
+ * screen (~2.5 ms): a video playing in 45 % of the picture costs ~5.2 ms a
+ * frame, so the work grows with the share of the picture that changed.
+ * Frames whose share is unknown (no frame stage comparison: --dedup off,
+ * --cfr, encoders without the screen tune) count as such a video. */
+static double key_cost(double share)
+{
+    return 1.0 + 2.4 * (share >= 0 ? share : 0.45);
+}
+
+static void key_policy(VideoPath *v, const AVCodecContext *enc)
+{
+    int64_t area = (int64_t)enc->width * enc->height;
+
+    v->key_auto = 1;
+    v->share = -1;
+    v->key_budget = av_clipd(KEY_WORK_1080P * 1920.0 * 1080.0 / (double)FFMAX(area, 1), 60, 2400);
+    v->key_max = av_rescale_q(KEY_MAX_S, (AVRational){1, 1}, enc->time_base);
+    v->key_scene = av_rescale_q(KEY_SCENE_S, (AVRational){1, 1}, enc->time_base);
+}
+
+int open_video(RxTranscode *t, AVStream *ist)
+{
+    VideoPath *v = &t->v;
+    const AVCodec *codec;
+    AVCodecContext *enc;
+    AVDictionary *opts = NULL;
+    const AVDictionaryEntry *e;
+    const char *params, *flag;
+    char aom_params[sizeof(t->s.aom_params) + 32];
+    RxOrient orient;
+    int ret;
+
+    v->in_index = ist->index;
+    ret = open_decoder(t, ist, &v->dec);
+    if (ret < 0)
+        return ret;
+    if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
+        return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
+                    ist->index, t->input);
+    ret = read_orientation(t, ist, &orient);
+    if (ret < 0)
+        return ret;
+
+    codec = avcodec_find_encoder_by_name(t->s.video_encoder);
+    if (!codec)
+        return fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
+                    t->s.video_encoder);
+    ret = check_lossless(t, codec);
+    if (ret >= 0)
+        ret = check_svt_size(t, codec, v->dec->width, v->dec->height);
+    if (ret < 0)
+        return ret;
+    /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
+     * crf 32 invalid for libaom: allocate for the codec. */
+    enc = avcodec_alloc_context3(codec);
+    if (!enc)
+        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+    v->enc = enc;
+    /* The picture as it is shown: a quarter turn swaps its sides. */
+    enc->width = orient.transpose ? v->dec->height : v->dec->width;
+    enc->height = orient.transpose ? v->dec->width : v->dec->height;
+    enc->pix_fmt = pick_pix_fmt(codec, v->dec->pix_fmt);
+    enc->sample_aspect_ratio = v->dec->sample_aspect_ratio;
+    if (orient.transpose && enc->sample_aspect_ratio.num > 0)
+        enc->sample_aspect_ratio =
+            (AVRational){enc->sample_aspect_ratio.den, enc->sample_aspect_ratio.num};
+    if (!rx_orient_supported(enc->pix_fmt, &orient))
+        return fail(t, AVERROR(ENOTSUP),
+                    "cannot re-encode '%s': its video is shown turned (display matrix), which "
+                    "is not built for %s pictures",
+                    t->input, av_get_pix_fmt_name(enc->pix_fmt));
+    enc->color_range = v->dec->color_range;
+    /* Full-range "J" pictures that the encoder cannot take are converted by
+     * swscale to its limited-range format: say so, or players would stretch
+     * the levels a second time. */
+    if (enc->pix_fmt != v->dec->pix_fmt &&
+        (v->dec->pix_fmt == AV_PIX_FMT_YUVJ420P || v->dec->pix_fmt == AV_PIX_FMT_YUVJ422P ||
+         v->dec->pix_fmt == AV_PIX_FMT_YUVJ444P))
+        enc->color_range = AVCOL_RANGE_MPEG;
+    enc->color_primaries = v->dec->color_primaries;
+    enc->color_trc = v->dec->color_trc;
+    enc->colorspace = v->dec->colorspace;
+    enc->chroma_sample_location = v->dec->chroma_sample_location;
+    if (t->images) {
+        /* 4:2:0, which every AV1 player takes, whatever the images are (RGB
+         * PNGs would get 4:4:4 or GBR); swscale converts to it with BT.601
+         * and limited range, whatever range a JPEG had. */
+        enc->pix_fmt = AV_PIX_FMT_YUV420P;
+        enc->color_range = AVCOL_RANGE_MPEG;
+        enc->colorspace = AVCOL_SPC_BT470BG;
+        enc->color_primaries = AVCOL_PRI_UNSPECIFIED;
+        enc->color_trc = AVCOL_TRC_UNSPECIFIED;
+        enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
+    }
+    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
+    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
+    /* The input's own time base: variable frame durations pass unchanged.
+     * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
+    v->in_tb = ist->time_base;
+    enc->time_base = ist->time_base;
+    if (ist->avg_frame_rate.num > 0 && ist->avg_frame_rate.den > 0)
+        enc->framerate = ist->avg_frame_rate;
+    if (t->s.cfr) {
+        AVRational rate = t->s.fps_num > 0
+                              ? (AVRational){t->s.fps_num, t->s.fps_den}
+                              : rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->cfr = 1;
+        v->tpf = rate.num >= rate.den ? 1 : rate.den;
+        enc->framerate = rate;
+        enc->time_base = av_mul_q(av_inv_q(rate), (AVRational){1, (int)v->tpf});
+        if (t->images) /* the source thread numbers them: image k at k/rate */
+            v->in_tb = av_inv_q(rate);
+        t->res->fps_num = rate.num;
+        t->res->fps_den = rate.den;
+    }
+    enc->thread_count = rx_settings_threads(&t->s);
+    if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+
+    if (strcmp(codec->name, "librav1e")) /* rav1e: its quantizer, in rav1e-params */
+        set_opt_int(&opts, "crf", t->s.crf);
+    if (!strcmp(codec->name, "libaom-av1")) {
+        set_opt_int(&opts, "cpu-used", t->s.cpu_used);
+        av_dict_set(&opts, "usage", t->s.usage, 0);
+        set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
+        if (aom_params[0])
+            av_dict_set(&opts, "aom-params", aom_params, 0);
+    } else {
+        /* SVT plans its prediction structure and default keyint with a
+         * frame rate; without one the wrapper passes the time base's
+         * reciprocal (15360 fps for 1/15360). rav1e counts its keyframe
+         * interval in frames of it. Timestamps stay ours. */
+        if (!enc->framerate.num)
+            enc->framerate = ist->r_frame_rate.num > 0 && ist->r_frame_rate.den > 0
+                                 ? ist->r_frame_rate
+                                 : (AVRational){30, 1};
+        ret = !strcmp(codec->name, "libsvtav1")  ? svtav1_options(t, enc, &opts)
+              : !strcmp(codec->name, "librav1e") ? rx_rav1e_options(&t->s, enc, &opts)
+                                                 : rx_vp9_options(&t->s, enc, &opts);
+        if (ret < 0) {
+            av_dict_free(&opts);
+            return fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name, t->input);
+        }
+    }
+    ret = avcodec_open2(enc, codec, &opts);
+    e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (ret >= 0 && e)
+        ret = fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
+                   codec->name, e->key);
+    av_dict_free(&opts);
+    if (ret < 0 && (params = user_params(&t->s, &flag)) && params[0])
+        return fail(t, ret, "cannot open video encoder '%s' for '%s' (check --%s '%s')",
+                    codec->name, t->input, flag, params);
+    if (ret < 0)
+        return fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
+
+    v->ost = avformat_new_stream(t->oc, NULL);
+    if (!v->ost)
+        return fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
+    ret = avcodec_parameters_from_context(v->ost->codecpar, enc);
+    if (ret < 0)
+        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+    v->ost->time_base = enc->time_base;
+    v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
+    v->ost->disposition = AV_DISPOSITION_DEFAULT;
+    /* avg_frame_rate becomes Matroska's DefaultDuration. With a constant
+     * rate it is every frame's duration. Otherwise FFmpeg 5.1's muxer
+     * writes no duration at all for video (no BlockDuration either), and
+     * Chromium then takes a frame's duration to be the average spacing of
+     * the frames it decoded: seconds, where still frames were elided. A
+     * paused seek shows the first decoded frame that this guess makes reach
+     * the asked time, so up to that long before the one due there (1 seek
+     * in 5 on a typing recording: docs/benchmarks.md, "Seeking in
+     * Chromium"). A DefaultDuration no longer than any frame's (the
+     * nominal rate's, at most 1/60 s) makes it show the due frame. It is a
+     * default only: every frame's time comes from its timestamp, and the
+     * stream's length from the last frame's true duration. */
+    if (v->cfr) {
+        v->ost->avg_frame_rate = enc->framerate;
+    } else {
+        AVRational rate = rx_nominal_rate(ist->r_frame_rate, ist->avg_frame_rate);
+        v->ost->avg_frame_rate = av_q2d(rate) >= 60 ? rate : (AVRational){60, 1};
+    }
+
+    ret = rx_vstage_new(&v->stage,
+                        &(RxVStageConfig){.width = enc->width,
+                                          .height = enc->height,
+                                          .fmt = enc->pix_fmt,
+                                          .orient = orient,
+                                          .dedup = rx_settings_dedup(&t->s),
+                                          .scene = t->s.keyint_seconds < 0,
+                                          .max_diff = t->s.dedup_max_diff,
+                                          .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
+                                          .in_tb = v->in_tb});
+    if (ret < 0)
+        return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
+
+    v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
+    v->in_last = v->in_end = v->in_first = AV_NOPTS_VALUE;
+    t->audio_ready = !v->cfr;
+    if (t->s.keyint_seconds > 0)
+        v->keyint = av_rescale_q((int64_t)(t->s.keyint_seconds * AV_TIME_BASE), AV_TIME_BASE_Q,
+                                 enc->time_base);
+    else if (t->s.keyint_seconds < 0)
+        key_policy(v, enc);
+    v->held = av_packet_alloc();
+    if (!v->held)
+        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+    t->res->width = enc->width;
+    t->res->height = enc->height;
+    return 0;
+}
+
+/* Video packets are held back by one so that each gets its true duration
+ * (the next packet's pts minus its own): the last frame of a VFR recording
+ * keeps its length and the container's duration is right. */
+int mux_video(RxTranscode *t, AVPacket *pkt)
+{
+    VideoPath *v = &t->v;
+    int ret = 0;
+
+    if (v->held->data) {
+        if (pkt) {
+            int64_t d = pkt->pts - v->held->pts;
+            v->held->duration = d > 0 ? d : 0;
+        } else if (v->last_end != AV_NOPTS_VALUE && v->last_end > v->held->pts) {
+            v->held->duration = v->last_end - v->held->pts;
+        }
+        ret = mux(t, v->held, v->enc->time_base, v->ost);
+        av_packet_unref(v->held);
+        if (ret < 0)
+            return ret;
+    }
+    if (pkt)
+        av_packet_move_ref(v->held, pkt);
+    return 0;
+}
+
+int drain_video(RxTranscode *t)
+{
+    int ret;
+
+    for (;;) {
+        ret = avcodec_receive_packet(t->v.enc, t->epkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret < 0)
+            return fail(t, ret, "cannot encode video of '%s'", t->input);
+        ret = mux_video(t, t->epkt);
+        av_packet_unref(t->epkt);
+        if (ret < 0)
+            return ret;
+    }
+}
+
+/* ---- video */
+
+static void report_progress(RxTranscode *t)
+{
+    RxProgress p;
+
+    if (!t->progress_fn || t->probe)
+        return;
+    p.frames = t->res->video_frames;
+    p.media_us =
+        t->v.first_pts == AV_NOPTS_VALUE
+            ? 0
+            : av_rescale_q(t->v.last_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    p.total_us = t->res->in_duration_us;
+    p.bytes = t->out_size;
+    t->progress_fn(t->progress_opaque, &p);
+}
+
+static int send_video(RxTranscode *t, AVFrame *out)
+{
+    VideoPath *v = &t->v;
+    int ret = avcodec_send_frame(v->enc, out);
+
+    if (ret < 0)
+        return fail(t, ret, "cannot encode video of '%s'", t->input);
+    t->res->video_frames++;
+    v->since_kf = out->pts == v->last_kf ? 1 : v->since_kf + 1;
+    v->key_work = (out->pts == v->last_kf ? 0 : v->key_work) + key_cost(v->share);
+    v->share = -1;
+    v->sent_pts = out->pts;
+    return drain_video(t);
+}
+
+/* --keyint S: a cadence by time (output time, in the encoder's time base),
+ * not frame count, so VFR input and elided stretches get one every S
+ * seconds too. The policy: one when the frames sent since the last reach
+ * the bound that keeps a seek's decoding work under budget, or after
+ * key_max at the latest. */
+static int key_due(const VideoPath *v, int64_t pts)
+{
+    if (v->first_pts == AV_NOPTS_VALUE)
+        return 1;
+    if (v->key_auto)
+        return v->key_work >= v->key_budget || pts - v->last_kf >= v->key_max;
+    return v->keyint > 0 && pts - v->last_kf >= v->keyint;
+}
+
+/* The policy's other keyframe: at a scene change (a new slide, a window
+ * switch), where an intra frame costs little more than the inter frame it
+ * replaces, once key_scene has passed since the last one. */
+static int key_at_scene(const VideoPath *v, int64_t pts)
+{
+    return v->key_auto && pts - v->last_kf >= v->key_scene &&
+           rx_vstage_change(v->stage) >= KEY_SCENE_SHARE;
+}
+
+/* Encode out, a frame of the stage's stamped in the encoder's time base. */
+static int encode_out(RxTranscode *t, AVFrame *out, int key)
+{
+    VideoPath *v = &t->v;
+    int ret;
+
+    /* Source keyframes must not force AV1 keyframes: every forced keyframe
+     * costs bits. */
+    out->pict_type = AV_PICTURE_TYPE_NONE;
+    if (v->first_pts == AV_NOPTS_VALUE) {
+        v->first_pts = out->pts;
+        v->last_kf = out->pts;
+    } else if (key) {
+        out->pict_type = AV_PICTURE_TYPE_I;
+        v->last_kf = out->pts;
+    }
+    ret = send_video(t, out);
+    if (ret < 0)
+        return ret;
+    report_progress(t);
+    return 0;
+}
+
+/* Stamp frame with its time in the input's time base (right after the last
+ * frame when it has none) and its duration (the last spacing when unknown),
+ * and advance *last and *end. Returns 0 for a frame to drop: two frames at
+ * one instant (damaged or edited input), where the second would never be
+ * seen and the muxer needs strictly increasing timestamps. */
+static int stamp_frame(AVFrame *frame, int64_t *last, int64_t *end)
+{
+    int64_t pts = frame->best_effort_timestamp;
+    int64_t dur = frame->pkt_duration;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = *end != AV_NOPTS_VALUE ? *end : 0;
+    if (*last != AV_NOPTS_VALUE && pts <= *last)
+        return 0;
+    if (dur <= 0)
+        dur = *last != AV_NOPTS_VALUE ? pts - *last : 1;
+    frame->pts = pts;
+    frame->pkt_duration = dur;
+    *last = pts;
+    *end = pts + dur;
+    return 1;
+}
+
+/* WebM and Matroska keep milliseconds (the output stream's time base), and
+ * a phone's VFR clock (1/90000) can put two frames less than one apart: both
+ * would get one timestamp, which players reject ("non monotonically
+ * increasing dts") and verify refuses. Such a frame is moved to the next
+ * tick of the output clock rather than dropped, so that no picture is lost
+ * (the one before it would be on screen for less than a tick anyway): it is
+ * shown at most a tick late, and a burst of n such frames drifts n ticks at
+ * most, taken back at the next wider gap. A/V sync and the video's length
+ * move by less than that. */
+static void clear_of_last(const VideoPath *v, AVFrame *frame)
+{
+    AVRational tb = v->enc->time_base, otb = v->ost->time_base;
+    int64_t last;
+
+    if (v->last_pts == AV_NOPTS_VALUE)
+        return;
+    /* As av_packet_rescale_ts() will round them in mux(). */
+    last = av_rescale_q(v->last_pts, tb, otb);
+    if (av_rescale_q(frame->pts, tb, otb) > last)
+        return;
+    frame->pts = av_rescale_q_rnd(last + 1, otb, tb, AV_ROUND_UP);
+}
+
+/* Constant frame rate: frame (NULL at the end) goes into the stage, which
+ * hands out every output frame whose time has come (see vstage.h). */
+static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int ret;
+
+    if (frame && !stamp_frame(frame, &v->in_last, &v->in_end))
+        return 0;
+    if (frame && !t->audio_ready) {
+        /* The output starts at the first video frame: audio moves with it,
+         * so the offset between them is the input's. */
+        t->audio_shift = av_rescale_q(frame->pts, v->in_tb, (AVRational){1, OPUS_RATE});
+        t->audio_ready = 1;
+        v->in_first = frame->pts;
+    }
+    ret = rx_vstage_send(v->stage, frame);
+    while (ret >= 0 && (ret = rx_vstage_receive(v->stage, &out)) > 0) {
+        out->pts *= v->tpf;
+        out->pkt_duration = v->tpf;
+        v->last_pts = out->pts;
+        v->last_end = out->pts + v->tpf;
+        ret = encode_out(t, out, key_due(v, out->pts));
+    }
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    t->res->video_frames_repeated = rx_vstage_repeated(v->stage);
+    t->res->video_frames_dropped = rx_vstage_dropped(v->stage);
+    return 0;
+}
+
+int encode_video_frame(RxTranscode *t, AVFrame *frame)
+{
+    VideoPath *v = &t->v;
+    AVFrame *out;
+    int key;
+    int ret;
+
+    if (t->probe) { /* only the window: what comes before is skipped, after ends it */
+        int64_t end = v->cfr ? v->in_end : v->last_end;
+        int64_t pts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp
+                      : end != AV_NOPTS_VALUE                        ? end
+                                                                     : 0;
+        int64_t us = av_rescale_q(pts, v->in_tb, AV_TIME_BASE_Q);
+        if (us < t->win_start)
+            return 0;
+        if (us >= t->win_end)
+            return 1;
+    }
+    if (v->cfr)
+        return encode_video_cfr(t, frame);
+    /* Dropped or not, the frame's time is covered: the last kept frame is
+     * shown until the next one, and last_end is where the video ends. The
+     * input's own times go to in_last/in_end, the output's (moved clear of
+     * the one before at the container's resolution) to last_pts/last_end. */
+    if (!stamp_frame(frame, &v->in_last, &v->in_end))
+        return 0;
+    clear_of_last(v, frame);
+    v->last_pts = frame->pts;
+    v->last_end = FFMAX(v->in_end, frame->pts + 1);
+    frame->pkt_duration = v->last_end - frame->pts;
+    /* A frame that is due to be a keyframe is never elided. */
+    key = key_due(v, frame->pts);
+    ret = rx_vstage_process(v->stage, frame, key, &out);
+    if (ret < 0)
+        return fail(t, ret, "cannot convert video of '%s'", t->input);
+    if (!ret) {
+        t->res->video_frames_elided++;
+        report_progress(t);
+        return 0;
+    }
+    v->share = rx_vstage_change(v->stage);
+    return encode_out(t, out, key || key_at_scene(v, frame->pts));
+}
+
+/* End of the video: a recording that ends on a still picture ends on dropped
+ * frames; the last of them are encoded so the video keeps its full length. */
+int flush_video_stage(RxTranscode *t)
+{
+    AVFrame *last;
+    int ret;
+
+    if (t->v.cfr)
+        return encode_video_cfr(t, NULL);
+    while (rx_vstage_flush(t->v.stage, &last)) {
+        last->pict_type = AV_PICTURE_TYPE_NONE;
+        t->res->video_frames_elided--;
+        ret = send_video(t, last);
+        if (ret < 0)
+            return ret;
+    }
+    return 0;
+}
+
+/* Source thread: send pkt (NULL = flush) to the decoder, queue its frames. */
+int decode_video(RxTranscode *t, const AVPacket *pkt)
+{
+    VideoPath *v = &t->v;
+    int ret = avcodec_send_packet(v->dec, pkt);
+
+    if (ret == AVERROR_INVALIDDATA) {
+        /* A damaged packet costs a frame, not the recording. */
+        t->res->decode_errors++;
+        return 0;
+    }
+    if (ret < 0 && ret != AVERROR_EOF)
+        return fail(t, ret, "cannot decode video of '%s'", t->input);
+    for (;;) {
+        ret = avcodec_receive_frame(v->dec, t->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret == AVERROR_INVALIDDATA) {
+            t->res->decode_errors++;
+            continue;
+        }
+        if (ret < 0)
+            return fail(t, ret, "cannot decode video of '%s'", t->input);
+        ret = emit_frame(t, TAG_VIDEO);
+        if (ret < 0)
+            return ret;
+    }
+}
