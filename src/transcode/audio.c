@@ -27,7 +27,7 @@ static int add_audio_stream(RxTranscode *t, const AVStream *ist, AudioPath *a)
     return 0;
 }
 
-int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
+int tc_open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
 {
     RxOpusConfig cfg;
     int nb, ret;
@@ -35,13 +35,13 @@ int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
     a->in_index = ist->index;
     a->start_pts = AV_NOPTS_VALUE;
     a->next_in = AV_NOPTS_VALUE;
-    ret = open_decoder(t, ist, &a->dec);
+    ret = tc_open_decoder(t, ist, &a->dec);
     if (ret < 0)
         return ret;
     nb = a->dec->ch_layout.nb_channels;
     if (nb <= 0 || a->dec->sample_rate <= 0)
-        return fail(t, AVERROR_INVALIDDATA, "cannot tell the channels of audio stream %d of '%s'",
-                    ist->index, t->input);
+        return tc_fail(t, AVERROR_INVALIDDATA,
+                       "cannot tell the channels of audio stream %d of '%s'", ist->index, t->input);
 
     /* More than 8 channels Opus cannot map: those are folded to stereo. */
     rx_opusenc_defaults(&cfg);
@@ -53,24 +53,25 @@ int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a)
     if (ret >= 0)
         ret = rx_opusenc_layout(cfg.channels, &a->layout);
     if (ret < 0)
-        return fail(t, ret, "cannot open Opus encoder for stream %d of '%s'", ist->index, t->input);
+        return tc_fail(t, ret, "cannot open Opus encoder for stream %d of '%s'", ist->index,
+                       t->input);
     a->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLT, cfg.channels, RX_OPUS_FRAME * 4);
     a->pcm = av_malloc_array((size_t)RX_OPUS_FRAME * cfg.channels, sizeof(*a->pcm));
     if (!a->fifo || !a->pcm)
-        return fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot open Opus encoder for '%s'", t->input);
 
     ret = add_audio_stream(t, ist, a);
     if (ret >= 0)
         ret = rx_opusenc_parameters(a->opus, a->ost->codecpar);
     if (ret < 0)
-        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+        return tc_fail(t, ret, "cannot create output stream for '%s'", t->output);
     a->ost->time_base = OPUS_TB;
     return 0;
 }
 
 /* --audio-codec copy: the input's packets go to the muxer as they are (no
  * decoder, no encoder), in the input's time base. */
-int open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a)
+int tc_open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a)
 {
     int ret;
 
@@ -82,14 +83,14 @@ int open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a)
     if (ret >= 0)
         ret = avcodec_parameters_copy(a->ost->codecpar, ist->codecpar);
     if (ret < 0)
-        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+        return tc_fail(t, ret, "cannot create output stream for '%s'", t->output);
     a->ost->codecpar->codec_tag = 0; /* MP4's tag means nothing to Matroska */
     a->ost->time_base = ist->time_base;
     return 0;
 }
 
 /* The packets libopus has finished (after the flush, all of them). */
-int drain_audio(RxTranscode *t, AudioPath *a)
+static int drain_audio(RxTranscode *t, AudioPath *a)
 {
     int ret;
 
@@ -98,8 +99,8 @@ int drain_audio(RxTranscode *t, AudioPath *a)
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
-            return fail(t, ret, "cannot encode audio of '%s'", t->input);
-        ret = mux(t, t->epkt, OPUS_TB, a->ost);
+            return tc_fail(t, ret, "cannot encode audio of '%s'", t->input);
+        ret = tc_mux(t, t->epkt, OPUS_TB, a->ost);
         av_packet_unref(t->epkt);
         if (ret < 0)
             return ret;
@@ -108,7 +109,7 @@ int drain_audio(RxTranscode *t, AudioPath *a)
 
 /* Job thread: write a copied packet, in the input's time base. Its times
  * give the track's duration for the check before publish. */
-int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
+int tc_mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
 {
     const AVStream *ist = t->ic->streams[a->in_index];
 
@@ -120,14 +121,14 @@ int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
     }
     a->sent++;
     pkt->pos = -1;
-    return mux(t, pkt, ist->time_base, a->ost);
+    return tc_mux(t, pkt, ist->time_base, a->ost);
 }
 
 /* ---- audio */
 
 /* Encode whole Opus frames from the FIFO; with final set, the remainder too
  * (a short last frame is padded, its padding trimmed by DiscardPadding). */
-int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
+static int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
 {
     const int fs = RX_OPUS_FRAME;
     int ret;
@@ -138,11 +139,11 @@ int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
         int n = FFMIN(av_audio_fifo_size(a->fifo), fs);
         int64_t pts = a->start_pts - t->audio_shift + a->sent;
         if (av_audio_fifo_read(a->fifo, (void **)&a->pcm, n) != n)
-            return fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
+            return tc_fail(t, AVERROR_BUG, "cannot encode audio of '%s'", t->input);
         a->sent += n;
         ret = rx_opusenc_send(a->opus, a->pcm, n, pts);
         if (ret < 0)
-            return fail(t, ret, "cannot encode audio of '%s'", t->input);
+            return tc_fail(t, ret, "cannot encode audio of '%s'", t->input);
         ret = drain_audio(t, a);
         if (ret < 0)
             return ret;
@@ -151,7 +152,7 @@ int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final)
 }
 
 /* Resample nb input samples (data NULL = flush swr) into the FIFO. */
-int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb)
+static int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb)
 {
     int need = swr_get_out_samples(a->swr, nb);
     int n, ret;
@@ -160,14 +161,14 @@ int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb)
         av_freep(&a->conv);
         ret = av_samples_alloc(&a->conv, NULL, a->layout.nb_channels, need, AV_SAMPLE_FMT_FLT, 0);
         if (ret < 0)
-            return fail(t, ret, "cannot resample audio of '%s'", t->input);
+            return tc_fail(t, ret, "cannot resample audio of '%s'", t->input);
         a->conv_cap = need;
     }
     n = swr_convert(a->swr, &a->conv, a->conv_cap, data, nb);
     if (n < 0)
-        return fail(t, n, "cannot resample audio of '%s'", t->input);
+        return tc_fail(t, n, "cannot resample audio of '%s'", t->input);
     if (n > 0 && av_audio_fifo_write(a->fifo, (void **)&a->conv, n) != n)
-        return fail(t, AVERROR(ENOMEM), "cannot buffer audio of '%s'", t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot buffer audio of '%s'", t->input);
     return n;
 }
 
@@ -190,18 +191,18 @@ static int setup_swr(RxTranscode *t, AudioPath *a, const AVFrame *f)
     if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
         av_channel_layout_default(&in, f->ch_layout.nb_channels);
     else if ((ret = av_channel_layout_copy(&in, &f->ch_layout)) < 0)
-        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+        return tc_fail(t, ret, "cannot resample audio of '%s'", t->input);
     ret = swr_alloc_set_opts2(&a->swr, &a->layout, AV_SAMPLE_FMT_FLT, OPUS_RATE, &in, f->format,
                               f->sample_rate, 0, NULL);
     av_channel_layout_uninit(&in);
     if (ret >= 0)
         ret = swr_init(a->swr);
     if (ret < 0)
-        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+        return tc_fail(t, ret, "cannot resample audio of '%s'", t->input);
     av_channel_layout_uninit(&a->swr_in_layout);
     ret = av_channel_layout_copy(&a->swr_in_layout, &f->ch_layout);
     if (ret < 0)
-        return fail(t, ret, "cannot resample audio of '%s'", t->input);
+        return tc_fail(t, ret, "cannot resample audio of '%s'", t->input);
     a->swr_in_rate = f->sample_rate;
     a->swr_in_fmt = f->format;
     return 0;
@@ -219,9 +220,9 @@ static int fill_gap(RxTranscode *t, AudioPath *a, const AVFrame *f, int64_t gap)
     ret = av_samples_alloc_array_and_samples(&silence, NULL, f->ch_layout.nb_channels, chunk,
                                              f->format, 0);
     if (ret < 0)
-        return fail(t, ret, "cannot fill an audio gap of '%s'", t->input);
+        return tc_fail(t, ret, "cannot fill an audio gap of '%s'", t->input);
     av_samples_set_silence(silence, 0, chunk, f->ch_layout.nb_channels, f->format);
-    while (gap > 0 && !cancelled(t)) {
+    while (gap > 0 && !tc_cancelled(t)) {
         int n = (int)FFMIN(gap, (int64_t)chunk);
         ret = resample(t, a, (const uint8_t **)(void *)silence, n);
         if (ret >= 0)
@@ -235,7 +236,7 @@ static int fill_gap(RxTranscode *t, AudioPath *a, const AVFrame *f, int64_t gap)
     return ret < 0 ? ret : 0;
 }
 
-int process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f)
+int tc_process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f)
 {
     int64_t pts = f->best_effort_timestamp;
     int ret;
@@ -265,28 +266,23 @@ int process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f)
     return encode_audio_fifo(t, a, 0);
 }
 
-int decode_audio(RxTranscode *t, AudioPath *a, const AVPacket *pkt)
+/* End of an encoded track: the resampler, the FIFO, then the encoder. */
+int tc_flush_audio(RxTranscode *t, AudioPath *a)
 {
-    int ret = avcodec_send_packet(a->dec, pkt);
+    int ret;
 
-    if (ret == AVERROR_INVALIDDATA) {
-        t->res->decode_errors++;
-        return 0;
-    }
-    if (ret < 0 && ret != AVERROR_EOF)
-        return fail(t, ret, "cannot decode audio stream %d of '%s'", a->in_index, t->input);
-    for (;;) {
-        ret = avcodec_receive_frame(a->dec, t->frame);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret == AVERROR_INVALIDDATA) {
-            t->res->decode_errors++;
-            continue;
-        }
-        if (ret < 0)
-            return fail(t, ret, "cannot decode audio stream %d of '%s'", a->in_index, t->input);
-        ret = emit_frame(t, (int)(a - t->a));
+    if (a->swr) {
+        do {
+            ret = resample(t, a, NULL, 0);
+        } while (ret > 0);
         if (ret < 0)
             return ret;
     }
+    ret = encode_audio_fifo(t, a, 1);
+    if (ret < 0)
+        return ret;
+    ret = rx_opusenc_send(a->opus, NULL, 0, 0);
+    if (ret < 0)
+        return tc_fail(t, ret, "cannot finish audio of '%s'", t->input);
+    return drain_audio(t, a);
 }

@@ -44,7 +44,7 @@ static int vfail(RxTranscode *t, int err, int why_too, const char *fmt, va_list 
     return err;
 }
 
-int fail(RxTranscode *t, int err, const char *fmt, ...)
+int tc_fail(RxTranscode *t, int err, const char *fmt, ...)
 {
     va_list ap;
     int ret;
@@ -55,9 +55,9 @@ int fail(RxTranscode *t, int err, const char *fmt, ...)
     return ret;
 }
 
-/* fail() for a refusal whose message says all there is to say. */
+/* tc_fail() for a refusal whose message says all there is to say. */
 
-int refuse(RxTranscode *t, int err, const char *fmt, ...)
+int tc_refuse(RxTranscode *t, int err, const char *fmt, ...)
 {
     va_list ap;
     int ret;
@@ -68,7 +68,7 @@ int refuse(RxTranscode *t, int err, const char *fmt, ...)
     return ret;
 }
 
-int cancelled(const RxTranscode *t)
+int tc_cancelled(const RxTranscode *t)
 {
     return atomic_load_explicit(&t->cancel, memory_order_relaxed);
 }
@@ -173,7 +173,7 @@ void rx_transcode_cancel(RxTranscode *t)
 
 /* Add a line to res->note: what the job changed to get the input through. */
 
-void note(RxTranscode *t, const char *fmt, ...)
+void tc_note(RxTranscode *t, const char *fmt, ...)
 {
     char *n = t->res->note;
     size_t len = strlen(n);
@@ -188,13 +188,30 @@ void note(RxTranscode *t, const char *fmt, ...)
 
 /* ---- the job */
 
-int open_streams(RxTranscode *t)
+/* Tell the progress callback where the encode is (not during a probe). */
+void tc_report_progress(RxTranscode *t)
+{
+    RxProgress p;
+
+    if (!t->progress_fn || t->probe)
+        return;
+    p.frames = t->res->video_frames;
+    p.media_us =
+        t->v.first_pts == AV_NOPTS_VALUE
+            ? 0
+            : av_rescale_q(t->v.last_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
+    p.total_us = t->res->in_duration_us;
+    p.bytes = t->out_size;
+    t->progress_fn(t->progress_opaque, &p);
+}
+
+int tc_open_streams(RxTranscode *t)
 {
     int vidx, i, ret;
 
     vidx = av_find_best_stream(t->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (vidx < 0 || (t->ic->streams[vidx]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-        return fail(t, RX_ERR_NOVIDEO, "cannot re-encode '%s'", t->input);
+        return tc_fail(t, RX_ERR_NOVIDEO, "cannot re-encode '%s'", t->input);
 
     for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++)
         if (t->ic->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO)
@@ -202,18 +219,18 @@ int open_streams(RxTranscode *t)
     if (t->na) {
         t->a = av_calloc(t->na, sizeof(*t->a));
         if (!t->a)
-            return fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
+            return tc_fail(t, AVERROR(ENOMEM), "cannot open '%s'", t->input);
     }
 
-    ret = open_video(t, t->ic->streams[vidx]);
+    ret = tc_open_video(t, t->ic->streams[vidx]);
     if (ret < 0)
         return ret;
     t->na = 0;
     for (i = 0; i < (int)t->ic->nb_streams && !t->probe; i++) {
         if (t->ic->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
             continue;
-        ret = t->s.audio_copy ? open_audio_copy(t, t->ic->streams[i], &t->a[t->na++])
-                              : open_audio(t, t->ic->streams[i], &t->a[t->na++]);
+        ret = t->s.audio_copy ? tc_open_audio_copy(t, t->ic->streams[i], &t->a[t->na++])
+                              : tc_open_audio(t, t->ic->streams[i], &t->a[t->na++]);
         if (ret < 0)
             return ret;
     }
@@ -230,74 +247,43 @@ int open_streams(RxTranscode *t)
 }
 
 /* Job thread: encode what the source thread decodes. */
-int transcode_loop(RxTranscode *t)
+int tc_transcode_loop(RxTranscode *t)
 {
     AVFrame *f;
     int tag, ret;
 
     for (;;) {
-        if (cancelled(t))
-            return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        if (tc_cancelled(t))
+            return tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
         ret = rx_fqueue_pop(t->queue, &f, &tag);
         if (ret == AVERROR_EOF)
             break;
         if (ret < 0) /* the source thread has already said why */
-            return fail(t, ret, "cannot read '%s'", t->input);
-        ret = tag == TAG_VIDEO ? encode_video_frame(t, f)
-              : t->a[tag].copy ? mux_copied(t, &t->a[tag], (AVPacket *)f->opaque_ref->data)
-                               : process_audio_frame(t, &t->a[tag], f);
+            return tc_fail(t, ret, "cannot read '%s'", t->input);
+        ret = tag == TAG_VIDEO ? tc_encode_video_frame(t, f)
+              : t->a[tag].copy ? tc_mux_copied(t, &t->a[tag], (AVPacket *)f->opaque_ref->data)
+                               : tc_process_audio_frame(t, &t->a[tag], f);
         av_frame_free(&f);
         if (ret < 0)
             return ret;
         if (ret > 0) /* a probe's window is done */
             break;
     }
-    stop_source(t);
+    tc_stop_source(t);
     return 0;
 }
 
 /* At the end of input (decoders already flushed by the source thread):
  * the resamplers and FIFOs first, then the encoders, then the held video
  * packet. */
-int flush_all(RxTranscode *t)
+int tc_flush_all(RxTranscode *t)
 {
-    int ret, i;
+    int ret = tc_flush_video(t);
 
-    ret = flush_video_stage(t);
-    if (ret < 0)
-        return ret;
-    ret = avcodec_send_frame(t->v.enc, NULL);
-    if (ret < 0)
-        return fail(t, ret, "cannot finish video of '%s'", t->input);
-    ret = drain_video(t);
-    if (ret < 0)
-        return ret;
-    ret = mux_video(t, NULL);
-    if (ret < 0)
-        return ret;
-
-    for (i = 0; i < t->na; i++) {
-        AudioPath *a = &t->a[i];
-        if (a->copy)
-            continue;
-        if (a->swr) {
-            do {
-                ret = resample(t, a, NULL, 0);
-            } while (ret > 0);
-            if (ret < 0)
-                return ret;
-        }
-        ret = encode_audio_fifo(t, a, 1);
-        if (ret < 0)
-            return ret;
-        ret = rx_opusenc_send(a->opus, NULL, 0, 0);
-        if (ret < 0)
-            return fail(t, ret, "cannot finish audio of '%s'", t->input);
-        ret = drain_audio(t, a);
-        if (ret < 0)
-            return ret;
-    }
-    return 0;
+    for (int i = 0; i < t->na && ret >= 0; i++)
+        if (!t->a[i].copy)
+            ret = tc_flush_audio(t, &t->a[i]);
+    return ret;
 }
 
 /*
@@ -314,17 +300,18 @@ static int check_output_name(RxTranscode *t)
     if (lstat(t->output, &st) < 0) {
         if (errno == ENOENT)
             return 0;
-        return fail(t, AVERROR(errno), "cannot look at output '%s' of '%s'", t->output, t->input);
+        return tc_fail(t, AVERROR(errno), "cannot look at output '%s' of '%s'", t->output,
+                       t->input);
     }
     if (!t->s.overwrite)
-        return fail(t, AVERROR(EEXIST),
-                    "output '%s' of '%s' exists (use --overwrite to replace it)", t->output,
-                    t->input);
+        return tc_fail(t, AVERROR(EEXIST),
+                       "output '%s' of '%s' exists (use --overwrite to replace it)", t->output,
+                       t->input);
     if (!S_ISREG(st.st_mode))
-        return fail(t, AVERROR(EEXIST),
-                    "output '%s' of '%s' exists and is not a regular file: not replaced, even "
-                    "with --overwrite",
-                    t->output, t->input);
+        return tc_fail(t, AVERROR(EEXIST),
+                       "output '%s' of '%s' exists and is not a regular file: not replaced, even "
+                       "with --overwrite",
+                       t->output, t->input);
     return 0;
 }
 
@@ -404,33 +391,33 @@ static int verify_output(RxTranscode *t)
     switch (ret < 0 ? rep.fault : RX_VFAULT_NONE) {
     case RX_VFAULT_NONE:
         if (ret < 0)
-            return fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
+            return tc_fail(t, ret, "cannot check '%s' for '%s'", t->part, t->input);
         t->res->verified = rep.mode;
         return 0;
     case RX_VFAULT_CANCELLED:
-        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        return tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     case RX_VFAULT_OPEN:
-        return fail(t, rep.err, "cannot check '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, rep.err, "cannot check '%s' for '%s'", t->part, t->input);
     case RX_VFAULT_READ:
-        return fail(t, rep.err, "cannot read back '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, rep.err, "cannot read back '%s' for '%s'", t->part, t->input);
     case RX_VFAULT_STREAMS:
-        return fail(t, RX_ERR_BAD_OUTPUT,
-                    "output '%s' of '%s' reads back with %d streams, %d audio; want 1 video and "
-                    "%d audio",
-                    t->part, t->input, rep.streams, rep.audio_streams, t->na);
+        return tc_fail(t, RX_ERR_BAD_OUTPUT,
+                       "output '%s' of '%s' reads back with %d streams, %d audio; want 1 video and "
+                       "%d audio",
+                       t->part, t->input, rep.streams, rep.audio_streams, t->na);
     case RX_VFAULT_DECODE:
-        return fail(t, RX_ERR_BAD_OUTPUT,
-                    "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
-                    "damaged (an encoder fault; another --crf may avoid it)",
-                    t->part, t->input, (long long)rep.frames, (long long)rep.frames_want,
-                    (long long)rep.damaged);
+        return tc_fail(t, RX_ERR_BAD_OUTPUT,
+                       "output '%s' of '%s' does not decode: %lld of %lld video frames back, %lld "
+                       "damaged (an encoder fault; another --crf may avoid it)",
+                       t->part, t->input, (long long)rep.frames, (long long)rep.frames_want,
+                       (long long)rep.damaged);
     case RX_VFAULT_END:
-        return fail(t, RX_ERR_BAD_OUTPUT,
-                    "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
-                    "one encoded)",
-                    t->part, t->input);
+        return tc_fail(t, RX_ERR_BAD_OUTPUT,
+                       "output '%s' of '%s' ends at the wrong time (its last frame is not the last "
+                       "one encoded)",
+                       t->part, t->input);
     default:
-        return fail(t, RX_ERR_BAD_OUTPUT, "%s (output of '%s')", rep.error, t->input);
+        return tc_fail(t, RX_ERR_BAD_OUTPUT, "%s (output of '%s')", rep.error, t->input);
     }
 }
 
@@ -439,21 +426,21 @@ static int commit(RxTranscode *t)
     int ret = av_write_trailer(t->oc);
 
     if (ret < 0)
-        return fail(t, ret, "cannot finish '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, ret, "cannot finish '%s' for '%s'", t->part, t->input);
     avio_flush(t->pb);
     if (t->pb->error < 0)
-        return fail(t, t->pb->error, "cannot write '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, t->pb->error, "cannot write '%s' for '%s'", t->part, t->input);
     if (fsync(t->fd) < 0)
-        return fail(t, AVERROR(errno), "cannot sync '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, AVERROR(errno), "cannot sync '%s' for '%s'", t->part, t->input);
     ret = close(t->fd);
     t->fd = -1;
     if (ret < 0)
-        return fail(t, AVERROR(errno), "cannot close '%s' for '%s'", t->part, t->input);
-    if (cancelled(t)) /* last chance: nothing is published after a cancel */
-        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        return tc_fail(t, AVERROR(errno), "cannot close '%s' for '%s'", t->part, t->input);
+    if (tc_cancelled(t)) /* last chance: nothing is published after a cancel */
+        return tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     ret = verify_output(t);
     if (ret >= 0 && rx_settings_measures(&t->s))
-        ret = measure_output(t);
+        ret = tc_measure_output(t);
     if (ret < 0)
         return ret;
     t->res->out_bytes = t->out_size;
@@ -461,7 +448,7 @@ static int commit(RxTranscode *t)
         ret = t->check_fn(t->check_opaque, t->part, t->res);
         if (ret < 0) {
             if (!t->res->error[0])
-                fail(t, ret, "'%s' failed the check before commit", t->output);
+                tc_fail(t, ret, "'%s' failed the check before commit", t->output);
             t->res->err = ret;
             return ret;
         }
@@ -474,30 +461,30 @@ static int commit(RxTranscode *t)
         futimens(t->lock_fd, t->in_times);
     /* The checks above take time (the read-back, the input's hash): a
      * cancel that came meanwhile must still stop the publish. */
-    if (cancelled(t))
-        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    if (tc_cancelled(t))
+        return tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     ret = check_output_name(t);
     if (ret < 0)
         return ret;
     ret = publish(t);
     if (ret < 0)
-        return fail(t, ret, "cannot rename '%s' to '%s' for '%s'", t->part, t->output, t->input);
+        return tc_fail(t, ret, "cannot rename '%s' to '%s' for '%s'", t->part, t->output, t->input);
     t->part_owned = 0; /* the name is free again: never unlink it now */
     close(t->lock_fd);
     t->lock_fd = -1;
     ret = rx_fsync_parent(t->output);
     if (ret < 0)
-        return fail(t, ret, "cannot sync the directory of '%s' for '%s'", t->output, t->input);
+        return tc_fail(t, ret, "cannot sync the directory of '%s' for '%s'", t->output, t->input);
     return 0;
 }
 
 /* Release what one pass (a probe or the encode) opened; the .part's lock
  * and the packets stay for the next pass. */
-void pass_close(RxTranscode *t)
+void tc_pass_close(RxTranscode *t)
 {
     int i;
 
-    stop_source(t); /* first: it uses the demuxer and decoders */
+    tc_stop_source(t); /* first: it uses the demuxer and decoders */
     rx_fqueue_free(&t->queue);
     for (i = 0; i < t->na; i++) {
         AudioPath *a = &t->a[i];
@@ -533,7 +520,7 @@ void pass_close(RxTranscode *t)
 
 static void job_close(RxTranscode *t)
 {
-    pass_close(t);
+    tc_pass_close(t);
     if (t->lock_fd >= 0) {
         close(t->lock_fd);
         t->lock_fd = -1;
@@ -561,16 +548,16 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     t->res = res;
     res->state = RX_STATE_STARTED;
     if (t->ran) {
-        ret = fail(t, AVERROR(EINVAL), "job for '%s' already ran", t->input);
+        ret = tc_fail(t, AVERROR(EINVAL), "job for '%s' already ran", t->input);
         goto done;
     }
     t->ran = 1;
 
     if (t->images) {
-        if ((ret = find_images(t)) < 0)
+        if ((ret = tc_find_images(t)) < 0)
             goto done;
     } else if (stat(t->input, &st) < 0) {
-        ret = fail(t, AVERROR(errno), "cannot open '%s'", t->input);
+        ret = tc_fail(t, AVERROR(errno), "cannot open '%s'", t->input);
         goto done;
     } else {
         res->in_bytes = st.st_size;
@@ -587,7 +574,7 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
     t->epkt = av_packet_alloc();
     t->frame = av_frame_alloc();
     if (!t->pkt || !t->epkt || !t->frame) {
-        ret = fail(t, AVERROR(ENOMEM), "cannot start job for '%s'", t->input);
+        ret = tc_fail(t, AVERROR(ENOMEM), "cannot start job for '%s'", t->input);
         goto done;
     }
     if (t->s.target_ssim > 0) {
@@ -595,15 +582,15 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
         if (t->known_crf > 0) {
             t->s.crf = res->tuned_crf = t->known_crf;
         } else {
-            ret = tune_crf(t);
+            ret = tc_tune_crf(t);
             if (ret < 0)
                 goto done;
             if (t->tuned_fn)
                 t->tuned_fn(t->tuned_opaque, res);
         }
     }
-    if ((ret = open_pass(t)) < 0 || (ret = start_source(t)) < 0 || (ret = transcode_loop(t)) < 0 ||
-        (ret = flush_all(t)) < 0)
+    if ((ret = tc_open_pass(t)) < 0 || (ret = tc_start_source(t)) < 0 ||
+        (ret = tc_transcode_loop(t)) < 0 || (ret = tc_flush_all(t)) < 0)
         goto done;
     /* Known before commit: the pre-publish check compares them with what
      * the input declares. */
@@ -617,7 +604,7 @@ int rx_transcode_run(RxTranscode *t, RxResult *res)
             av_rescale_q(t->a[0].next_in - t->a[0].start_pts,
                          t->ic->streams[t->a[0].in_index]->time_base, AV_TIME_BASE_Q);
     if (!t->images)
-        judge_length(t);
+        tc_judge_length(t);
     ret = commit(t);
 
 done:

@@ -132,21 +132,22 @@ static int open_part(RxTranscode *t)
     if (t->lock_fd >= 0) { /* a later pass of this job: the .part is ours */
         t->fd = fcntl(t->lock_fd, F_DUPFD_CLOEXEC, 0);
         if (t->fd < 0)
-            return fail(t, AVERROR(errno), "cannot reopen '%s' for '%s'", t->part, t->input);
+            return tc_fail(t, AVERROR(errno), "cannot reopen '%s' for '%s'", t->part, t->input);
         if (ftruncate(t->fd, 0) < 0)
-            return fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
+            return tc_fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
         return 0;
     }
 
     for (int tries = 0; tries < 8; tries++) {
         t->fd = open(t->part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (t->fd < 0)
-            return fail(t, AVERROR(errno), "cannot create '%s' for '%s'", t->part, t->input);
+            return tc_fail(t, AVERROR(errno), "cannot create '%s' for '%s'", t->part, t->input);
         if (flock(t->fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) {
             close(t->fd);
             t->fd = -1;
-            return fail(t, AVERROR(EBUSY), "'%s' (for '%s') is being written by another reencode",
-                        t->part, t->input);
+            return tc_fail(t, AVERROR(EBUSY),
+                           "'%s' (for '%s') is being written by another reencode", t->part,
+                           t->input);
         }
         /* Other flock errors (a file system without locks): go on unlocked,
          * as before locking existed. */
@@ -157,16 +158,17 @@ static int open_part(RxTranscode *t)
              * the lock over the check and the rename. */
             t->lock_fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
             if (t->lock_fd < 0)
-                return fail(t, AVERROR(errno), "cannot lock '%s' for '%s'", t->part, t->input);
+                return tc_fail(t, AVERROR(errno), "cannot lock '%s' for '%s'", t->part, t->input);
             if (ftruncate(t->fd, 0) < 0)
-                return fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part, t->input);
+                return tc_fail(t, AVERROR(errno), "cannot truncate '%s' for '%s'", t->part,
+                               t->input);
             return 0;
         }
         close(t->fd); /* renamed or removed under us: open the name afresh */
         t->fd = -1;
     }
-    return fail(t, AVERROR(EBUSY), "'%s' (for '%s') keeps being replaced by another process",
-                t->part, t->input);
+    return tc_fail(t, AVERROR(EBUSY), "'%s' (for '%s') keeps being replaced by another process",
+                   t->part, t->input);
 }
 
 static const char *container_name(RxContainer c)
@@ -183,9 +185,9 @@ static int check_container(RxTranscode *t, RxContainer c)
     char name[32];
 
     if (venc && avformat_query_codec(t->oc->oformat, venc->id, FF_COMPLIANCE_NORMAL) != 1)
-        return refuse(t, AVERROR(ENOTSUP),
-                      "cannot re-encode '%s': %s video cannot go in %s: use --container mkv",
-                      t->input, avcodec_get_name(venc->id), container_name(c));
+        return tc_refuse(t, AVERROR(ENOTSUP),
+                         "cannot re-encode '%s': %s video cannot go in %s: use --container mkv",
+                         t->input, avcodec_get_name(venc->id), container_name(c));
     for (unsigned i = 0; t->s.audio_copy && i < t->ic->nb_streams; i++) {
         const AVCodecParameters *par = t->ic->streams[i]->codecpar;
         if (par->codec_type != AVMEDIA_TYPE_AUDIO ||
@@ -194,15 +196,15 @@ static int check_container(RxTranscode *t, RxContainer c)
         snprintf(name, sizeof(name), "%s", avcodec_get_name(par->codec_id));
         for (char *p = name; *p; p++)
             *p = (char)av_toupper((unsigned char)*p);
-        return refuse(t, AVERROR(ENOTSUP),
-                      "cannot re-encode '%s': %s audio cannot go in %s: use %s--audio-codec opus",
-                      t->input, name, container_name(c),
-                      c == RX_CONTAINER_WEBM ? "--container mkv or " : "");
+        return tc_refuse(
+            t, AVERROR(ENOTSUP),
+            "cannot re-encode '%s': %s audio cannot go in %s: use %s--audio-codec opus", t->input,
+            name, container_name(c), c == RX_CONTAINER_WEBM ? "--container mkv or " : "");
     }
     return 0;
 }
 
-int open_output(RxTranscode *t)
+int tc_open_output(RxTranscode *t)
 {
     RxContainer c = rx_settings_container(&t->s);
     unsigned char *buf;
@@ -211,7 +213,7 @@ int open_output(RxTranscode *t)
     ret = avformat_alloc_output_context2(&t->oc, NULL, c == RX_CONTAINER_MKV ? "matroska" : "webm",
                                          NULL);
     if (ret < 0)
-        return fail(t, ret, "cannot create %s muxer for '%s'", container_name(c), t->output);
+        return tc_fail(t, ret, "cannot create %s muxer for '%s'", container_name(c), t->output);
     ret = check_container(t, c);
     if (ret < 0)
         return ret;
@@ -220,11 +222,11 @@ int open_output(RxTranscode *t)
         return ret;
     buf = av_malloc(IO_BUF_SIZE);
     if (!buf)
-        return fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
     t->pb = avio_alloc_context(buf, IO_BUF_SIZE, 1, t, NULL, io_write, io_seek);
     if (!t->pb) {
         av_free(buf);
-        return fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot create '%s' for '%s'", t->part, t->input);
     }
     t->oc->pb = t->pb;
     /* BITEXACT: Matroska would otherwise write random segment and track
@@ -268,23 +270,23 @@ static int copy_chapters(RxTranscode *t)
     return 0;
 }
 
-int write_header(RxTranscode *t)
+int tc_write_header(RxTranscode *t)
 {
     int ret = set_metadata(t);
 
     if (ret >= 0)
         ret = copy_chapters(t);
     if (ret < 0)
-        return fail(t, ret, "cannot set metadata of '%s'", t->output);
+        return tc_fail(t, ret, "cannot set metadata of '%s'", t->output);
     ret = avformat_write_header(t->oc, NULL);
     if (ret < 0)
-        return fail(t, ret, "cannot write header of '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, ret, "cannot write header of '%s' for '%s'", t->part, t->input);
     return 0;
 }
 
 /* ---- muxing */
 
-int mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost)
+int tc_mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost)
 {
     int ret;
 
@@ -292,6 +294,6 @@ int mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost)
     pkt->stream_index = ost->index;
     ret = av_interleaved_write_frame(t->oc, pkt);
     if (ret < 0)
-        return fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
+        return tc_fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
     return 0;
 }

@@ -13,7 +13,7 @@
 
 static int measure_cancelled(void *opaque)
 {
-    return cancelled(opaque);
+    return tc_cancelled(opaque);
 }
 
 static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
@@ -21,10 +21,10 @@ static int measure(RxTranscode *t, const RxSpan *spans, int n, RxQuality *q)
     RxMeasureOptions mo = {rx_settings_threads(&t->s), measure_cancelled, t, 0};
     int ret = rx_measure(t->input, t->part, spans, n, &mo, q);
 
-    if (ret == AVERROR_EXIT || cancelled(t))
-        return fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+    if (ret == AVERROR_EXIT || tc_cancelled(t))
+        return tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
     if (ret < 0)
-        return fail(t, ret, "cannot measure '%s' against '%s'", t->part, t->input);
+        return tc_fail(t, ret, "cannot measure '%s' against '%s'", t->part, t->input);
     return 0;
 }
 
@@ -47,7 +47,7 @@ static int64_t first_us(const RxTranscode *t)
 #define MEASURE_SPANS 5
 #define MEASURE_WHOLE (10 * AV_TIME_BASE)
 
-int measure_output(RxTranscode *t)
+int tc_measure_output(RxTranscode *t)
 {
     RxResult *r = t->res;
     int64_t d = r->video_duration_us, start = first_us(t);
@@ -67,27 +67,27 @@ int measure_output(RxTranscode *t)
     r->ssim_min = q.ssim_min;
     r->psnr = q.psnr;
     if (t->s.min_ssim > 0 && q.ssim < t->s.min_ssim)
-        return fail(t, RX_ERR_LOW_QUALITY,
-                    "output of '%s' measures SSIM %.4f (PSNR %.1f dB), below --min-ssim %.4f; "
-                    "output discarded, input left as it is",
-                    t->input, q.ssim, q.psnr, t->s.min_ssim);
+        return tc_fail(t, RX_ERR_LOW_QUALITY,
+                       "output of '%s' measures SSIM %.4f (PSNR %.1f dB), below --min-ssim %.4f; "
+                       "output discarded, input left as it is",
+                       t->input, q.ssim, q.psnr, t->s.min_ssim);
     return 0;
 }
 
-int open_pass(RxTranscode *t)
+int tc_open_pass(RxTranscode *t)
 {
     int ret;
 
     memset(&t->v, 0, sizeof(t->v));
     t->na = 0;
     t->io_errno = 0;
-    if ((ret = open_input(t)) < 0 || (ret = open_output(t)) < 0 || (ret = open_streams(t)) < 0 ||
-        (ret = write_header(t)) < 0)
+    if ((ret = tc_open_input(t)) < 0 || (ret = tc_open_output(t)) < 0 ||
+        (ret = tc_open_streams(t)) < 0 || (ret = tc_write_header(t)) < 0)
         return ret;
     return 0;
 }
 
-/* A probe starts at the keyframe before its window; encode_video_frame()
+/* A probe starts at the keyframe before its window; tc_encode_video_frame()
  * skips the frames before the window. */
 static int seek_window(RxTranscode *t)
 {
@@ -96,7 +96,7 @@ static int seek_window(RxTranscode *t)
 
     if (av_seek_frame(t->ic, t->v.in_index, ts, AVSEEK_FLAG_BACKWARD) < 0 &&
         av_seek_frame(t->ic, t->v.in_index, ts, 0) < 0)
-        return fail(t, AVERROR(EIO), "cannot seek in '%s' for a probe encode", t->input);
+        return tc_fail(t, AVERROR(EIO), "cannot seek in '%s' for a probe encode", t->input);
     return 0;
 }
 
@@ -117,12 +117,13 @@ static int probe(RxTranscode *t, int64_t start, int64_t len, double *ssim)
     t->probe = 1;
     t->win_start = start;
     t->win_end = start + len;
-    if ((ret = open_pass(t)) < 0 || (ret = seek_window(t)) < 0 || (ret = start_source(t)) < 0 ||
-        (ret = transcode_loop(t)) < 0 || (ret = flush_all(t)) < 0)
+    if ((ret = tc_open_pass(t)) < 0 || (ret = seek_window(t)) < 0 ||
+        (ret = tc_start_source(t)) < 0 || (ret = tc_transcode_loop(t)) < 0 ||
+        (ret = tc_flush_all(t)) < 0)
         goto done;
     if (t->v.first_pts == AV_NOPTS_VALUE) {
-        ret = fail(t, AVERROR_INVALIDDATA, "no video to probe in '%s' at %.1f s", t->input,
-                   start / 1e6);
+        ret = tc_fail(t, AVERROR_INVALIDDATA, "no video to probe in '%s' at %.1f s", t->input,
+                      start / 1e6);
         goto done;
     }
     ret = av_write_trailer(t->oc);
@@ -131,13 +132,13 @@ static int probe(RxTranscode *t, int64_t start, int64_t len, double *ssim)
         ret = t->pb->error;
     }
     if (ret < 0) {
-        fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
+        tc_fail(t, ret, "cannot write '%s' for '%s'", t->part, t->input);
         goto done;
     }
     ret = measure(t, &(RxSpan){first_us(t), 0, t->win_end - first_us(t)}, 1, &q);
     *ssim = q.ssim;
 done:
-    pass_close(t);
+    tc_pass_close(t);
     t->probe = 0;
     t->res = res;
     if (ret < 0) {
@@ -166,8 +167,8 @@ static int tune_windows(RxTranscode *t, int64_t start[TUNE_WINDOWS], int64_t *le
         ret = vidx = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (ret < 0) {
         avformat_close_input(&ic);
-        return fail(t, ret == AVERROR_STREAM_NOT_FOUND ? RX_ERR_NOVIDEO : ret,
-                    "cannot open '%s' for probe encodes", t->input);
+        return tc_fail(t, ret == AVERROR_STREAM_NOT_FOUND ? RX_ERR_NOVIDEO : ret,
+                       "cannot open '%s' for probe encodes", t->input);
     }
     if (ic->streams[vidx]->start_time != AV_NOPTS_VALUE)
         s0 = av_rescale_q(ic->streams[vidx]->start_time, ic->streams[vidx]->time_base,
@@ -215,7 +216,7 @@ static int crf_meets(RxTranscode *t, int crf, const int64_t *start, int n, int64
  * the lowest crf misses, it is used: the final measure then reports the
  * output below the target.
  */
-int tune_crf(RxTranscode *t)
+int tc_tune_crf(RxTranscode *t)
 {
     RxResult *r = t->res;
     int64_t start[TUNE_WINDOWS], len;

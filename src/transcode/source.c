@@ -14,31 +14,31 @@
 /* Called by libav during blocking I/O of the demuxer. */
 static int interrupt_cb(void *opaque)
 {
-    return cancelled(opaque);
+    return tc_cancelled(opaque);
 }
 
 /* ---- input */
 
 /* The input file; with images, the first image (its picture sets the
  * encoder's size), and the expected duration is that of the series. */
-int open_input(RxTranscode *t)
+int tc_open_input(RxTranscode *t)
 {
     const char *path = t->images ? t->paths[0] : t->input;
     int ret;
 
     t->ic = avformat_alloc_context();
     if (!t->ic)
-        return fail(t, AVERROR(ENOMEM), "cannot open '%s'", path);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot open '%s'", path);
     /* Must be set before opening: it is what lets cancel interrupt I/O. */
     t->ic->interrupt_callback.callback = interrupt_cb;
     t->ic->interrupt_callback.opaque = t;
     ret = avformat_open_input(&t->ic, path, NULL, NULL);
     if (ret < 0) /* avformat_open_input frees ic on failure */
-        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", path);
+        return tc_fail(t, tc_cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot open '%s'", path);
     ret = avformat_find_stream_info(t->ic, NULL);
     if (ret < 0)
-        return fail(t, cancelled(t) ? RX_ERR_CANCELLED : ret, "cannot read stream info of '%s'",
-                    path);
+        return tc_fail(t, tc_cancelled(t) ? RX_ERR_CANCELLED : ret,
+                       "cannot read stream info of '%s'", path);
     if (t->images)
         t->res->in_duration_us =
             av_rescale_q(t->n_paths, (AVRational){t->s.fps_den, t->s.fps_num}, AV_TIME_BASE_Q);
@@ -48,40 +48,40 @@ int open_input(RxTranscode *t)
 }
 
 /* With images: find them, and their total size (the input's bytes). */
-int find_images(RxTranscode *t)
+int tc_find_images(RxTranscode *t)
 {
     char why[RX_ERROR_MAX];
     struct stat st;
     int ret = rx_imgseq_expand(t->input, &t->paths, &t->n_paths, why, sizeof(why));
 
     if (ret < 0)
-        return fail(t, ret, "%s", why);
+        return tc_fail(t, ret, "%s", why);
     for (size_t i = 0; i < t->n_paths; i++) {
         if (stat(t->paths[i], &st) < 0)
-            return fail(t, AVERROR(errno), "cannot open image '%s' (%zu of %zu)", t->paths[i],
-                        i + 1, t->n_paths);
+            return tc_fail(t, AVERROR(errno), "cannot open image '%s' (%zu of %zu)", t->paths[i],
+                           i + 1, t->n_paths);
         t->res->in_bytes += st.st_size;
     }
     return 0;
 }
 
-int open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out)
+int tc_open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out)
 {
     const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
     AVCodecContext *dec;
     int ret;
 
     if (!codec)
-        return fail(t, AVERROR_DECODER_NOT_FOUND, "no decoder for stream %d (%s) of '%s'",
-                    st->index, avcodec_get_name(st->codecpar->codec_id), t->input);
+        return tc_fail(t, AVERROR_DECODER_NOT_FOUND, "no decoder for stream %d (%s) of '%s'",
+                       st->index, avcodec_get_name(st->codecpar->codec_id), t->input);
     dec = avcodec_alloc_context3(codec);
     if (!dec)
-        return fail(t, AVERROR(ENOMEM), "cannot open decoder for stream %d of '%s'", st->index,
-                    t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot open decoder for stream %d of '%s'", st->index,
+                       t->input);
     *out = dec;
     ret = avcodec_parameters_to_context(dec, st->codecpar);
     if (ret < 0)
-        return fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
+        return tc_fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
     dec->pkt_timebase = st->time_base;
     if (dec->codec_type == AVMEDIA_TYPE_VIDEO) {
         /* The decoder's threads come out of the job's budget: with several
@@ -91,18 +91,18 @@ int open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out)
     }
     ret = avcodec_open2(dec, codec, NULL);
     if (ret < 0)
-        return fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
+        return tc_fail(t, ret, "cannot open decoder for stream %d of '%s'", st->index, t->input);
     return 0;
 }
 
 /* Source thread: hand the decoded frame in t->frame to the job thread. */
-int emit_frame(RxTranscode *t, int tag)
+static int emit_frame(RxTranscode *t, int tag)
 {
     AVFrame *f = av_frame_alloc();
     int ret;
 
     if (!f)
-        return fail(t, AVERROR(ENOMEM), "cannot decode '%s'", t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot decode '%s'", t->input);
     av_frame_move_ref(f, t->frame);
     ret = rx_fqueue_push(t->queue, &f, tag);
     av_frame_free(&f); /* NULL unless the job thread stopped listening */
@@ -131,12 +131,49 @@ static int emit_packet(RxTranscode *t, int tag)
     if (!f || !f->opaque_ref) {
         av_packet_free(&p);
         av_frame_free(&f);
-        return fail(t, AVERROR(ENOMEM), "cannot read '%s'", t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot read '%s'", t->input);
     }
     av_packet_move_ref(p, t->pkt);
     ret = rx_fqueue_push(t->queue, &f, tag);
     av_frame_free(&f); /* NULL unless the job thread stopped listening */
     return ret;
+}
+
+/* The error of a decoder: tag is TAG_VIDEO or the audio track's index. */
+static int decode_failed(RxTranscode *t, int tag, int err)
+{
+    if (tag == TAG_VIDEO)
+        return tc_fail(t, err, "cannot decode video of '%s'", t->input);
+    return tc_fail(t, err, "cannot decode audio stream %d of '%s'", t->a[tag].in_index, t->input);
+}
+
+/* Source thread: send pkt (NULL = flush) to the decoder, queue its frames
+ * under tag. */
+static int decode(RxTranscode *t, AVCodecContext *dec, const AVPacket *pkt, int tag)
+{
+    int ret = avcodec_send_packet(dec, pkt);
+
+    if (ret == AVERROR_INVALIDDATA) {
+        /* A damaged packet costs a frame, not the recording. */
+        t->res->decode_errors++;
+        return 0;
+    }
+    if (ret < 0 && ret != AVERROR_EOF)
+        return decode_failed(t, tag, ret);
+    for (;;) {
+        ret = avcodec_receive_frame(dec, t->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+            return 0;
+        if (ret == AVERROR_INVALIDDATA) {
+            t->res->decode_errors++;
+            continue;
+        }
+        if (ret < 0)
+            return decode_failed(t, tag, ret);
+        ret = emit_frame(t, tag);
+        if (ret < 0)
+            return ret;
+    }
 }
 
 static AudioPath *audio_for(RxTranscode *t, int index)
@@ -155,28 +192,30 @@ static void *source_main(void *opaque)
     int ret;
 
     for (;;) {
-        if (cancelled(t)) {
-            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        if (tc_cancelled(t)) {
+            ret = tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
             break;
         }
         ret = av_read_frame(t->ic, t->pkt);
         if (ret == AVERROR_EOF) {
-            ret = decode_video(t, NULL);
+            ret = decode(t, t->v.dec, NULL, TAG_VIDEO);
             for (int i = 0; i < t->na && ret >= 0; i++)
                 if (!t->a[i].copy)
-                    ret = decode_audio(t, &t->a[i], NULL);
+                    ret = decode(t, t->a[i].dec, NULL, i);
             break;
         }
         if (ret < 0) {
-            ret = cancelled(t) ? fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input)
-                               : fail(t, ret, "cannot read '%s'", t->input);
+            ret = tc_cancelled(t) ? tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input)
+                                  : tc_fail(t, ret, "cannot read '%s'", t->input);
             break;
         }
         if (t->pkt->stream_index == t->v.in_index) {
-            ret = decode_video(t, t->pkt);
+            ret = decode(t, t->v.dec, t->pkt, TAG_VIDEO);
         } else {
             AudioPath *a = audio_for(t, t->pkt->stream_index);
-            ret = !a ? 0 : a->copy ? emit_packet(t, (int)(a - t->a)) : decode_audio(t, a, t->pkt);
+            ret = !a        ? 0
+                  : a->copy ? emit_packet(t, (int)(a - t->a))
+                            : decode(t, a->dec, t->pkt, (int)(a - t->a));
         }
         av_packet_unref(t->pkt);
         if (ret < 0)
@@ -196,14 +235,14 @@ static void *images_main(void *opaque)
     int ret = 0;
 
     for (size_t i = 0; i < t->n_paths && ret >= 0; i++) {
-        if (cancelled(t)) {
-            ret = fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
+        if (tc_cancelled(t)) {
+            ret = tc_fail(t, RX_ERR_CANCELLED, "cancelled '%s'", t->input);
             break;
         }
         ret = rx_imgseq_decode(t->paths[i], t->frame);
         if (ret < 0) {
-            ret = fail(t, ret, "cannot decode image '%s' (%zu of %zu)", t->paths[i], i + 1,
-                       t->n_paths);
+            ret = tc_fail(t, ret, "cannot decode image '%s' (%zu of %zu)", t->paths[i], i + 1,
+                          t->n_paths);
             break;
         }
         t->frame->best_effort_timestamp = t->frame->pts = (int64_t)i;
@@ -227,21 +266,21 @@ static void *source_thread(void *opaque)
     return ret;
 }
 
-int start_source(RxTranscode *t)
+int tc_start_source(RxTranscode *t)
 {
     int ret = rx_fqueue_new(&t->queue, QUEUE_FRAMES);
 
     if (ret < 0)
-        return fail(t, ret, "cannot start decoding '%s'", t->input);
+        return tc_fail(t, ret, "cannot start decoding '%s'", t->input);
     ret = pthread_create(&t->source, NULL, source_thread, t);
     if (ret)
-        return fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
+        return tc_fail(t, AVERROR(ret), "cannot start decoding '%s'", t->input);
     t->source_started = 1;
     return 0;
 }
 
 /* Stop the source thread (if still running) and wait for it. */
-void stop_source(RxTranscode *t)
+void tc_stop_source(RxTranscode *t)
 {
     if (!t->source_started)
         return;
@@ -299,7 +338,7 @@ static int64_t start_us(const AVStream *st)
  *    that starts late all throw off. Their length is what the decode found;
  *    a cut one is only a shorter stream.
  */
-void judge_length(RxTranscode *t)
+void tc_judge_length(RxTranscode *t)
 {
     const AVFormatContext *ic = t->ic;
     const AVStream *vst = ic->streams[t->v.in_index];

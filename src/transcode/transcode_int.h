@@ -160,51 +160,59 @@ struct RxTranscode {
 
 _Static_assert(sizeof(((RxResult *)0)->tuned_for) == RX_TUNE_KEY_MAX, "tuned_for holds a key");
 
-/* job.c */
-int fail(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
-int refuse(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
-int cancelled(const RxTranscode *t);
-void note(RxTranscode *t, const char *fmt, ...) RX_PRINTF(2, 3);
-int open_streams(RxTranscode *t);
-int transcode_loop(RxTranscode *t);
-int flush_all(RxTranscode *t);
-void pass_close(RxTranscode *t);
+/*
+ * Functions one file calls in another, by file. All take the job; those
+ * returning int return 0 or a negative AVERROR, and have recorded the
+ * failure with tc_fail() first (the first failure of a job is its error).
+ */
 
-/* source.c */
-int open_input(RxTranscode *t);
-int find_images(RxTranscode *t);
-int open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out);
-int emit_frame(RxTranscode *t, int tag);
-int start_source(RxTranscode *t);
-void stop_source(RxTranscode *t);
-void judge_length(RxTranscode *t);
+/* job.c: errors, the run */
+/* Record the job's first failure: "<fmt>: <why err>"; returns err. */
+int tc_fail(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+/* tc_fail() for a refusal whose message says all there is to say. */
+int tc_refuse(RxTranscode *t, int err, const char *fmt, ...) RX_PRINTF(3, 4);
+int tc_cancelled(const RxTranscode *t);
+/* Add a line to res->note: what the job changed to get the input through. */
+void tc_note(RxTranscode *t, const char *fmt, ...) RX_PRINTF(2, 3);
+void tc_report_progress(RxTranscode *t);
+int tc_open_streams(RxTranscode *t);
+int tc_transcode_loop(RxTranscode *t);
+int tc_flush_all(RxTranscode *t);
+void tc_pass_close(RxTranscode *t);
+
+/* source.c: the input and the source thread */
+int tc_open_input(RxTranscode *t);
+int tc_find_images(RxTranscode *t);
+int tc_open_decoder(RxTranscode *t, AVStream *st, AVCodecContext **out);
+int tc_start_source(RxTranscode *t);
+void tc_stop_source(RxTranscode *t);
+void tc_judge_length(RxTranscode *t);
 
 /* video.c */
-int open_video(RxTranscode *t, AVStream *ist);
-int mux_video(RxTranscode *t, AVPacket *pkt);
-int drain_video(RxTranscode *t);
-int encode_video_frame(RxTranscode *t, AVFrame *frame);
-int flush_video_stage(RxTranscode *t);
-int decode_video(RxTranscode *t, const AVPacket *pkt);
+int tc_open_video(RxTranscode *t, AVStream *ist);
+/* Returns 1 when a probe's window is done. */
+int tc_encode_video_frame(RxTranscode *t, AVFrame *frame);
+/* End of the video: flush the stage, the encoder and the held packet. */
+int tc_flush_video(RxTranscode *t);
 
 /* audio.c */
-int open_audio(RxTranscode *t, AVStream *ist, AudioPath *a);
-int open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a);
-int drain_audio(RxTranscode *t, AudioPath *a);
-int mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt);
-int encode_audio_fifo(RxTranscode *t, AudioPath *a, int final);
-int resample(RxTranscode *t, AudioPath *a, const uint8_t **data, int nb);
-int process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f);
-int decode_audio(RxTranscode *t, AudioPath *a, const AVPacket *pkt);
+int tc_open_audio(RxTranscode *t, AVStream *ist, AudioPath *a);
+int tc_open_audio_copy(RxTranscode *t, AVStream *ist, AudioPath *a);
+int tc_mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt);
+int tc_process_audio_frame(RxTranscode *t, AudioPath *a, AVFrame *f);
+/* End of an encoded track: flush its resampler, FIFO and encoder. */
+int tc_flush_audio(RxTranscode *t, AudioPath *a);
 
 /* mux.c */
-int open_output(RxTranscode *t);
-int write_header(RxTranscode *t);
-int mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost);
+int tc_open_output(RxTranscode *t);
+int tc_write_header(RxTranscode *t);
+/* Write pkt (in time base tb) to ost. */
+int tc_mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost);
 
 /* quality.c */
-int measure_output(RxTranscode *t);
-int open_pass(RxTranscode *t);
-int tune_crf(RxTranscode *t);
+int tc_measure_output(RxTranscode *t);
+/* Open the input, output and streams of one pass (a probe or the encode). */
+int tc_open_pass(RxTranscode *t);
+int tc_tune_crf(RxTranscode *t);
 
 #endif

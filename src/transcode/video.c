@@ -46,12 +46,12 @@ static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
     if (rx_orient_from_matrix(m, o, &cw) == 0)
         return 0;
     if (cw < 0)
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its display matrix is not a rotation", t->input);
-    return fail(t, AVERROR(ENOTSUP),
-                "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
-                "only quarter turns and mirrors can be applied",
-                t->input, cw);
+        return tc_fail(t, AVERROR(ENOTSUP),
+                       "cannot re-encode '%s': its display matrix is not a rotation", t->input);
+    return tc_fail(t, AVERROR(ENOTSUP),
+                   "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
+                   "only quarter turns and mirrors can be applied",
+                   t->input, cw);
 }
 
 /* The value of key in the user's aom-params as libaom will see it (the last
@@ -81,10 +81,10 @@ static int check_lossless(RxTranscode *t, const AVCodec *codec)
     if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") ||
         !aom_param(&t->s, "enable-chroma-deltaq", v, sizeof(v)) || !strcmp(v, "0"))
         return 0;
-    return fail(t, AVERROR(EINVAL),
-                "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
-                "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
-                t->input);
+    return tc_fail(t, AVERROR(EINVAL),
+                   "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
+                   "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
+                   t->input);
 }
 
 /* The encoder's pixel format of the same chroma layout with 8-bit samples,
@@ -149,18 +149,18 @@ static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecCont
     eight = eight_bit_of(codec, enc->pix_fmt);
     if (enc->color_trc != AVCOL_TRC_SMPTE2084 && enc->color_trc != AVCOL_TRC_ARIB_STD_B67 &&
         eight != AV_PIX_FMT_NONE) {
-        note(t,
-             "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
-             "tune-content=screen in realtime mode)",
-             t->input, d->comp[0].depth);
+        tc_note(t,
+                "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
+                "tune-content=screen in realtime mode)",
+                t->input, d->comp[0].depth);
         enc->pix_fmt = eight;
         return;
     }
     snprintf(params, size, "%s:tune-content=default", t->s.aom_params);
-    note(t,
-         "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
-         "high bit depth with tune-content=screen in realtime mode)",
-         t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
+    tc_note(t,
+            "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
+            "high bit depth with tune-content=screen in realtime mode)",
+            t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
 }
 
 /* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
@@ -204,10 +204,10 @@ static int check_svt_size(RxTranscode *t, const AVCodec *codec, int w, int h)
 {
     if (strcmp(codec->name, "libsvtav1") || (w % 2 == 0 && h % 2 == 0 && w >= 64 && h >= 64))
         return 0;
-    return fail(t, AVERROR(ENOTSUP),
-                "cannot encode '%s' with libsvtav1: its picture is %dx%d, SVT-AV1 needs even "
-                "sizes of at least 64x64 (libaom-av1 takes any)",
-                t->input, w, h);
+    return tc_fail(t, AVERROR(ENOTSUP),
+                   "cannot encode '%s' with libsvtav1: its picture is %dx%d, SVT-AV1 needs even "
+                   "sizes of at least 64x64 (libaom-av1 takes any)",
+                   t->input, w, h);
 }
 
 /* The user's raw options for the chosen encoder, if it is one whose
@@ -262,57 +262,40 @@ static void key_policy(VideoPath *v, const AVCodecContext *enc)
     v->key_scene = av_rescale_q(KEY_SCENE_S, (AVRational){1, 1}, enc->time_base);
 }
 
-int open_video(RxTranscode *t, AVStream *ist)
+/* The decoder of the video, and how its picture is to be shown. */
+static int open_video_decoder(RxTranscode *t, AVStream *ist, RxOrient *orient)
 {
     VideoPath *v = &t->v;
-    const AVCodec *codec;
-    AVCodecContext *enc;
-    AVDictionary *opts = NULL;
-    const AVDictionaryEntry *e;
-    const char *params, *flag;
-    char aom_params[sizeof(t->s.aom_params) + 32];
-    RxOrient orient;
     int ret;
 
     v->in_index = ist->index;
-    ret = open_decoder(t, ist, &v->dec);
+    ret = tc_open_decoder(t, ist, &v->dec);
     if (ret < 0)
         return ret;
     if (v->dec->width <= 0 || v->dec->height <= 0 || v->dec->pix_fmt == AV_PIX_FMT_NONE)
-        return fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
-                    ist->index, t->input);
-    ret = read_orientation(t, ist, &orient);
-    if (ret < 0)
-        return ret;
+        return tc_fail(t, AVERROR_INVALIDDATA, "cannot tell the picture size of stream %d of '%s'",
+                       ist->index, t->input);
+    return read_orientation(t, ist, orient);
+}
 
-    codec = avcodec_find_encoder_by_name(t->s.video_encoder);
-    if (!codec)
-        return fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
-                    t->s.video_encoder);
-    ret = check_lossless(t, codec);
-    if (ret >= 0)
-        ret = check_svt_size(t, codec, v->dec->width, v->dec->height);
-    if (ret < 0)
-        return ret;
-    /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
-     * crf 32 invalid for libaom: allocate for the codec. */
-    enc = avcodec_alloc_context3(codec);
-    if (!enc)
-        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
-    v->enc = enc;
+/* The encoder's picture: size, pixel format, aspect and colour, as shown. */
+static int set_picture(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc, const RxOrient *o)
+{
+    const VideoPath *v = &t->v;
+
     /* The picture as it is shown: a quarter turn swaps its sides. */
-    enc->width = orient.transpose ? v->dec->height : v->dec->width;
-    enc->height = orient.transpose ? v->dec->width : v->dec->height;
+    enc->width = o->transpose ? v->dec->height : v->dec->width;
+    enc->height = o->transpose ? v->dec->width : v->dec->height;
     enc->pix_fmt = pick_pix_fmt(codec, v->dec->pix_fmt);
     enc->sample_aspect_ratio = v->dec->sample_aspect_ratio;
-    if (orient.transpose && enc->sample_aspect_ratio.num > 0)
+    if (o->transpose && enc->sample_aspect_ratio.num > 0)
         enc->sample_aspect_ratio =
             (AVRational){enc->sample_aspect_ratio.den, enc->sample_aspect_ratio.num};
-    if (!rx_orient_supported(enc->pix_fmt, &orient))
-        return fail(t, AVERROR(ENOTSUP),
-                    "cannot re-encode '%s': its video is shown turned (display matrix), which "
-                    "is not built for %s pictures",
-                    t->input, av_get_pix_fmt_name(enc->pix_fmt));
+    if (!rx_orient_supported(enc->pix_fmt, o))
+        return tc_fail(t, AVERROR(ENOTSUP),
+                       "cannot re-encode '%s': its video is shown turned (display matrix), which "
+                       "is not built for %s pictures",
+                       t->input, av_get_pix_fmt_name(enc->pix_fmt));
     enc->color_range = v->dec->color_range;
     /* Full-range "J" pictures that the encoder cannot take are converted by
      * swscale to its limited-range format: say so, or players would stretch
@@ -336,8 +319,15 @@ int open_video(RxTranscode *t, AVStream *ist)
         enc->color_trc = AVCOL_TRC_UNSPECIFIED;
         enc->chroma_sample_location = AVCHROMA_LOC_UNSPECIFIED;
     }
-    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
-    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
+    return 0;
+}
+
+/* The encoder's time base and frame rate: the input's own, or with --cfr
+ * (and images) a constant rate. */
+static void set_timing(RxTranscode *t, AVCodecContext *enc, const AVStream *ist)
+{
+    VideoPath *v = &t->v;
+
     /* The input's own time base: variable frame durations pass unchanged.
      * With a constant rate, 1/rate: output frame k is at exactly k/rate. */
     v->in_tb = ist->time_base;
@@ -357,6 +347,17 @@ int open_video(RxTranscode *t, AVStream *ist)
         t->res->fps_num = rate.num;
         t->res->fps_den = rate.den;
     }
+}
+
+/* The encoder's own options for the job, and the open. */
+static int open_encoder(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
+                        const AVStream *ist, const char *aom_params)
+{
+    AVDictionary *opts = NULL;
+    const AVDictionaryEntry *e;
+    const char *params, *flag;
+    int ret;
+
     enc->thread_count = rx_settings_threads(&t->s);
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -383,27 +384,37 @@ int open_video(RxTranscode *t, AVStream *ist)
                                                  : rx_vp9_options(&t->s, enc, &opts);
         if (ret < 0) {
             av_dict_free(&opts);
-            return fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name, t->input);
+            return tc_fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name,
+                           t->input);
         }
     }
     ret = avcodec_open2(enc, codec, &opts);
     e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
     if (ret >= 0 && e)
-        ret = fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
-                   codec->name, e->key);
+        ret = tc_fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
+                      codec->name, e->key);
     av_dict_free(&opts);
     if (ret < 0 && (params = user_params(&t->s, &flag)) && params[0])
-        return fail(t, ret, "cannot open video encoder '%s' for '%s' (check --%s '%s')",
-                    codec->name, t->input, flag, params);
+        return tc_fail(t, ret, "cannot open video encoder '%s' for '%s' (check --%s '%s')",
+                       codec->name, t->input, flag, params);
     if (ret < 0)
-        return fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
+        return tc_fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
+    return 0;
+}
+
+/* The output stream of the video, from the opened encoder. */
+static int add_video_stream(RxTranscode *t, const AVStream *ist)
+{
+    VideoPath *v = &t->v;
+    const AVCodecContext *enc = v->enc;
+    int ret;
 
     v->ost = avformat_new_stream(t->oc, NULL);
     if (!v->ost)
-        return fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot create output stream for '%s'", t->output);
     ret = avcodec_parameters_from_context(v->ost->codecpar, enc);
     if (ret < 0)
-        return fail(t, ret, "cannot create output stream for '%s'", t->output);
+        return tc_fail(t, ret, "cannot create output stream for '%s'", t->output);
     v->ost->time_base = enc->time_base;
     v->ost->sample_aspect_ratio = enc->sample_aspect_ratio;
     v->ost->disposition = AV_DISPOSITION_DEFAULT;
@@ -426,18 +437,36 @@ int open_video(RxTranscode *t, AVStream *ist)
         v->ost->avg_frame_rate = av_q2d(rate) >= 60 ? rate : (AVRational){60, 1};
     }
 
+    return 0;
+}
+
+/* The frame stage (vstage.h) between the decoder's frames and the encoder. */
+static int open_stage(RxTranscode *t, const RxOrient *orient)
+{
+    VideoPath *v = &t->v;
+    const AVCodecContext *enc = v->enc;
+    int ret;
+
     ret = rx_vstage_new(&v->stage,
                         &(RxVStageConfig){.width = enc->width,
                                           .height = enc->height,
                                           .fmt = enc->pix_fmt,
-                                          .orient = orient,
+                                          .orient = *orient,
                                           .dedup = rx_settings_dedup(&t->s),
                                           .scene = t->s.keyint_seconds < 0,
                                           .max_diff = t->s.dedup_max_diff,
                                           .rate = v->cfr ? enc->framerate : (AVRational){0, 1},
                                           .in_tb = v->in_tb});
     if (ret < 0)
-        return fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
+        return tc_fail(t, ret, "cannot set up the frame stage for '%s'", t->input);
+    return 0;
+}
+
+/* The timing state of the video and its keyframe cadence or policy. */
+static int init_video_state(RxTranscode *t)
+{
+    VideoPath *v = &t->v;
+    const AVCodecContext *enc = v->enc;
 
     v->first_pts = v->last_pts = v->last_end = v->last_kf = AV_NOPTS_VALUE;
     v->in_last = v->in_end = v->in_first = AV_NOPTS_VALUE;
@@ -449,16 +478,59 @@ int open_video(RxTranscode *t, AVStream *ist)
         key_policy(v, enc);
     v->held = av_packet_alloc();
     if (!v->held)
-        return fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+        return tc_fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
     t->res->width = enc->width;
     t->res->height = enc->height;
     return 0;
 }
 
+int tc_open_video(RxTranscode *t, AVStream *ist)
+{
+    VideoPath *v = &t->v;
+    const AVCodec *codec;
+    AVCodecContext *enc;
+    char aom_params[sizeof(t->s.aom_params) + 32];
+    RxOrient orient;
+    int ret;
+
+    ret = open_video_decoder(t, ist, &orient);
+    if (ret < 0)
+        return ret;
+    codec = avcodec_find_encoder_by_name(t->s.video_encoder);
+    if (!codec)
+        return tc_fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
+                       t->s.video_encoder);
+    ret = check_lossless(t, codec);
+    if (ret >= 0)
+        ret = check_svt_size(t, codec, v->dec->width, v->dec->height);
+    if (ret < 0)
+        return ret;
+    /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
+     * crf 32 invalid for libaom: allocate for the codec. */
+    enc = avcodec_alloc_context3(codec);
+    if (!enc)
+        return tc_fail(t, AVERROR(ENOMEM), "cannot open video encoder for '%s'", t->input);
+    v->enc = enc;
+    ret = set_picture(t, codec, enc, &orient);
+    if (ret < 0)
+        return ret;
+    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
+    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
+    set_timing(t, enc, ist);
+    ret = open_encoder(t, codec, enc, ist, aom_params);
+    if (ret >= 0)
+        ret = add_video_stream(t, ist);
+    if (ret >= 0)
+        ret = open_stage(t, &orient);
+    if (ret >= 0)
+        ret = init_video_state(t);
+    return ret;
+}
+
 /* Video packets are held back by one so that each gets its true duration
  * (the next packet's pts minus its own): the last frame of a VFR recording
  * keeps its length and the container's duration is right. */
-int mux_video(RxTranscode *t, AVPacket *pkt)
+static int mux_video(RxTranscode *t, AVPacket *pkt)
 {
     VideoPath *v = &t->v;
     int ret = 0;
@@ -470,7 +542,7 @@ int mux_video(RxTranscode *t, AVPacket *pkt)
         } else if (v->last_end != AV_NOPTS_VALUE && v->last_end > v->held->pts) {
             v->held->duration = v->last_end - v->held->pts;
         }
-        ret = mux(t, v->held, v->enc->time_base, v->ost);
+        ret = tc_mux(t, v->held, v->enc->time_base, v->ost);
         av_packet_unref(v->held);
         if (ret < 0)
             return ret;
@@ -480,7 +552,7 @@ int mux_video(RxTranscode *t, AVPacket *pkt)
     return 0;
 }
 
-int drain_video(RxTranscode *t)
+static int drain_video(RxTranscode *t)
 {
     int ret;
 
@@ -489,7 +561,7 @@ int drain_video(RxTranscode *t)
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
-            return fail(t, ret, "cannot encode video of '%s'", t->input);
+            return tc_fail(t, ret, "cannot encode video of '%s'", t->input);
         ret = mux_video(t, t->epkt);
         av_packet_unref(t->epkt);
         if (ret < 0)
@@ -499,29 +571,13 @@ int drain_video(RxTranscode *t)
 
 /* ---- video */
 
-static void report_progress(RxTranscode *t)
-{
-    RxProgress p;
-
-    if (!t->progress_fn || t->probe)
-        return;
-    p.frames = t->res->video_frames;
-    p.media_us =
-        t->v.first_pts == AV_NOPTS_VALUE
-            ? 0
-            : av_rescale_q(t->v.last_pts - t->v.first_pts, t->v.enc->time_base, AV_TIME_BASE_Q);
-    p.total_us = t->res->in_duration_us;
-    p.bytes = t->out_size;
-    t->progress_fn(t->progress_opaque, &p);
-}
-
 static int send_video(RxTranscode *t, AVFrame *out)
 {
     VideoPath *v = &t->v;
     int ret = avcodec_send_frame(v->enc, out);
 
     if (ret < 0)
-        return fail(t, ret, "cannot encode video of '%s'", t->input);
+        return tc_fail(t, ret, "cannot encode video of '%s'", t->input);
     t->res->video_frames++;
     v->since_kf = out->pts == v->last_kf ? 1 : v->since_kf + 1;
     v->key_work = (out->pts == v->last_kf ? 0 : v->key_work) + key_cost(v->share);
@@ -572,7 +628,7 @@ static int encode_out(RxTranscode *t, AVFrame *out, int key)
     ret = send_video(t, out);
     if (ret < 0)
         return ret;
-    report_progress(t);
+    tc_report_progress(t);
     return 0;
 }
 
@@ -615,7 +671,7 @@ static void clear_of_last(const VideoPath *v, AVFrame *frame)
 
     if (v->last_pts == AV_NOPTS_VALUE)
         return;
-    /* As av_packet_rescale_ts() will round them in mux(). */
+    /* As av_packet_rescale_ts() will round them in tc_mux(). */
     last = av_rescale_q(v->last_pts, tb, otb);
     if (av_rescale_q(frame->pts, tb, otb) > last)
         return;
@@ -648,13 +704,13 @@ static int encode_video_cfr(RxTranscode *t, AVFrame *frame)
         ret = encode_out(t, out, key_due(v, out->pts));
     }
     if (ret < 0)
-        return fail(t, ret, "cannot convert video of '%s'", t->input);
+        return tc_fail(t, ret, "cannot convert video of '%s'", t->input);
     t->res->video_frames_repeated = rx_vstage_repeated(v->stage);
     t->res->video_frames_dropped = rx_vstage_dropped(v->stage);
     return 0;
 }
 
-int encode_video_frame(RxTranscode *t, AVFrame *frame)
+int tc_encode_video_frame(RxTranscode *t, AVFrame *frame)
 {
     VideoPath *v = &t->v;
     AVFrame *out;
@@ -688,10 +744,10 @@ int encode_video_frame(RxTranscode *t, AVFrame *frame)
     key = key_due(v, frame->pts);
     ret = rx_vstage_process(v->stage, frame, key, &out);
     if (ret < 0)
-        return fail(t, ret, "cannot convert video of '%s'", t->input);
+        return tc_fail(t, ret, "cannot convert video of '%s'", t->input);
     if (!ret) {
         t->res->video_frames_elided++;
-        report_progress(t);
+        tc_report_progress(t);
         return 0;
     }
     v->share = rx_vstage_change(v->stage);
@@ -700,7 +756,7 @@ int encode_video_frame(RxTranscode *t, AVFrame *frame)
 
 /* End of the video: a recording that ends on a still picture ends on dropped
  * frames; the last of them are encoded so the video keeps its full length. */
-int flush_video_stage(RxTranscode *t)
+static int flush_video_stage(RxTranscode *t)
 {
     AVFrame *last;
     int ret;
@@ -717,31 +773,18 @@ int flush_video_stage(RxTranscode *t)
     return 0;
 }
 
-/* Source thread: send pkt (NULL = flush) to the decoder, queue its frames. */
-int decode_video(RxTranscode *t, const AVPacket *pkt)
+/* End of the video: the stage, then the encoder, then the held packet. */
+int tc_flush_video(RxTranscode *t)
 {
-    VideoPath *v = &t->v;
-    int ret = avcodec_send_packet(v->dec, pkt);
+    int ret = flush_video_stage(t);
 
-    if (ret == AVERROR_INVALIDDATA) {
-        /* A damaged packet costs a frame, not the recording. */
-        t->res->decode_errors++;
-        return 0;
-    }
-    if (ret < 0 && ret != AVERROR_EOF)
-        return fail(t, ret, "cannot decode video of '%s'", t->input);
-    for (;;) {
-        ret = avcodec_receive_frame(v->dec, t->frame);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            return 0;
-        if (ret == AVERROR_INVALIDDATA) {
-            t->res->decode_errors++;
-            continue;
-        }
-        if (ret < 0)
-            return fail(t, ret, "cannot decode video of '%s'", t->input);
-        ret = emit_frame(t, TAG_VIDEO);
-        if (ret < 0)
-            return ret;
-    }
+    if (ret < 0)
+        return ret;
+    ret = avcodec_send_frame(t->v.enc, NULL);
+    if (ret < 0)
+        return tc_fail(t, ret, "cannot finish video of '%s'", t->input);
+    ret = drain_video(t);
+    if (ret < 0)
+        return ret;
+    return mux_video(t, NULL);
 }
