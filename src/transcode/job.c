@@ -19,6 +19,7 @@
 #include "reencode/verify.h"
 #include "core/fsutil.h"
 #include "transcode/imgseq.h"
+#include "encoders/encoder.h"
 #include "transcode/transcode_int.h"
 
 /* Record the first failure of the job as one line: "<what>: <why>". Later
@@ -336,14 +337,15 @@ static int publish(RxTranscode *t)
     return 0;
 }
 
-/* libaom 3.6 writes AV1 that no decoder accepts past the first frame at low
- * crf with the reference enable-chroma-deltaq=1 (crf <= 3 on 8-bit motion,
- * <= 5 on 10-bit). Such an output would be published, journalled done and
- * its original renamed or deleted: near that zone every frame is decoded. */
+/* An encoder that writes undecodable frames at low crf (libaom 3.6, see
+ * its full_verify_crf) has every frame read back near that zone: such an
+ * output would be published, journalled done and its original renamed or
+ * deleted. */
 static int verify_mode(const RxTranscode *t)
 {
-    if (t->s.verify == RX_VERIFY_QUICK && !strcmp(t->s.video_encoder, "libaom-av1") &&
-        t->s.crf <= 8)
+    const RxEncoder *e = rx_encoder_find(t->s.video_encoder);
+
+    if (t->s.verify == RX_VERIFY_QUICK && e && t->s.crf <= e->full_verify_crf)
         return RX_VERIFY_FULL;
     return t->s.verify;
 }

@@ -11,7 +11,7 @@
 
 #include <libavutil/pixdesc.h>
 
-#include "encoders/vencoder.h"
+#include "encoders/encoder.h"
 #include "transcode/transcode_int.h"
 
 /* ---- output streams */
@@ -26,11 +26,6 @@ static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, enum AVPixelFormat 
         if (*p == src)
             return src; /* no conversion needed */
     return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, src, 0, NULL);
-}
-
-static int set_opt_int(AVDictionary **d, const char *key, int64_t v)
-{
-    return av_dict_set_int(d, key, v, 0);
 }
 
 /* A display matrix (phone recordings: "show this picture turned 90°") is
@@ -52,175 +47,6 @@ static int read_orientation(RxTranscode *t, const AVStream *ist, RxOrient *o)
                    "cannot re-encode '%s': its video is shown rotated %d degrees (display matrix); "
                    "only quarter turns and mirrors can be applied",
                    t->input, cw);
-}
-
-/* The value of key in the user's aom-params as libaom will see it (the last
- * one given), in val; 0 when absent or when the string does not parse
- * (avcodec_open2 reports a malformed aom-params itself). */
-static int aom_param(const RxSettings *s, const char *key, char *val, size_t size)
-{
-    AVDictionary *p = NULL;
-    const AVDictionaryEntry *e = NULL;
-
-    if (s->aom_params[0] && av_dict_parse_string(&p, s->aom_params, "=", ":", 0) >= 0)
-        e = av_dict_get(p, key, NULL, 0);
-    if (e)
-        snprintf(val, size, "%s", e->value);
-    av_dict_free(&p);
-    return e != NULL;
-}
-
-/* libaom 3.6 aborts the whole process (an assert in loopfilter_frame) on
- * lossless coding (crf 0) with enable-chroma-deltaq=1, which the reference
- * aom-params set: one such job would take every other job of a batch down
- * with it and leave its .part behind. Refuse it as a settings error. */
-static int check_lossless(RxTranscode *t, const AVCodec *codec)
-{
-    char v[32];
-
-    if (t->s.crf != 0 || strcmp(codec->name, "libaom-av1") ||
-        !aom_param(&t->s, "enable-chroma-deltaq", v, sizeof(v)) || !strcmp(v, "0"))
-        return 0;
-    return tc_fail(t, AVERROR(EINVAL),
-                   "cannot encode '%s' losslessly (--crf 0) with enable-chroma-deltaq in "
-                   "--aom-params: libaom would abort; add enable-chroma-deltaq=0",
-                   t->input);
-}
-
-/* The encoder's pixel format of the same chroma layout with 8-bit samples,
- * closest to src; AV_PIX_FMT_NONE when it has none. */
-static enum AVPixelFormat eight_bit_of(const AVCodec *codec, enum AVPixelFormat src)
-{
-    const AVPixFmtDescriptor *sd = av_pix_fmt_desc_get(src), *d;
-    enum AVPixelFormat list[64];
-    int n = 0;
-
-    for (const enum AVPixelFormat *p = sd ? codec->pix_fmts : NULL;
-         p && *p != AV_PIX_FMT_NONE && n < 63; p++) {
-        d = av_pix_fmt_desc_get(*p);
-        if (d && d->comp[0].depth == 8 && d->nb_components == sd->nb_components &&
-            d->log2_chroma_w == sd->log2_chroma_w && d->log2_chroma_h == sd->log2_chroma_h &&
-            (d->flags & AV_PIX_FMT_FLAG_RGB) == (sd->flags & AV_PIX_FMT_FLAG_RGB))
-            list[n++] = *p;
-    }
-    list[n] = AV_PIX_FMT_NONE;
-    return n ? avcodec_find_best_pix_fmt_of_list(list, src, 0, NULL) : AV_PIX_FMT_NONE;
-}
-
-/*
- * libaom 3.6.0 crashes the process (SIGSEGV, or the assertion
- * `!((intptr_t)dst % 16)' in aom_highbd_convolve_copy_avx2) on high bit
- * depth in realtime mode with tune-content=screen once its speed is 7 or
- * more. Measured with the ffmpeg CLI (which crashes just the same) and the
- * reference aom-params, 1 to 4 threads: cpu-used 7 and 8 crash at every size
- * tried (64x64 to 1280x720, 4:2:0 and 4:4:4, odd sizes too); cpu-used 5 and
- * 6 pass up to a smaller side of 1079 (1280x720, 1920x1078, 1078x1920,
- * 3840x1079) and crash from 1080 on (1080x1080, 1920x1080, 1080x1920,
- * 2560x1440), where realtime raises the speed to 7 itself. usage=good and
- * 8-bit input pass at any speed.
- *
- * So the rule is that boundary: the speed libaom will run at is 7 or more.
- * Below it the video keeps its bits. At it:
- *  - SDR video is encoded as 8-bit: screen content is 8-bit at the source,
- *    so the 10-bit copy of it carries nothing more, and the screen tools
- *    (palette, intra block copy: sharp text) stay on;
- *  - HDR video (PQ, HLG) keeps its bits, where 8 would band, and libaom gets
- *    tune-content=default instead: its screen tools are for text, not film.
- * Either way the file's log says so. One function, so a table of encoder
- * limits can take it over. params: the aom-params to open with (in/out).
- */
-static void avoid_libaom_crash(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
-                               char *params, size_t size)
-{
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(enc->pix_fmt);
-    enum AVPixelFormat eight;
-    char tune[32], cpu[16];
-    int speed = t->s.cpu_used;
-
-    if (aom_param(&t->s, "cpu-used", cpu, sizeof(cpu))) /* applied after --cpu-used */
-        speed = (int)strtol(cpu, NULL, 10);
-    if (FFMIN(enc->width, enc->height) >= 1080)
-        speed = FFMAX(speed, 7);
-    if (speed < 7 || strcmp(codec->name, "libaom-av1") ||
-        (strcmp(t->s.usage, "realtime") && strcmp(t->s.usage, "1")) || !d ||
-        d->comp[0].depth <= 8 || !aom_param(&t->s, "tune-content", tune, sizeof(tune)) ||
-        (strcmp(tune, "screen") && strcmp(tune, "1")))
-        return;
-    eight = eight_bit_of(codec, enc->pix_fmt);
-    if (enc->color_trc != AVCOL_TRC_SMPTE2084 && enc->color_trc != AVCOL_TRC_ARIB_STD_B67 &&
-        eight != AV_PIX_FMT_NONE) {
-        tc_note(t,
-                "'%s': %d-bit video encoded as 8-bit (libaom 3.6 crashes on high bit depth with "
-                "tune-content=screen in realtime mode)",
-                t->input, d->comp[0].depth);
-        enc->pix_fmt = eight;
-        return;
-    }
-    snprintf(params, size, "%s:tune-content=default", t->s.aom_params);
-    tc_note(t,
-            "'%s': %s video encoded with tune-content=default, not screen (libaom 3.6 crashes on "
-            "high bit depth with tune-content=screen in realtime mode)",
-            t->input, eight == AV_PIX_FMT_NONE ? "high-bit-depth" : "HDR");
-}
-
-/* Largest SVT-AV1 keyint (frames) we set: see svtav1_options(). */
-#define SVT_KEYINT_NEVER (1 << 30)
-
-/* libsvtav1 through FFmpeg 5.1 with SVT-AV1 1.4 (checked by measuring, see
- * docs/benchmarks.md):
- * - threads: the wrapper ignores thread_count; SVT's own "lp" (logical
- *   processors) caps it: lp=1 holds a 1080p encode to one core, unset it
- *   takes them all. SVT does not pin its threads unless asked (pin=0).
- * - keyframes: the wrapper turns pict_type I into a key-picture request,
- *   which SVT ignores unless enable-force-key-frames=1, and ignores anyway
- *   with keyint -1 or 0 ("infinite"); its default keyint (~5 s, in frames)
- *   would add keyframes of its own. So its period is set beyond reach and our
- *   by-time cadence is the only one.
- * Ours go first in svtav1-params; the user's follow and win. */
-static int svtav1_options(RxTranscode *t, AVCodecContext *enc, AVDictionary **opts)
-{
-    char params[sizeof(t->s.svt_params) + 96];
-    int n;
-
-    n = snprintf(params, sizeof(params), "lp=%d", rx_settings_threads(&t->s));
-    if (t->s.keyint_seconds != 0)
-        n += snprintf(params + n, sizeof(params) - (size_t)n,
-                      ":enable-force-key-frames=1:keyint=%d", SVT_KEYINT_NEVER);
-    if (t->s.svt_params[0])
-        n += snprintf(params + n, sizeof(params) - (size_t)n, ":%s", t->s.svt_params);
-    if (n < 0 || (size_t)n >= sizeof(params))
-        return AVERROR(EINVAL);
-    /* An unknown svtav1-params key is only a warning in the wrapper, and the
-     * user's intent silently lost: make it fail the open. */
-    enc->err_recognition |= AV_EF_EXPLODE;
-    set_opt_int(opts, "preset", t->s.preset);
-    return av_dict_set(opts, "svtav1-params", params, 0);
-}
-
-/* SVT-AV1 1.4 refuses odd picture sizes in 4:2:0 and sizes under 64x64
- * (only on its own stderr; avcodec_open2 says "Invalid argument"). Say why,
- * and what works: libaom takes any size. */
-static int check_svt_size(RxTranscode *t, const AVCodec *codec, int w, int h)
-{
-    if (strcmp(codec->name, "libsvtav1") || (w % 2 == 0 && h % 2 == 0 && w >= 64 && h >= 64))
-        return 0;
-    return tc_fail(t, AVERROR(ENOTSUP),
-                   "cannot encode '%s' with libsvtav1: its picture is %dx%d, SVT-AV1 needs even "
-                   "sizes of at least 64x64 (libaom-av1 takes any)",
-                   t->input, w, h);
-}
-
-/* The user's raw options for the chosen encoder, if it is one whose
- * failure to open they are the likely cause of, and their option's name. */
-static const char *user_params(const RxSettings *s, const char **flag)
-{
-    if (!strcmp(s->video_encoder, "libsvtav1"))
-        return *flag = "svtav1-params", s->svt_params;
-    if (!strcmp(s->video_encoder, "librav1e"))
-        return *flag = "rav1e-params", s->rav1e_params;
-    if (!strcmp(s->video_encoder, "libvpx-vp9"))
-        return *flag = "vp9-params", s->vp9_params;
-    return NULL;
 }
 
 /*
@@ -350,43 +176,30 @@ static void set_timing(RxTranscode *t, AVCodecContext *enc, const AVStream *ist)
 }
 
 /* The encoder's own options for the job, and the open. */
-static int open_encoder(RxTranscode *t, const AVCodec *codec, AVCodecContext *enc,
-                        const AVStream *ist, const char *aom_params)
+static int open_encoder(RxTranscode *t, const RxEncoder *ve, const AVCodec *codec,
+                        AVCodecContext *enc, const AVStream *ist, const char *params)
 {
     AVDictionary *opts = NULL;
     const AVDictionaryEntry *e;
-    const char *params, *flag;
+    const char *raw = ve->raw_params ? ve->raw_params(&t->s) : NULL;
     int ret;
 
     enc->thread_count = rx_settings_threads(&t->s);
     if (t->oc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
-    if (strcmp(codec->name, "librav1e")) /* rav1e: its quantizer, in rav1e-params */
-        set_opt_int(&opts, "crf", t->s.crf);
-    if (!strcmp(codec->name, "libaom-av1")) {
-        set_opt_int(&opts, "cpu-used", t->s.cpu_used);
-        av_dict_set(&opts, "usage", t->s.usage, 0);
-        set_opt_int(&opts, "lag-in-frames", t->s.lag_in_frames);
-        if (aom_params[0])
-            av_dict_set(&opts, "aom-params", aom_params, 0);
-    } else {
-        /* SVT plans its prediction structure and default keyint with a
-         * frame rate; without one the wrapper passes the time base's
-         * reciprocal (15360 fps for 1/15360). rav1e counts its keyframe
-         * interval in frames of it. Timestamps stay ours. */
-        if (!enc->framerate.num)
-            enc->framerate = ist->r_frame_rate.num > 0 && ist->r_frame_rate.den > 0
-                                 ? ist->r_frame_rate
-                                 : (AVRational){30, 1};
-        ret = !strcmp(codec->name, "libsvtav1")  ? svtav1_options(t, enc, &opts)
-              : !strcmp(codec->name, "librav1e") ? rx_rav1e_options(&t->s, enc, &opts)
-                                                 : rx_vp9_options(&t->s, enc, &opts);
-        if (ret < 0) {
-            av_dict_free(&opts);
-            return tc_fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name,
-                           t->input);
-        }
+    /* SVT plans its prediction structure and default keyint with a frame
+     * rate; without one the wrapper passes the time base's reciprocal
+     * (15360 fps for 1/15360). rav1e counts its keyframe interval in frames
+     * of it. Timestamps stay ours. */
+    if (ve->needs_framerate && !enc->framerate.num)
+        enc->framerate = ist->r_frame_rate.num > 0 && ist->r_frame_rate.den > 0
+                             ? ist->r_frame_rate
+                             : (AVRational){30, 1};
+    ret = ve->apply(&t->s, params, enc, &opts);
+    if (ret < 0) {
+        av_dict_free(&opts);
+        return tc_fail(t, ret, "cannot set up video encoder '%s' for '%s'", codec->name, t->input);
     }
     ret = avcodec_open2(enc, codec, &opts);
     e = av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX);
@@ -394,9 +207,9 @@ static int open_encoder(RxTranscode *t, const AVCodec *codec, AVCodecContext *en
         ret = tc_fail(t, AVERROR_OPTION_NOT_FOUND, "video encoder '%s' has no option '%s'",
                       codec->name, e->key);
     av_dict_free(&opts);
-    if (ret < 0 && (params = user_params(&t->s, &flag)) && params[0])
+    if (ret < 0 && raw && raw[0])
         return tc_fail(t, ret, "cannot open video encoder '%s' for '%s' (check --%s '%s')",
-                       codec->name, t->input, flag, params);
+                       codec->name, t->input, rx_encoder_option_name(ve->params_option), raw);
     if (ret < 0)
         return tc_fail(t, ret, "cannot open video encoder '%s' for '%s'", codec->name, t->input);
     return 0;
@@ -487,9 +300,11 @@ static int init_video_state(RxTranscode *t)
 int tc_open_video(RxTranscode *t, AVStream *ist)
 {
     VideoPath *v = &t->v;
+    const RxEncoder *ve = rx_encoder_find(t->s.video_encoder);
     const AVCodec *codec;
     AVCodecContext *enc;
-    char aom_params[sizeof(t->s.aom_params) + 32];
+    /* The encoder's raw options (libaom's aom-params), as adapt() leaves them. */
+    char params[sizeof(t->s.aom_params) + 32], msg[RX_ERROR_MAX];
     RxOrient orient;
     int ret;
 
@@ -500,11 +315,15 @@ int tc_open_video(RxTranscode *t, AVStream *ist)
     if (!codec)
         return tc_fail(t, AVERROR_ENCODER_NOT_FOUND, "no video encoder '%s' in this libavcodec",
                        t->s.video_encoder);
-    ret = check_lossless(t, codec);
-    if (ret >= 0)
-        ret = check_svt_size(t, codec, v->dec->width, v->dec->height);
+    if (!ve)
+        return tc_fail(t, AVERROR(EINVAL), "video encoder '%s' is not one reencode drives",
+                       t->s.video_encoder);
+    msg[0] = '\0';
+    ret = ve->check_input
+              ? ve->check_input(&t->s, t->input, v->dec->width, v->dec->height, msg, sizeof(msg))
+              : 0;
     if (ret < 0)
-        return ret;
+        return tc_fail(t, ret, "%s", msg);
     /* With a NULL codec the generic defaults (b=128k, qmax 31) would make
      * crf 32 invalid for libaom: allocate for the codec. */
     enc = avcodec_alloc_context3(codec);
@@ -514,10 +333,14 @@ int tc_open_video(RxTranscode *t, AVStream *ist)
     ret = set_picture(t, codec, enc, &orient);
     if (ret < 0)
         return ret;
-    snprintf(aom_params, sizeof(aom_params), "%s", t->s.aom_params);
-    avoid_libaom_crash(t, codec, enc, aom_params, sizeof(aom_params));
+    snprintf(params, sizeof(params), "%s", t->s.aom_params);
+    msg[0] = '\0';
+    if (ve->adapt)
+        ve->adapt(&t->s, t->input, codec, enc, params, sizeof(params), msg, sizeof(msg));
+    if (msg[0])
+        tc_note(t, "%s", msg);
     set_timing(t, enc, ist);
-    ret = open_encoder(t, codec, enc, ist, aom_params);
+    ret = open_encoder(t, ve, codec, enc, ist, params);
     if (ret >= 0)
         ret = add_video_stream(t, ist);
     if (ret >= 0)
