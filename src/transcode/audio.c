@@ -124,7 +124,7 @@ int tc_mux_copied(RxTranscode *t, AudioPath *a, AVPacket *pkt)
     return tc_mux(t, pkt, ist->time_base, a->ost);
 }
 
-/* ---- audio */
+/* ---- encoding */
 
 /* Encode whole Opus frames from the FIFO; with final set, the remainder too
  * (a short last frame is padded, its padding trimmed by DiscardPadding). */

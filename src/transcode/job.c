@@ -187,7 +187,7 @@ void tc_note(RxTranscode *t, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- the job */
+/* ---- the run */
 
 /* Tell the progress callback where the encode is (not during a probe). */
 void tc_report_progress(RxTranscode *t)

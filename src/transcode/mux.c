@@ -284,7 +284,7 @@ int tc_write_header(RxTranscode *t)
     return 0;
 }
 
-/* ---- muxing */
+/* ---- writing packets */
 
 int tc_mux(RxTranscode *t, AVPacket *pkt, AVRational tb, AVStream *ost)
 {

@@ -14,7 +14,7 @@
 #include "encoders/encoder.h"
 #include "transcode/transcode_int.h"
 
-/* ---- output streams */
+/* ---- set-up: decoder, picture, timing, encoder, output stream, frame stage */
 
 static enum AVPixelFormat pick_pix_fmt(const AVCodec *codec, enum AVPixelFormat src)
 {
@@ -392,7 +392,7 @@ static int drain_video(RxTranscode *t)
     }
 }
 
-/* ---- video */
+/* ---- encoding */
 
 static int send_video(RxTranscode *t, AVFrame *out)
 {
