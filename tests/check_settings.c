@@ -10,6 +10,7 @@
 #include "checkrun.h"
 #include "reencode/result.h"
 #include "reencode/settings.h"
+#include "encoders/encoder.h"
 
 /* libsvtav1's calibrated defaults, as docs/benchmarks.md records them. */
 #define SVT_CRF    40
@@ -118,6 +119,51 @@ START_TEST(threads_zero_means_cores)
 }
 END_TEST
 
+/* Every description in the encoder table is whole and agrees with itself,
+ * and the settings that read it give what it says: a new encoder with a
+ * default outside its own range, an option it does not own as its params,
+ * or a missing op fails here before any encode. */
+START_TEST(encoder_table_is_consistent)
+{
+    size_t n = 0;
+
+    for (const RxEncoder *e; (e = rx_encoder_at(n)); n++) {
+        RxSettings s;
+        int lo, hi;
+
+        ck_assert_ptr_nonnull(e->name);
+        ck_assert_ptr_eq(rx_encoder_find(e->name), e); /* names are unique */
+        ck_assert(e->apply != NULL);
+        ck_assert_int_le(e->crf_min, e->crf);
+        ck_assert_int_le(e->crf, e->crf_max);
+        ck_assert_int_le(e->preset, e->preset_max);
+        ck_assert_int_le(e->crf_min, e->tune_lo);
+        ck_assert_int_lt(e->tune_lo, e->tune_hi);
+        ck_assert_int_le(e->tune_hi, e->crf_max);
+        ck_assert_int_gt(e->memory_mib, 0);
+        ck_assert_uint_eq(e->options & ~((1u << RX_EO_COUNT) - 1), 0);
+        if (e->params_option >= 0)
+            ck_assert_uint_ne(e->options & RX_EO_BIT(e->params_option), 0);
+        if (e->params_check)
+            ck_assert_ptr_nonnull(e->params_owner);
+        rx_settings_default(&s);
+        if (rx_settings_set_encoder(&s, e->name) == AVERROR_ENCODER_NOT_FOUND)
+            continue; /* a libavcodec without it */
+        ck_assert_int_eq(s.crf, e->crf);
+        ck_assert_int_eq(s.preset, e->preset);
+        ck_assert_int_eq(s.cpu_used, e->cpu_used);
+        rx_settings_crf_range(&s, &lo, &hi);
+        ck_assert_int_eq(lo, e->tune_lo);
+        ck_assert_int_eq(hi, e->tune_hi);
+    }
+    ck_assert_uint_eq(n, 4);
+    ck_assert_ptr_null(rx_encoder_find("libx264"));
+    ck_assert_str_eq(rx_encoder_at(0)->name, "libaom-av1"); /* the default */
+    for (int o = 0; o < RX_EO_COUNT; o++)
+        ck_assert_ptr_nonnull(rx_encoder_option_name((RxEncOpt)o));
+}
+END_TEST
+
 START_TEST(state_names_and_errors)
 {
     char buf[128];
@@ -140,6 +186,7 @@ int main(void)
     tcase_add_test(tc, other_encoders_and_containers);
     tcase_add_test(tc, set_str_refuses_to_truncate);
     tcase_add_test(tc, threads_zero_means_cores);
+    tcase_add_test(tc, encoder_table_is_consistent);
     tcase_add_test(tc, state_names_and_errors);
     suite_add_tcase(s, tc);
     return rx_check_run(s);

@@ -79,7 +79,7 @@ typedef struct RxResult {
     int tune_probes;       /* probe encodes this job ran to choose it (0: known before) */
     char tuned_for[48];    /* rx_settings_tune_key() it was chosen under */
     /* What the job changed about the input to get it through (libaom's
-     * limits: see transcode.c), one line naming the file; "" for nothing.
+     * limits: see src/encoders/libaom.c), one line naming the file; "" for nothing.
      * The caller shows it as a warning in the file's log. */
     char note[RX_ERROR_MAX];
 } RxResult;

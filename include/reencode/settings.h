@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-/* How an output is read back before it takes its final name (transcode.c). */
+/* How an output is read back before it takes its final name (src/transcode/job.c). */
 typedef enum RxVerify {
     RX_VERIFY_OFF = 0,   /* not at all */
     RX_VERIFY_QUICK = 1, /* streams, and every frame from the last keyframe to the end */
@@ -39,7 +39,7 @@ typedef enum RxOpusDtx {
 } RxOpusDtx;
 
 /* keyint_seconds: keyframes at scene changes and by decode work (see
- * src/transcode/transcode.c, "keyframes"), not by a fixed cadence. rav1e,
+ * src/transcode/video.c, "Keyframes"), not by a fixed cadence. rav1e,
  * which cannot be made to place one, gets RX_KEYINT_FALLBACK seconds. */
 #define RX_KEYINT_AUTO     (-1.0)
 #define RX_KEYINT_FALLBACK 10.0

@@ -37,6 +37,7 @@
 #include "batch/sysinfo.h"
 #include "core/fsutil.h"
 #include "core/text.h"
+#include "encoders/encoder.h"
 #include "journal/crash.h"
 #include "report/results.h"
 
@@ -1337,18 +1338,14 @@ static int find_files(RxBatch *b)
     return 0;
 }
 
-/* Per-encode memory to plan with: a 1080p libaom realtime encode peaks
- * below 200 MB, libsvtav1's at 420-530 MB (measured; docs/benchmarks.md),
- * libvpx-vp9's at 345 MB and librav1e's at 1.5 GB (one 3 s 1080p camera
- * clip each, one thread, default settings, /usr/bin/time -v), plus the
- * decoder and queues. */
+/* Per-encode memory to plan with: the encoder's (its description in
+ * src/encoders/ says what was measured), the default encoder's for a name
+ * reencode does not drive. */
 static int64_t job_memory(const RxSettings *s)
 {
-    if (!strcmp(s->video_encoder, "librav1e"))
-        return (int64_t)1700 << 20;
-    if (!strcmp(s->video_encoder, "libvpx-vp9"))
-        return (int64_t)450 << 20;
-    return (int64_t)(strcmp(s->video_encoder, "libsvtav1") ? 300 : 650) << 20;
+    const RxEncoder *e = rx_encoder_find(s->video_encoder);
+
+    return (int64_t)(e ? e : rx_encoder_at(0))->memory_mib << 20;
 }
 
 /* -j not given: as many encodes as cores (each with one thread: libaom's

@@ -291,7 +291,7 @@ static void measure(Reader *r, RxVerifyReport *rep)
         r->video_pts_us = us_of(r->end[r->vidx], r->ic->streams[r->vidx]);
     /* Whatever duration the packet carries: WebM's video blocks carry none
      * of their own, only the track's DefaultDuration (at most 1/60 s, for
-     * Chromium's seeks: transcode.c), shorter than a 1 fps frame. */
+     * Chromium's seeks: src/transcode/video.c), shorter than a 1 fps frame. */
     if (r->vidx >= 0 && r->last_pts != AV_NOPTS_VALUE && r->prev_pts != AV_NOPTS_VALUE &&
         r->last_pts > r->prev_pts)
         r->end[r->vidx] = FFMAX(r->end[r->vidx], 2 * r->last_pts - r->prev_pts);

@@ -17,7 +17,7 @@
 #include <libavutil/parseutils.h>
 
 #include "cli/cli.h"
-#include "encoders/vencoder.h"
+#include "encoders/encoder.h"
 
 static const char *const help_main[] = {
     "usage: reencode COMMAND [OPTIONS] ...\n"
@@ -701,39 +701,60 @@ static void first_of(const char **slot, const char *name)
         *slot = name;
 }
 
-/* The encoders reencode drives, in the order of the bits below. */
-static const char *const encoder_names[] = {"libaom-av1", "libsvtav1", "librav1e", "libvpx-vp9",
-                                            NULL};
+/* The encoders reencode drives (src/encoders/), by their index in its table. */
+static const char *encoder_name(size_t i)
+{
+    return rx_encoder_at(i)->name;
+}
 
-/* Options of some encoders only: given with another, they would be silently
- * ignored, so they are refused (check_encoder_options). Indexed by EncOpt;
- * a bit of RxCli.encoder_opts per entry. */
-enum EncOpt {
-    EO_CPU_USED,
-    EO_USAGE,
-    EO_LAG,
-    EO_AOM_PARAMS,
-    EO_PRESET,
-    EO_SVTAV1_PARAMS,
-    EO_RAV1E_PARAMS,
-    EO_VP9_PARAMS,
-};
+static size_t n_encoders(void)
+{
+    size_t n = 0;
 
-static const struct {
-    const char *name;
-    unsigned encoders; /* bit i: encoder_names[i] */
-} encoder_options[] = {
-    [EO_CPU_USED] = {"cpu-used", 1u | 8u},    [EO_USAGE] = {"usage", 1u},
-    [EO_LAG] = {"lag-in-frames", 1u},         [EO_AOM_PARAMS] = {"aom-params", 1u},
-    [EO_PRESET] = {"preset", 2u | 4u},        [EO_SVTAV1_PARAMS] = {"svtav1-params", 2u},
-    [EO_RAV1E_PARAMS] = {"rav1e-params", 4u}, [EO_VP9_PARAMS] = {"vp9-params", 8u},
-};
+    while (rx_encoder_at(n))
+        n++;
+    return n;
+}
 
-#define N_ENCODER_OPTIONS (sizeof(encoder_options) / sizeof(encoder_options[0]))
+/* The encoders that take option o (the options of some encoders only:
+ * given with another, they would be silently ignored, so they are refused
+ * by check_encoder_options), a bit each by index. */
+static unsigned encoders_taking(RxEncOpt o)
+{
+    unsigned mask = 0;
+
+    for (size_t i = 0; rx_encoder_at(i); i++)
+        if (rx_encoder_at(i)->options & RX_EO_BIT(o))
+            mask |= 1u << i;
+    return mask;
+}
+
+/* The encoder whose raw params string option o is. */
+static const RxEncoder *params_owner(RxEncOpt o)
+{
+    for (size_t i = 0; rx_encoder_at(i); i++)
+        if (rx_encoder_at(i)->params_option == (int)o)
+            return rx_encoder_at(i);
+    return NULL;
+}
+
+/* The encoder with the widest crf range (librav1e's quantizer). */
+static const RxEncoder *widest_crf(void)
+{
+    const RxEncoder *w = rx_encoder_at(0);
+
+    for (size_t i = 1; rx_encoder_at(i); i++)
+        if (rx_encoder_at(i)->crf_max > w->crf_max)
+            w = rx_encoder_at(i);
+    return w;
+}
+
+static void name_list(char *out, size_t size, unsigned mask, const char *prefix, const char *last,
+                      const char *(*name)(size_t i), size_t n);
 
 /* By index, not by name: GCC 12 at -O3 misjudges inlined strcmp()s of
  * these literals (-Wstring-compare, a false positive). */
-static void encoder_option(RxCli *cli, enum EncOpt o)
+static void encoder_option(RxCli *cli, RxEncOpt o)
 {
     cli->encoder_opts |= 1u << o;
 }
@@ -783,10 +804,10 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         s->overwrite = 1;
         break;
     case OPT_CRF: /* each encoder's range is checked at the end */
-        if (parse_int(v, 0, 255, &n))
-            return usage_error(err, errsize,
-                               "--crf takes a whole number from 0 to 63 (librav1e: 255), not '%s'",
-                               v);
+        if (parse_int(v, 0, widest_crf()->crf_max, &n))
+            return usage_error(
+                err, errsize, "--crf takes a whole number from 0 to %d (%s: %d), not '%s'",
+                rx_encoder_at(0)->crf_max, widest_crf()->name, widest_crf()->crf_max, v);
         s->crf = (int)n;
         cli->crf_given = 1;
         break;
@@ -797,27 +818,27 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                "--cpu-used takes a whole number from 0 to 8, not '%s'", v);
         s->cpu_used = (int)n;
         cli->cpu_used_given = 1;
-        encoder_option(cli, EO_CPU_USED);
+        encoder_option(cli, RX_EO_CPU_USED);
         break;
     case OPT_USAGE:
         if (index_of(v, usages) < 0)
             return usage_error(err, errsize, "--usage takes realtime, good or allintra, not '%s'",
                                v);
         rx_settings_set_str(s->usage, sizeof(s->usage), v);
-        encoder_option(cli, EO_USAGE);
+        encoder_option(cli, RX_EO_USAGE);
         break;
     case OPT_LAG:
         if (parse_int(v, 0, 70, &n))
             return usage_error(err, errsize,
                                "--lag-in-frames takes a whole number from 0 to 70, not '%s'", v);
         s->lag_in_frames = (int)n;
-        encoder_option(cli, EO_LAG);
+        encoder_option(cli, RX_EO_LAG);
         break;
     case OPT_AOM_PARAMS:
         if (rx_settings_set_str(s->aom_params, sizeof(s->aom_params), v) < 0)
             return usage_error(err, errsize, "--aom-params is too long (at most %zu bytes)",
                                sizeof(s->aom_params) - 1);
-        encoder_option(cli, EO_AOM_PARAMS);
+        encoder_option(cli, RX_EO_AOM_PARAMS);
         break;
     case OPT_VIDEO_ENCODER: {
         int crf = s->crf, preset = s->preset, cpu_used = s->cpu_used;
@@ -826,12 +847,13 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         if (ret == AVERROR_ENCODER_NOT_FOUND)
             return usage_error(err, errsize,
                                "--video-encoder %s: this libavcodec was built without it", v);
-        if (ret < 0)
-            return usage_error(
-                err, errsize,
-                "--video-encoder takes libaom-av1, libsvtav1, librav1e or libvpx-vp9, "
-                "not '%s'",
-                v);
+        if (ret < 0) {
+            char names[128];
+
+            name_list(names, sizeof(names), (1u << n_encoders()) - 1, "", " or ", encoder_name,
+                      n_encoders());
+            return usage_error(err, errsize, "--video-encoder takes %s, not '%s'", names, v);
+        }
         /* The encoder's defaults never override an explicit --crf/--preset/--cpu-used. */
         if (cli->crf_given)
             s->crf = crf;
@@ -847,13 +869,13 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
                                v);
         s->preset = (int)n;
         cli->preset_given = 1;
-        encoder_option(cli, EO_PRESET);
+        encoder_option(cli, RX_EO_PRESET);
         break;
     case OPT_SVTAV1_PARAMS:
         if (rx_settings_set_str(s->svt_params, sizeof(s->svt_params), v) < 0)
             return usage_error(err, errsize, "--svtav1-params is too long (at most %zu bytes)",
                                sizeof(s->svt_params) - 1);
-        encoder_option(cli, EO_SVTAV1_PARAMS);
+        encoder_option(cli, RX_EO_SVTAV1_PARAMS);
         break;
     case OPT_DEDUP: /* auto = -1, off = 0, on = 1 (RxSettings.dedup) */
         if ((kw = index_of(v, dedups)) < 0)
@@ -918,20 +940,20 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_RAV1E_PARAMS:
     case OPT_VP9_PARAMS: {
         int rav1e = id == OPT_RAV1E_PARAMS;
+        RxEncOpt o = rav1e ? RX_EO_RAV1E_PARAMS : RX_EO_VP9_PARAMS;
+        const RxEncoder *owner = params_owner(o);
         char *dst = rav1e ? s->rav1e_params : s->vp9_params;
         char bad[128];
 
         if (rx_settings_set_str(dst, rav1e ? sizeof(s->rav1e_params) : sizeof(s->vp9_params), v) <
             0)
             return usage_error(err, errsize, "--%s is too long (at most %zu bytes)",
-                               rav1e ? "rav1e-params" : "vp9-params",
+                               rx_encoder_option_name(o),
                                (rav1e ? sizeof(s->rav1e_params) : sizeof(s->vp9_params)) - 1);
-        if ((rav1e ? rx_rav1e_params_check(v, bad, sizeof(bad))
-                   : rx_vp9_params_check(v, bad, sizeof(bad))) < 0)
+        if (owner && owner->params_check && owner->params_check(v, bad, sizeof(bad)) < 0)
             return usage_error(err, errsize, "--%s: %s does not take '%s'",
-                               rav1e ? "rav1e-params" : "vp9-params",
-                               rav1e ? "rav1e" : "libvpx-vp9", bad);
-        encoder_option(cli, rav1e ? EO_RAV1E_PARAMS : EO_VP9_PARAMS);
+                               rx_encoder_option_name(o), owner->params_owner, bad);
+        encoder_option(cli, o);
         break;
     }
     case OPT_EXT:
@@ -1089,14 +1111,9 @@ static void name_list(char *out, size_t size, unsigned mask, const char *prefix,
     }
 }
 
-static const char *encoder_name(size_t i)
-{
-    return encoder_names[i];
-}
-
 static const char *encoder_option_name(size_t i)
 {
-    return encoder_options[i].name;
+    return rx_encoder_option_name((RxEncOpt)i);
 }
 
 /* Options of one encoder given with another would be silently ignored:
@@ -1106,36 +1123,34 @@ static const char *encoder_option_name(size_t i)
 static RxCliStatus check_encoder_options(const RxCli *cli, char *err, size_t errsize)
 {
     const RxSettings *s = &cli->settings;
-    int enc = index_of(s->video_encoder, encoder_names);
-    int crf_max = enc == 2 ? 255 : 63, preset_max = enc == 2 ? 10 : 13;
+    const RxEncoder *e = rx_encoder_find(s->video_encoder);
     char whose[96], takes[160];
 
-    for (size_t i = 0; i < N_ENCODER_OPTIONS; i++) {
-        unsigned takes_mask = 0;
-        if (!((cli->encoder_opts >> i) & 1u) || ((encoder_options[i].encoders >> enc) & 1u))
+    if (!e) /* rx_settings_set_encoder() took it: never */
+        return usage_error(err, errsize, "--video-encoder %s is not one reencode drives",
+                           s->video_encoder);
+    for (size_t i = 0; i < RX_EO_COUNT; i++) {
+        if (!((cli->encoder_opts >> i) & 1u) || (e->options & RX_EO_BIT(i)))
             continue;
-        for (size_t k = 0; k < N_ENCODER_OPTIONS; k++)
-            if ((encoder_options[k].encoders >> enc) & 1u)
-                takes_mask |= 1u << k;
-        name_list(whose, sizeof(whose), encoder_options[i].encoders, "", " or ", encoder_name, 4);
-        name_list(takes, sizeof(takes), takes_mask, "--", " and ", encoder_option_name,
-                  N_ENCODER_OPTIONS);
+        name_list(whose, sizeof(whose), encoders_taking((RxEncOpt)i), "", " or ", encoder_name,
+                  n_encoders());
+        name_list(takes, sizeof(takes), e->options, "--", " and ", encoder_option_name,
+                  RX_EO_COUNT);
         return usage_error(err, errsize,
                            "--%s is a %s option; add --video-encoder to choose one (%s takes %s)",
-                           encoder_options[i].name, whose, s->video_encoder, takes);
+                           rx_encoder_option_name((RxEncOpt)i), whose, s->video_encoder, takes);
     }
-    if (s->crf > crf_max)
+    if (s->crf > e->crf_max)
         return usage_error(err, errsize, "--crf takes a whole number from 0 to %d with %s, not %d",
-                           crf_max, s->video_encoder, s->crf);
-    if (s->preset > preset_max)
+                           e->crf_max, s->video_encoder, s->crf);
+    if (s->preset > e->preset_max)
         return usage_error(err, errsize,
-                           "--preset takes a whole number from 0 to %d with %s, not %d", preset_max,
-                           s->video_encoder, s->preset);
-    /* libavcodec 5.1's wrapper treats crf 0 as "unset" (SVT-AV1 has no
-     * lossless mode): it would encode at SVT's default quality instead. */
-    if (enc == 1 && s->crf == 0)
-        return usage_error(err, errsize,
-                           "--crf 0 (lossless) needs libaom-av1; libsvtav1 takes 1 to 63");
+                           "--preset takes a whole number from 0 to %d with %s, not %d",
+                           e->preset_max, s->video_encoder, s->preset);
+    /* An encoder without a lossless mode (libsvtav1) refuses crf 0. */
+    if (s->crf < e->crf_min)
+        return usage_error(err, errsize, "--crf %d (lossless) needs %s; %s takes %d to %d", s->crf,
+                           rx_encoder_at(0)->name, s->video_encoder, e->crf_min, e->crf_max);
     /* With a constant rate the output's time starts at the first video
      * frame; copied packets keep the input's and would drift from it. */
     if (s->audio_copy && s->cfr)

@@ -46,7 +46,7 @@ typedef struct RxCli {
      * encoder may be named last): explicit values survive the encoder's
      * defaults, and options of the other encoder are refused. */
     int crf_given, preset_given, cpu_used_given;
-    unsigned encoder_opts; /* bit i: option i of cli.c's encoder_options[] given */
+    unsigned encoder_opts; /* bit i: RxEncOpt i given (encoders/encoder.h) */
     const char *opus_only; /* first Opus-only option given, e.g. "audio-bitrate" */
 
     /* list and run */
