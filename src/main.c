@@ -205,13 +205,12 @@ static void report_filter_error(const RxCli *cli, const RxFilterError *fe)
 
 static void on_scan_warning(void *opaque, const char *path, int err)
 {
-    char why[128];
     AVBPrint bp;
 
     (void)opaque;
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    rx_text_human(&bp, path);
-    rx_warn("cannot read '%s': %s", bp.str, rx_probe_strerror(err, why, sizeof(why)));
+    rx_scan_warning(&bp, path, err);
+    rx_warn("%s", bp.str);
     av_bprint_finalize(&bp, NULL);
 }
 

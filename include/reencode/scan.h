@@ -86,6 +86,12 @@ typedef struct RxScanOptions {
 /* Text for RX_SCAN_ERR_*, or NULL for any other code. */
 const char *rx_scan_why(int err);
 
+struct AVBPrint;
+
+/* The one line for a warning of the walk (on_warn's path and err), the
+ * path made printable: "cannot read 'PATH': WHY". Appended to bp. */
+void rx_scan_warning(struct AVBPrint *bp, const char *path, int err);
+
 typedef struct RxScanList RxScanList;
 
 /* Defaults: "mp4", no symlinks followed, crossing file systems, no callbacks. */

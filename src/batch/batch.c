@@ -676,13 +676,11 @@ static int found_id(RxFileId *id, const RxFound *f)
 static void on_scan_warning(void *opaque, const char *path, int err)
 {
     const RxBatch *b = opaque;
-    char why[128];
     AVBPrint bp;
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
-    rx_text_human(&bp, path);
-    rx_reporter_note(b->rep, RX_LOG_WARN, "cannot read '%s': %s", bp.str,
-                     rx_probe_strerror(err, why, sizeof(why)));
+    rx_scan_warning(&bp, path, err);
+    rx_reporter_note(b->rep, RX_LOG_WARN, "%s", bp.str);
     av_bprint_finalize(&bp, NULL);
 }
 

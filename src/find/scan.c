@@ -23,6 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/bprint.h>
+
+#include "core/text.h"
+#include "reencode/probe.h"
+
 /* The journal's directory, never walked into (journal.h's RX_JOURNAL_DIR;
  * scan comes before the journal). */
 #define RX_SCAN_JOURNAL_DIR ".reencode"
@@ -500,6 +505,15 @@ const char *rx_scan_why(int err)
     default:
         return NULL;
     }
+}
+
+void rx_scan_warning(AVBPrint *bp, const char *path, int err)
+{
+    char why[128];
+
+    av_bprintf(bp, "cannot read '");
+    rx_text_human(bp, path);
+    av_bprintf(bp, "': %s", rx_probe_strerror(err, why, sizeof(why)));
 }
 
 /* Would the walk pick path by name? Its base name by the walk's rules, and

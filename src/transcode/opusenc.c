@@ -324,27 +324,22 @@ static int write_run(RxOpusEnc *e)
     return ret;
 }
 
-/* Below a 16-bit source's least significant bit: digital silence. */
-static int digital_silence(const RxOpusEnc *e, const float *pcm)
-{
-    const float lsb = 1.0f / 65536;
-    int i;
-
-    for (i = 0; i < RX_OPUS_FRAME * e->channels; i++)
-        if (pcm[i] > lsb || pcm[i] < -lsb)
-            return 0;
-    return 1;
-}
-
-/* The frame's loudest sample, in full scale. */
+/* The frame's loudest sample, in full scale: one pass serves both the
+ * digital-silence test and the pause level. */
 static float frame_peak(const RxOpusEnc *e, const float *pcm)
 {
     float peak = 0;
 
-    for (int i = 0; i < RX_OPUS_FRAME * e->channels; i++)
-        peak = FFMAX(peak, fabsf(pcm[i]));
+    for (int i = 0; i < RX_OPUS_FRAME * e->channels; i++) {
+        float a = fabsf(pcm[i]);
+        if (a > peak)
+            peak = a;
+    }
     return peak;
 }
+
+/* Below a 16-bit source's least significant bit: digital silence. */
+#define SILENCE_PEAK (1.0f / 65536)
 
 /*
  * RX_OPUS_DTX_ALWAYS: is the frame just coded, after DTX frames, libopus's
@@ -369,8 +364,8 @@ static int encode_frame(RxOpusEnc *e, const float *pcm)
     int64_t k = e->stats.frames;
     int64_t pts = e->origin - e->preskip + k * RX_OPUS_FRAME;
     int64_t dur = FFMIN(RX_OPUS_FRAME, e->preskip + e->in_samples - k * RX_OPUS_FRAME);
-    int silent = e->dtx != RX_OPUS_DTX_OFF && digital_silence(e, pcm);
-    float peak = e->dtx == RX_OPUS_DTX_ALWAYS ? frame_peak(e, pcm) : 0;
+    float peak = e->dtx != RX_OPUS_DTX_OFF ? frame_peak(e, pcm) : 0;
+    int silent = e->dtx != RX_OPUS_DTX_OFF && peak <= SILENCE_PEAK;
     Run *r = &e->run;
     AVPacket *pkt;
     int size, ret, dtx, want;
