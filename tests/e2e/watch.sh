@@ -110,6 +110,7 @@ check "incomplete: no output" test ! -e w/cut.webm -a ! -e w/cut.webm.part
 check "incomplete: no journal record" test "$(grep -c '"rel":"cut.mp4"' $j)" -eq 0
 check "incomplete: original byte-identical" test "$(md5 w/cut.mp4)" = "$cut_sum"
 check "no .part left" bash -c "! find w -name '*.part' | grep -q ."
+check "passes with nothing new print nothing" bash -c "! grep -q 'nothing to do' w.err"
 
 stop_watch $pid
 check "idle SIGTERM: exit 143 (got $rc)" test "$rc" -eq 143
@@ -118,11 +119,11 @@ check "idle SIGTERM: no error" bash -c "! grep -q 'error' w.err"
 
 # ---- 4, file system events off: found by the rescan
 mkdir r
-"$re" watch --rescan-only --rescan 1 --settle 1 -j 1 r 2>r.err &
+"$re" watch --json --rescan-only --rescan 1 --settle 1 -j 1 r >r.json 2>r.err &
 pid=$!
 wait_for 10 r/.reencode || true
 sleep 1
-check "rescan-only: says so" grep -q 'no file system events' r.err
+check "rescan-only: says so" grep -q 'no file system events' r.json
 t0=$(now)
 cp copy2.mp4 r/copy2.mp4
 check "rescan-only: copied file done" wait_for 20 r/copy2.webm
@@ -134,6 +135,13 @@ sleep 0.5
 check "rescan-only: done in the journal" test "$(records r/.reencode/journal copy2.mp4 done)" -eq 1
 stop_watch $pid
 check "rescan-only: SIGTERM exit 143" test "$rc" -eq 143
+check "--json: every line one JSON object, the file's done event among them" python3 - r.json <<'PY'
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+assert all(isinstance(e, dict) for e in events)
+done = [e for e in events if e.get("event") == "done" and e["path"].endswith("copy2.mp4")]
+assert len(done) == 1, done
+PY
 
 # ---- 5, SIGTERM while an encode runs
 mkdir l
