@@ -16,6 +16,9 @@ install(FILES README.md LICENSE-MIT LICENSE-APACHEv2 docs/design.md docs/journal
               docs/match-expressions.md docs/benchmarks.md docs/internals.md docs/cluster.md
               ${CMAKE_CURRENT_BINARY_DIR}/generated/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# `reencode watch` as a systemd user service: an example to copy (its
+# comments say how), not enabled by the package.
+install(FILES docs/examples/reencode-watch.service DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # Debian's place for the licence terms: share/doc/reencode/copyright (DEP-5).
 file(READ LICENSE-MIT rx_mit)
 string(STRIP "${rx_mit}" rx_mit)

@@ -62,6 +62,37 @@ START_TEST(encode_with_every_option)
 }
 END_TEST
 
+/* watch takes run's options and its own. */
+START_TEST(watch_options)
+{
+    char *dflt[] = {"reencode", "watch", "d"};
+    char *argv[] = {"reencode", "watch",         "--settle", "2.5",    "--rescan",
+                    "0",        "--rescan-only", "-j",       "2",      "--originals",
+                    "keep",     "--json",        "--match",  "Title?", "d",
+                    "e"};
+    RxCli cli;
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(dflt), dflt, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_WATCH);
+    ck_assert_double_eq(cli.settle, 30);
+    ck_assert_double_eq(cli.rescan, 300);
+    ck_assert_int_eq(cli.rescan_only, 0);
+    rx_cli_free(&cli);
+
+    ck_assert_int_eq(rx_cli_parse(ARGC(argv), argv, &cli, err, sizeof(err)), RX_CLI_OK);
+    ck_assert_int_eq(cli.cmd, RX_CMD_WATCH);
+    ck_assert_double_eq(cli.settle, 2.5);
+    ck_assert_double_eq(cli.rescan, 0);
+    ck_assert_int_eq(cli.rescan_only, 1);
+    ck_assert_int_eq(cli.jobs, 2);
+    ck_assert_int_eq(cli.originals, 1);
+    ck_assert_int_eq(cli.json, 1);
+    ck_assert_uint_eq(cli.n_matches, 1);
+    ck_assert_uint_eq(cli.n_roots, 2);
+    rx_cli_free(&cli);
+}
+END_TEST
+
 START_TEST(defaults_without_options)
 {
     char *argv[] = {"reencode", "encode", "in.mp4"};
@@ -322,6 +353,12 @@ static const struct {
     {{"list", "--measure", "d"}, "--measure"},
     {{"encode", "--target-ssim", "0.98", "--fps", "10", "a.mp4"}, "--target-ssim cannot go"},
     {{"encode", "--images=x/*.png", "--fps=5", "-o", "o.webm", "--measure"}, "need a source video"},
+    {{"watch"}, "watch needs a DIR"},
+    {{"watch", "--settle", "0", "d"}, "--settle takes seconds"},
+    {{"watch", "--rescan", "-1", "d"}, "--rescan takes seconds"},
+    {{"watch", "--dry-run", "d"}, "unknown option '--dry-run' for watch"},
+    {{"watch", "--from-csv", "x.csv", "d"}, "unknown option '--from-csv' for watch"},
+    {{"run", "--settle", "5", "d"}, "unknown option '--settle' for run"},
 };
 
 START_TEST(bad_command_lines_are_usage_errors)
@@ -644,6 +681,7 @@ int main(void)
 
     tcase_add_test(tc, encode_with_every_option);
     tcase_add_test(tc, defaults_without_options);
+    tcase_add_test(tc, watch_options);
     tcase_add_test(tc, svtav1_options);
     tcase_add_test(tc, dedup_and_verify_keywords);
     tcase_add_test(tc, other_encoders_audio_and_container);

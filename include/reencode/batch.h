@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 
+#include "reencode/find.h"
 #include "reencode/progress.h"
 #include "reencode/settings.h"
 #include "reencode/shard.h"
@@ -79,6 +80,13 @@ typedef struct RxBatchOptions {
     RxResults *results; /* optional: each file's outcome is noted there */
     RxCrashArea *crash; /* optional: crash records (crash.h), borrowed */
     int supervised;     /* this process is a supervisor's worker (supervise.h) */
+
+    /* watch (watch.h): a gate before each file is looked at; a file it
+     * refuses does not exist for this batch (not probed, planned, journalled
+     * or counted). run sets none. */
+    RxFindReadyFn ready;
+    void *ready_opaque;
+    int quiet_idle; /* no "nothing to do" line when nothing is to be done */
 } RxBatchOptions;
 
 /* Outcome of rx_batch_run() beyond its return code. */

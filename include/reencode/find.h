@@ -52,6 +52,12 @@ typedef int (*RxFindSkipFn)(void *opaque, const RxFound *f);
 /* err of a file that the skip callback left unprobed. */
 #define RX_ERR_NOT_PROBED (-0x52584314)
 
+/* Called on the walking thread for each file found, before anything reads
+ * it: return 0 to leave it out of this find altogether (not identified, not
+ * probed, not in the result), e.g. because it is still being written
+ * (watch.h). One call at a time. */
+typedef int (*RxFindReadyFn)(void *opaque, const RxScanEntry *e);
+
 /* Called after each probe with the files found and probed so far. */
 typedef void (*RxFindProgressFn)(void *opaque, size_t found, size_t probed);
 
@@ -64,6 +70,8 @@ typedef struct RxFindOptions {
     int identify;         /* 1: compute each file's identity (RxFound.id) */
     RxFindSkipFn skip;    /* optional */
     void *skip_opaque;
+    RxFindReadyFn ready; /* optional: the gate before everything else */
+    void *ready_opaque;
     RxFindProgressFn progress; /* optional */
     void *progress_opaque;
     /* Files named one by one (a manifest), found after the walk with

@@ -20,13 +20,13 @@ _reencode()
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
     if ((COMP_CWORD == 1)); then
-        _reencode_reply -W 'run list status encode journal verify help -h --help -V --version'
+        _reencode_reply -W 'run list status encode journal verify watch help -h --help -V --version'
         return
     fi
     cmd=${COMP_WORDS[1]}
     case $cmd in
     help | -h | --help)
-        ((COMP_CWORD == 2)) && _reencode_reply -W 'run list status encode journal verify'
+        ((COMP_CWORD == 2)) && _reencode_reply -W 'run list status encode journal verify watch'
         return
         ;;
     journal)
@@ -56,7 +56,7 @@ _reencode()
     --from-list) _reencode_reply -f; return ;;
     --results) _reencode_reply -f; return ;;
     -o | --output) _reencode_reply -f; return ;;
-    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --rav1e-params | --vp9-params | --fps | --column | --id-column | --shard | --min-ssim | --target-ssim | --images)
+    --crf | --cpu-used | --lag-in-frames | --aom-params | --preset | --svtav1-params | --keyint | --threads | --dedup-threshold | --verify | --audio-bitrate | --ext | -m | --match | -j | --jobs | --max-size-ratio | --rav1e-params | --vp9-params | --fps | --column | --id-column | --shard | --min-ssim | --target-ssim | --images | --settle | --rescan)
         return # nothing to offer
         ;;
     esac
@@ -85,6 +85,10 @@ _reencode()
         ;;
     'verify')
         opts='-h --help -q --quiet -v --verbose --progress --no-progress --json -j --jobs --journal --quick --full'
+        operand=-d
+        ;;
+    'watch')
+        opts='-h --help -q --quiet -v --verbose --progress --no-progress --overwrite --crf --cpu-used --usage --lag-in-frames --aom-params --video-encoder --preset --svtav1-params --keyint --threads --dedup --dedup-threshold --verify --audio-bitrate --opus-application --opus-dtx --ext -m --match --all --follow-symlinks --one-file-system --json -j --jobs --journal --wait --retry-failed --no-supervisor --originals --max-size-ratio --output-dir --accept-truncated --log --rav1e-params --vp9-params --audio-codec --container --cfr --fps --shard --measure --min-ssim --target-ssim --settle --rescan --rescan-only'
         operand=-d
         ;;
     *)

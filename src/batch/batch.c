@@ -1324,6 +1324,8 @@ static int find_files(RxBatch *b)
     fo.identify = 1; /* once per file, for skip_known(), plan() and the task */
     fo.skip = skip_known;
     fo.skip_opaque = b;
+    fo.ready = b->o.ready;
+    fo.ready_opaque = b->o.ready_opaque;
     fo.files = b->o.files;
     fo.n_files = b->o.n_files;
     fo.files_base = journal_base(b);
@@ -1446,7 +1448,9 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
             b->o.shard.index, b->o.shard.count, b->journal_path, rx_journals_count(b->others),
             rx_journals_count(b->others) == 1 ? "" : "s");
 
-    if (!b->n_tasks && !b->counts.candidates) {
+    if (!b->n_tasks && b->o.quiet_idle) {
+        /* watch: a pass that finds nothing new says nothing */
+    } else if (!b->n_tasks && !b->counts.candidates) {
         rx_reporter_note(b->rep, RX_LOG_INFO,
                          "nothing to do: no recording to re-encode found (originals already "
                          "re-encoded are renamed *.reencoded and not looked at)");

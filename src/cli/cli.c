@@ -36,6 +36,7 @@ static const char *const help_main[] = {
     "  encode INPUT [-o OUTPUT]   re-encode one file\n"
     "  journal repair [DIR]       salvage a damaged journal\n"
     "  verify [DIR | FILE...]     re-check committed outputs: damaged, replaced, missing\n"
+    "  watch DIR...               run, for recordings there and each one finished later\n"
     "\n"
     "Options:\n"
     "  -h, --help      this text; 'reencode COMMAND --help' for a command\n"
@@ -379,6 +380,86 @@ static const char *const help_run[] = {
     NULL,
 };
 
+static const char *const help_watch[] = {
+    "usage: reencode watch [OPTIONS] DIR...\n"
+    "\n"
+    "Do what 'run' does (the same selection, journal, commit protocol, pool and\n"
+    "originals policy: see 'run --help') for the recordings under the DIRs now,\n"
+    "and for each one that appears or is finished later, until stopped. For a\n"
+    "folder a recorder writes to (Game Bar's Captures), as a service: see\n"
+    "docs/examples/reencode-watch.service.\n"
+    "\n"
+    "A file is taken only when the recorder has finished it. Before a file is\n"
+    "even looked at (probed, journalled), watch checks, in this order:\n"
+    "  1. its size and mtime have not changed for --settle seconds (a file there\n"
+    "     before watch started, untouched for that long, counts as settled);\n"
+    "  2. no process has it open for writing: every /proc/PID/fd link this user\n"
+    "     may read, with the access mode in /proc/PID/fdinfo (other users'\n"
+    "     processes are not visible to a normal user: for their files only 1\n"
+    "     and 3 count, as on NFS/SMB, where a writer on another machine is never\n"
+    "     seen, and watch says so once);\n"
+    "  3. it parses as a whole: libavformat opens it and reads its streams (an\n"
+    "     MP4 being recorded has no index, moov, until the recorder ends it).\n"
+    "A file failing 2 or 3 is waiting: said once ('waiting: PATH (why)'), never\n"
+    "encoded, never journalled, never failed, never touched; it is checked again\n"
+    "when it changes (and, while a writer holds it, every --settle seconds).\n"
+    "\n"
+    "Changes are seen through inotify (recursive, new directories included) and\n"
+    "by a look at the whole tree every --rescan seconds, for file systems that\n"
+    "send no events (NFS, SMB, some FUSE). A look that finds nothing new prints\n"
+    "nothing. Output is one line per event: plain lines (never the live\n"
+    "terminal block), or NDJSON with --json.\n"
+    "\n"
+    "Watch:\n"
+    "      --settle SECONDS       unchanged this long before the other checks [30]\n"
+    "      --rescan SECONDS       a look at the tree this often without events;\n"
+    "                             0 = only on events (60 without inotify) [300]\n"
+    "      --rescan-only          no inotify: looks every --rescan seconds only\n"
+    "                             (network file systems)\n"
+    "\n"
+    "Batch (as run's; see 'run --help' for each):\n"
+    "  -j, --jobs N               encodes at once\n"
+    "      --threads N            threads per encode\n"
+    "      --journal PATH         [FIRST_DIR/.reencode/journal]\n"
+    "      --wait                 at start, wait for a run holding the journal (later\n"
+    "                             passes retry every 30 s anyway)\n"
+    "      --retry-failed         retry files that failed before watch started\n"
+    "      --no-supervisor        encode in this process, not in a worker process\n"
+    "      --originals MODE       rename | keep | delete [rename]\n"
+    "      --max-size-ratio R     [0.9]\n"
+    "      --output-dir DIR       outputs under DIR, mirroring the tree\n"
+    "      --accept-truncated     commit outputs of recordings cut short\n"
+    "      --overwrite            replace existing outputs\n"
+    "      --shard K/N | auto[/N] only the files of one shard\n"
+    "      --json                 NDJSON events on stdout (notes, start, done,\n"
+    "                             failed, ...)\n"
+    "      --log FILE             [beside the journal: reencode-YYYY-MM-DD.log]\n"
+    "\n",
+    HELP_SELECT,
+    "\n",
+    HELP_ENCODER_OPTIONS,
+    HELP_ENCODER_OPTIONS_2,
+    HELP_AUDIO_OPTIONS,
+    HELP_QUALITY,
+    "\n",
+    HELP_MESSAGES,
+    "\n"
+    "Stop: as run. SIGINT (Ctrl-C) starts no new file and lets running encodes\n"
+    "finish; a second SIGINT, SIGTERM or SIGHUP aborts them (their .part\n"
+    "removed, journalled as interrupted). Waiting between passes, watch ends at\n"
+    "the first signal.\n"
+    "\n"
+    "Exit codes: 130 after SIGINT, 143 after SIGTERM, 129 after SIGHUP (the usual\n"
+    "end of a watch), 1 watching failed (a journal that cannot be written, a\n"
+    "damaged journal), 2 usage error, 3 journal locked by another run at start.\n"
+    "\n"
+    "Examples:\n"
+    "  reencode watch ~/Videos/Captures\n"
+    "  reencode watch --json --settle 60 --originals keep /srv/recordings\n"
+    "  reencode watch --rescan-only --rescan 120 /mnt/nas/captures\n",
+    NULL,
+};
+
 static const char *const help_status[] = {
     "usage: reencode status [OPTIONS] [DIR]\n"
     "       reencode journal repair [OPTIONS] [DIR]\n"
@@ -461,6 +542,8 @@ const char *const *rx_cli_help(RxCommand cmd)
         return help_status;
     case RX_CMD_VERIFY:
         return help_verify;
+    case RX_CMD_WATCH:
+        return help_watch;
     default:
         return help_main;
     }
@@ -550,7 +633,9 @@ int rx_cli_parse_bitrate(const char *s, int64_t *out)
 #define FOR_RUN    4u
 #define FOR_STATUS 8u
 #define FOR_VERIFY 16u
-#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY)
+#define FOR_WATCH  32u
+#define FOR_RUNS   (FOR_RUN | FOR_WATCH) /* watch takes run's options */
+#define FOR_ALL    (FOR_ENCODE | FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY | FOR_WATCH)
 
 enum {
     OPT_HELP = 1,
@@ -613,6 +698,9 @@ enum {
     OPT_MEASURE,
     OPT_MIN_SSIM,
     OPT_TARGET_SSIM,
+    OPT_SETTLE,
+    OPT_RESCAN,
+    OPT_RESCAN_ONLY,
 };
 
 static const struct {
@@ -628,49 +716,49 @@ static const struct {
     {"progress", 0, OPT_PROGRESS, 0, FOR_ALL},
     {"no-progress", 0, OPT_NO_PROGRESS, 0, FOR_ALL},
     {"output", 'o', OPT_OUTPUT, 1, FOR_ENCODE},
-    {"overwrite", 0, OPT_OVERWRITE, 0, FOR_ENCODE | FOR_RUN},
-    {"crf", 0, OPT_CRF, 1, FOR_ENCODE | FOR_RUN},
-    {"cpu-used", 0, OPT_CPU_USED, 1, FOR_ENCODE | FOR_RUN},
-    {"usage", 0, OPT_USAGE, 1, FOR_ENCODE | FOR_RUN},
-    {"lag-in-frames", 0, OPT_LAG, 1, FOR_ENCODE | FOR_RUN},
-    {"aom-params", 0, OPT_AOM_PARAMS, 1, FOR_ENCODE | FOR_RUN},
-    {"video-encoder", 0, OPT_VIDEO_ENCODER, 1, FOR_ENCODE | FOR_RUN},
-    {"preset", 0, OPT_PRESET, 1, FOR_ENCODE | FOR_RUN},
-    {"svtav1-params", 0, OPT_SVTAV1_PARAMS, 1, FOR_ENCODE | FOR_RUN},
-    {"keyint", 0, OPT_KEYINT, 1, FOR_ENCODE | FOR_RUN},
-    {"threads", 0, OPT_THREADS, 1, FOR_ENCODE | FOR_RUN},
-    {"dedup", 0, OPT_DEDUP, 1, FOR_ENCODE | FOR_RUN},
-    {"dedup-threshold", 0, OPT_DEDUP_THRESHOLD, 1, FOR_ENCODE | FOR_RUN},
-    {"verify", 0, OPT_VERIFY, 1, FOR_ENCODE | FOR_RUN},
-    {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUN},
-    {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUN},
-    {"opus-dtx", 0, OPT_OPUS_DTX, 1, FOR_ENCODE | FOR_RUN},
-    {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUN},
-    {"match", 'm', OPT_MATCH, 1, FOR_LIST | FOR_RUN},
-    {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUN},
-    {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUN},
-    {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUN},
-    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUN | FOR_STATUS | FOR_VERIFY},
+    {"overwrite", 0, OPT_OVERWRITE, 0, FOR_ENCODE | FOR_RUNS},
+    {"crf", 0, OPT_CRF, 1, FOR_ENCODE | FOR_RUNS},
+    {"cpu-used", 0, OPT_CPU_USED, 1, FOR_ENCODE | FOR_RUNS},
+    {"usage", 0, OPT_USAGE, 1, FOR_ENCODE | FOR_RUNS},
+    {"lag-in-frames", 0, OPT_LAG, 1, FOR_ENCODE | FOR_RUNS},
+    {"aom-params", 0, OPT_AOM_PARAMS, 1, FOR_ENCODE | FOR_RUNS},
+    {"video-encoder", 0, OPT_VIDEO_ENCODER, 1, FOR_ENCODE | FOR_RUNS},
+    {"preset", 0, OPT_PRESET, 1, FOR_ENCODE | FOR_RUNS},
+    {"svtav1-params", 0, OPT_SVTAV1_PARAMS, 1, FOR_ENCODE | FOR_RUNS},
+    {"keyint", 0, OPT_KEYINT, 1, FOR_ENCODE | FOR_RUNS},
+    {"threads", 0, OPT_THREADS, 1, FOR_ENCODE | FOR_RUNS},
+    {"dedup", 0, OPT_DEDUP, 1, FOR_ENCODE | FOR_RUNS},
+    {"dedup-threshold", 0, OPT_DEDUP_THRESHOLD, 1, FOR_ENCODE | FOR_RUNS},
+    {"verify", 0, OPT_VERIFY, 1, FOR_ENCODE | FOR_RUNS},
+    {"audio-bitrate", 0, OPT_AUDIO_BITRATE, 1, FOR_ENCODE | FOR_RUNS},
+    {"opus-application", 0, OPT_OPUS_APP, 1, FOR_ENCODE | FOR_RUNS},
+    {"opus-dtx", 0, OPT_OPUS_DTX, 1, FOR_ENCODE | FOR_RUNS},
+    {"ext", 0, OPT_EXT, 1, FOR_LIST | FOR_RUNS},
+    {"match", 'm', OPT_MATCH, 1, FOR_LIST | FOR_RUNS},
+    {"all", 0, OPT_ALL, 0, FOR_LIST | FOR_RUNS},
+    {"follow-symlinks", 0, OPT_FOLLOW, 0, FOR_LIST | FOR_RUNS},
+    {"one-file-system", 0, OPT_ONE_FS, 0, FOR_LIST | FOR_RUNS},
+    {"json", 0, OPT_JSON, 0, FOR_LIST | FOR_RUNS | FOR_STATUS | FOR_VERIFY},
     {"dry-run", 'n', OPT_DRY_RUN, 0, FOR_RUN},
-    {"jobs", 'j', OPT_JOBS, 1, FOR_RUN | FOR_VERIFY},
-    {"journal", 0, OPT_JOURNAL, 1, FOR_RUN | FOR_STATUS | FOR_VERIFY},
-    {"wait", 0, OPT_WAIT, 0, FOR_RUN},
-    {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUN},
-    {"no-supervisor", 0, OPT_NO_SUPERVISOR, 0, FOR_RUN},
-    {"originals", 0, OPT_ORIGINALS, 1, FOR_RUN},
-    {"max-size-ratio", 0, OPT_MAX_SIZE_RATIO, 1, FOR_RUN},
-    {"output-dir", 0, OPT_OUTPUT_DIR, 1, FOR_RUN},
-    {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUN},
-    {"log", 0, OPT_LOG, 1, FOR_RUN},
+    {"jobs", 'j', OPT_JOBS, 1, FOR_RUNS | FOR_VERIFY},
+    {"journal", 0, OPT_JOURNAL, 1, FOR_RUNS | FOR_STATUS | FOR_VERIFY},
+    {"wait", 0, OPT_WAIT, 0, FOR_RUNS},
+    {"retry-failed", 0, OPT_RETRY_FAILED, 0, FOR_RUNS},
+    {"no-supervisor", 0, OPT_NO_SUPERVISOR, 0, FOR_RUNS},
+    {"originals", 0, OPT_ORIGINALS, 1, FOR_RUNS},
+    {"max-size-ratio", 0, OPT_MAX_SIZE_RATIO, 1, FOR_RUNS},
+    {"output-dir", 0, OPT_OUTPUT_DIR, 1, FOR_RUNS},
+    {"accept-truncated", 0, OPT_ACCEPT_TRUNCATED, 0, FOR_RUNS},
+    {"log", 0, OPT_LOG, 1, FOR_RUNS},
     {"stats", 0, OPT_STATS, 1, FOR_RUN},
-    {"rav1e-params", 0, OPT_RAV1E_PARAMS, 1, FOR_ENCODE | FOR_RUN},
-    {"vp9-params", 0, OPT_VP9_PARAMS, 1, FOR_ENCODE | FOR_RUN},
-    {"audio-codec", 0, OPT_AUDIO_CODEC, 1, FOR_ENCODE | FOR_RUN},
-    {"container", 0, OPT_CONTAINER, 1, FOR_ENCODE | FOR_RUN},
+    {"rav1e-params", 0, OPT_RAV1E_PARAMS, 1, FOR_ENCODE | FOR_RUNS},
+    {"vp9-params", 0, OPT_VP9_PARAMS, 1, FOR_ENCODE | FOR_RUNS},
+    {"audio-codec", 0, OPT_AUDIO_CODEC, 1, FOR_ENCODE | FOR_RUNS},
+    {"container", 0, OPT_CONTAINER, 1, FOR_ENCODE | FOR_RUNS},
     {"quick", 0, OPT_QUICK, 0, FOR_VERIFY},
     {"full", 0, OPT_FULL, 0, FOR_VERIFY},
-    {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUN},
-    {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUN},
+    {"cfr", 0, OPT_CFR, 0, FOR_ENCODE | FOR_RUNS},
+    {"fps", 0, OPT_FPS, 1, FOR_ENCODE | FOR_RUNS},
     {"images", 0, OPT_IMAGES, 1, FOR_ENCODE},
     {"from-csv", 0, OPT_FROM_CSV, 1, FOR_LIST | FOR_RUN},
     {"column", 0, OPT_COLUMN, 1, FOR_LIST | FOR_RUN},
@@ -678,10 +766,13 @@ static const struct {
     {"from-list", 0, OPT_FROM_LIST, 1, FOR_LIST | FOR_RUN},
     {"null", '0', OPT_NULL, 0, FOR_LIST | FOR_RUN},
     {"results", 0, OPT_RESULTS, 1, FOR_RUN},
-    {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUN | FOR_STATUS},
-    {"measure", 0, OPT_MEASURE, 0, FOR_ENCODE | FOR_RUN},
-    {"min-ssim", 0, OPT_MIN_SSIM, 1, FOR_ENCODE | FOR_RUN},
-    {"target-ssim", 0, OPT_TARGET_SSIM, 1, FOR_ENCODE | FOR_RUN},
+    {"shard", 0, OPT_SHARD, 1, FOR_LIST | FOR_RUNS | FOR_STATUS},
+    {"measure", 0, OPT_MEASURE, 0, FOR_ENCODE | FOR_RUNS},
+    {"min-ssim", 0, OPT_MIN_SSIM, 1, FOR_ENCODE | FOR_RUNS},
+    {"target-ssim", 0, OPT_TARGET_SSIM, 1, FOR_ENCODE | FOR_RUNS},
+    {"settle", 0, OPT_SETTLE, 1, FOR_WATCH},
+    {"rescan", 0, OPT_RESCAN, 1, FOR_WATCH},
+    {"rescan-only", 0, OPT_RESCAN_ONLY, 0, FOR_WATCH},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -1026,6 +1117,17 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
     case OPT_ACCEPT_TRUNCATED:
         cli->accept_truncated = 1;
         break;
+    case OPT_SETTLE:
+    case OPT_RESCAN:
+        if (parse_double(v, id == OPT_SETTLE ? 0.1 : 0, 86400, &d))
+            return usage_error(err, errsize, "--%s takes seconds from %s to 86400, not '%s'",
+                               id == OPT_SETTLE ? "settle" : "rescan",
+                               id == OPT_SETTLE ? "0.1" : "0", v);
+        *(id == OPT_SETTLE ? &cli->settle : &cli->rescan) = d;
+        break;
+    case OPT_RESCAN_ONLY:
+        cli->rescan_only = 1;
+        break;
     case OPT_QUICK:
     case OPT_FULL:
         cli->verify_mode = id == OPT_QUICK ? RX_VERIFY_QUICK : RX_VERIFY_FULL;
@@ -1210,6 +1312,8 @@ static unsigned command_bit(RxCommand cmd)
         return FOR_RUN;
     case RX_CMD_VERIFY:
         return FOR_VERIFY;
+    case RX_CMD_WATCH:
+        return FOR_WATCH;
     default:
         return FOR_STATUS;
     }
@@ -1228,6 +1332,8 @@ static const char *command_name(RxCommand cmd)
         return "journal repair";
     case RX_CMD_VERIFY:
         return "verify";
+    case RX_CMD_WATCH:
+        return "watch";
     default:
         return "status";
     }
@@ -1325,9 +1431,11 @@ static RxCliStatus parse_command(int argc, char *const *argv, RxCli *cli, char *
         (cli->n_roots > 1 || (!cli->n_roots && !cli->journal)))
         return usage_error(err, errsize, "%s takes one DIR or --journal PATH",
                            command_name(cli->cmd));
+    if (cli->cmd == RX_CMD_WATCH && !cli->n_roots)
+        return usage_error(err, errsize, "watch needs a DIR to watch");
     if (cli->cmd == RX_CMD_VERIFY && !cli->n_roots && !cli->journal)
         return usage_error(err, errsize, "verify takes a DIR, --journal PATH, or FILEs");
-    if (cli->cmd == RX_CMD_ENCODE || cli->cmd == RX_CMD_RUN) {
+    if (cli->cmd == RX_CMD_ENCODE || cli->cmd == RX_CMD_RUN || cli->cmd == RX_CMD_WATCH) {
         RxCliStatus st = check_encoder_options(cli, err, errsize);
         if (st != RX_CLI_OK)
             return st;
@@ -1361,6 +1469,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     cli->progress = -1;
     cli->max_size_ratio = 0.9;
     cli->verify_mode = RX_VERIFY_FULL;
+    cli->settle = 30;
+    cli->rescan = 300;
     if (errsize)
         err[0] = '\0';
 
@@ -1386,6 +1496,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
             cli->help_format = argv[3];
         } else if (argc > 2 && !strcmp(argv[2], "verify"))
             cli->help_for = RX_CMD_VERIFY;
+        else if (argc > 2 && !strcmp(argv[2], "watch"))
+            cli->help_for = RX_CMD_WATCH;
         return RX_CLI_OK;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
@@ -1402,6 +1514,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
         cli->cmd = RX_CMD_STATUS;
     else if (!strcmp(cmd, "verify"))
         cli->cmd = RX_CMD_VERIFY;
+    else if (!strcmp(cmd, "watch"))
+        cli->cmd = RX_CMD_WATCH;
     else if (!strcmp(cmd, "journal") && argc > 2 && !strcmp(argv[2], "repair"))
         cli->cmd = RX_CMD_JOURNAL_REPAIR;
     else if (!strcmp(cmd, "journal"))

@@ -26,6 +26,7 @@ typedef enum RxCommand {
     RX_CMD_STATUS,         /* reencode status [DIR] [--journal PATH] */
     RX_CMD_JOURNAL_REPAIR, /* reencode journal repair [DIR] [--journal PATH] */
     RX_CMD_VERIFY,         /* reencode verify [DIR | FILE...] [--journal PATH] */
+    RX_CMD_WATCH,          /* reencode watch DIR... : run, again as files appear */
 } RxCommand;
 
 typedef enum RxCliStatus {
@@ -74,6 +75,11 @@ typedef struct RxCli {
     const char *log_path;   /* --log FILE */
     const char *stats_path; /* --stats FILE */
     RxShard shard;          /* --shard K/N | auto[/N] (list, run, status, journal repair) */
+
+    /* watch (and run's options above) */
+    double settle;   /* --settle SECONDS [30] */
+    double rescan;   /* --rescan SECONDS [300]; 0 = only on file system events */
+    int rescan_only; /* --rescan-only: no inotify */
 
     int verify_mode; /* verify: RX_VERIFY_FULL (default) or --quick */
     /* list and run: a manifest (manifest.h) */

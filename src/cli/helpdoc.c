@@ -33,6 +33,7 @@ static const struct {
     {"encode", RX_CMD_ENCODE},
     {"journal repair", RX_CMD_JOURNAL_REPAIR},
     {"verify", RX_CMD_VERIFY},
+    {"watch", RX_CMD_WATCH},
 };
 
 #define N_COMMANDS   (sizeof(commands) / sizeof(commands[0]))

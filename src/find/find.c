@@ -52,6 +52,8 @@ static int on_entry(void *opaque, const RxScanEntry *e)
 
     if (mine <= 0) /* another shard's (never probed, never listed), or ENOMEM */
         return mine < 0 ? -ENOMEM : 0;
+    if (c->o->ready && !c->o->ready(c->o->ready_opaque, e))
+        return 0; /* not ready (being written): invisible to this find */
 
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 256;

@@ -19,6 +19,7 @@ cat >want.txt <<'LIST'
 ./share/doc/reencode/cluster.md
 ./share/doc/reencode/copyright
 ./share/doc/reencode/design.md
+./share/doc/reencode/examples/reencode-watch.service
 ./share/doc/reencode/internals.md
 ./share/doc/reencode/journal.md
 ./share/doc/reencode/match-expressions.md
