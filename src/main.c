@@ -691,7 +691,7 @@ static char *journal_path_of(const RxCli *cli)
 {
     if (cli->journal)
         return av_strdup(cli->journal);
-    return av_asprintf("%s/%s/%s", cli->roots[0], RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+    return rx_journal_default_path(cli->roots[0]);
 }
 
 typedef struct Tally {

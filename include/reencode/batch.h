@@ -42,6 +42,13 @@ typedef enum RxOriginals {
     RX_ORIGINALS_DELETE,
 } RxOriginals;
 
+/* The most encodes one batch runs at once (--jobs); each holds a frame queue
+ * and an encoder, so more than this is never faster on one machine. */
+#define RX_BATCH_MAX_JOBS 32
+/* An output not below this fraction of its input is not worth replacing the
+ * original with (--max-size-ratio). */
+#define RX_BATCH_DEFAULT_SIZE_RATIO 0.9
+
 typedef struct RxCrashArea RxCrashArea; /* journal/crash.h */
 typedef struct RxResults RxResults;     /* report/results.h */
 
@@ -63,7 +70,8 @@ typedef struct RxBatchOptions {
     int wait_lock;            /* wait for another run's lock instead of failing */
     int retry_failed;         /* retry files that failed before */
     RxOriginals originals;
-    double max_size_ratio;  /* keep the original when output >= ratio x input */
+    double max_size_ratio;  /* keep the original when output >= ratio x input
+                               [RX_BATCH_DEFAULT_SIZE_RATIO] */
     const char *output_dir; /* NULL: outputs next to their inputs */
     int accept_truncated;   /* commit outputs of recordings cut short */
 

@@ -60,6 +60,10 @@
 #define RX_JOURNAL_DIR  ".reencode"
 #define RX_JOURNAL_NAME "journal"
 
+/* The default journal of a batch whose first root is base (av_free() it);
+ * NULL when out of memory. */
+char *rx_journal_default_path(const char *base);
+
 /* Room for the names of a file's crash signals, with their commas. */
 #define RX_CRASH_SIGNALS_MAX 48
 

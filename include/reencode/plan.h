@@ -36,10 +36,10 @@ void rx_plan_decide(const RxFound *f, const RxFilter *filter, RxDecision *d);
 /*
  * Estimated output size of a candidate at the reference settings: video at
  * 200 kb/s per 1920x1080 of picture area (at least 50 kb/s), plus 32 kb/s per
- * audio track, over its duration; when that is not below 90 % of the input
- * (the size guard keeps such originals), the input's size. 200 kb/s is the
- * cautious end of what the reference settings give on Game Bar recordings
- * (50x on a 10 Mb/s recording; static slides do far better).
+ * audio track, over its duration; when that is not below
+ * RX_BATCH_DEFAULT_SIZE_RATIO of the input (the size guard keeps such originals), the input's size.
+ * 200 kb/s is the cautious end of what the reference settings give on Game Bar recordings (50x on a
+ * 10 Mb/s recording; static slides do far better).
  */
 int64_t rx_plan_estimate_bytes(const RxFound *f);
 

@@ -41,8 +41,6 @@
 #include "journal/crash.h"
 #include "report/results.h"
 
-#define MAX_JOBS 32
-
 /* A file failed in this run before this process planned (fresh()). */
 typedef struct Fresh {
     const char *path;
@@ -78,11 +76,11 @@ struct RxBatch {
     size_t n_alone; /* tasks 0..n_alone-1 are suspects: each runs alone */
 
     pthread_mutex_t lock; /* running[], threads[], started, counts */
-    RxTranscode *running[MAX_JOBS];
-    int threads[MAX_JOBS]; /* thread budget of the encode in each slot, 0 = idle */
-    size_t started;        /* tasks handed to a worker so far */
-    int cores;             /* rx_sys_cores() at the start */
-    double busy_percent;   /* CPU time / (wall x cores) of the run, once finished */
+    RxTranscode *running[RX_BATCH_MAX_JOBS];
+    int threads[RX_BATCH_MAX_JOBS]; /* thread budget of the encode in each slot, 0 = idle */
+    size_t started;                 /* tasks handed to a worker so far */
+    int cores;                      /* rx_sys_cores() at the start */
+    double busy_percent;            /* CPU time / (wall x cores) of the run, once finished */
     atomic_int stopping;
     atomic_int cancelling;
     atomic_size_t settled_failed; /* left unprobed by skip_known as failed before */
@@ -99,7 +97,7 @@ void rx_batch_options_default(RxBatchOptions *o)
     memset(o, 0, sizeof(*o));
     rx_settings_default(&o->settings);
     o->jobs = 0;
-    o->max_size_ratio = 0.9;
+    o->max_size_ratio = RX_BATCH_DEFAULT_SIZE_RATIO;
     o->originals = RX_ORIGINALS_RENAME;
 }
 
@@ -113,8 +111,8 @@ int rx_batch_new(RxBatch **out, const RxBatchOptions *o)
     b->o = *o;
     if (b->o.jobs < 0)
         b->o.jobs = 0;
-    if (b->o.jobs > MAX_JOBS)
-        b->o.jobs = MAX_JOBS;
+    if (b->o.jobs > RX_BATCH_MAX_JOBS)
+        b->o.jobs = RX_BATCH_MAX_JOBS;
     pthread_mutex_init(&b->lock, NULL);
     atomic_init(&b->stopping, 0);
     atomic_init(&b->cancelling, 0);
@@ -300,7 +298,7 @@ static int open_journal(RxBatch *b)
     if (b->o.journal_path)
         base = av_strdup(b->o.journal_path);
     else
-        base = av_asprintf("%s/%s/%s", journal_base(b), RX_JOURNAL_DIR, RX_JOURNAL_NAME);
+        base = rx_journal_default_path(journal_base(b));
     b->journal_path = base ? rx_shard_journal_path(base, &b->o.shard) : NULL;
     ret = b->journal_path ? open_others(b, base) : AVERROR(ENOMEM);
     av_free(base);
@@ -1122,7 +1120,7 @@ static int claim_threads(RxBatch *b, int slot, int alone)
     } else if (alone) {
         n = b->cores; /* a suspect runs with no other: every core is idle */
     } else {
-        for (int i = 0; i < MAX_JOBS; i++)
+        for (int i = 0; i < RX_BATCH_MAX_JOBS; i++)
             used += b->threads[i];
         even = FFMAX(1, b->cores / b->o.jobs);
         n = b->started < b->n_tasks ? even : FFMAX(even, b->cores - used);
@@ -1363,7 +1361,7 @@ static int auto_jobs(const RxBatch *b)
         j = (int)encodes;
     if (mem > 0 && j > mem / job_memory(&b->o.settings))
         j = (int)(mem / job_memory(&b->o.settings));
-    return av_clip(j, 1, MAX_JOBS);
+    return av_clip(j, 1, RX_BATCH_MAX_JOBS);
 }
 
 /* How busy the cores were over the run: CPU time of every thread of the
@@ -1525,7 +1523,7 @@ void rx_batch_interrupt(RxBatch *b, int hard)
         rx_pool_stop(b->pool);
     if (hard)
         atomic_store(&b->cancelling, 1);
-    for (int i = 0; i < MAX_JOBS; i++) {
+    for (int i = 0; i < RX_BATCH_MAX_JOBS; i++) {
         if (!b->running[i])
             continue;
         running++;

@@ -17,6 +17,7 @@
 #include <libavutil/parseutils.h>
 
 #include "cli/cli.h"
+#include "reencode/batch.h"
 #include "encoders/encoder.h"
 
 static const char *const help_main[] = {
@@ -1072,9 +1073,9 @@ static RxCliStatus apply(RxCli *cli, int id, const char *v, char *err, size_t er
         cli->dry_run = 1;
         break;
     case OPT_JOBS:
-        if (parse_int(v, 1, 32, &n))
-            return usage_error(err, errsize, "--jobs takes a whole number from 1 to 32, not '%s'",
-                               v);
+        if (parse_int(v, 1, RX_BATCH_MAX_JOBS, &n))
+            return usage_error(err, errsize, "--jobs takes a whole number from 1 to %d, not '%s'",
+                               RX_BATCH_MAX_JOBS, v);
         cli->jobs = (int)n;
         break;
     case OPT_JOURNAL:
@@ -1467,7 +1468,7 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     rx_settings_default(&cli->settings);
     cli->log_level = RX_LOG_INFO;
     cli->progress = -1;
-    cli->max_size_ratio = 0.9;
+    cli->max_size_ratio = RX_BATCH_DEFAULT_SIZE_RATIO;
     cli->verify_mode = RX_VERIFY_FULL;
     cli->settle = 30;
     cli->rescan = 300;

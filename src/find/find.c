@@ -17,7 +17,9 @@
 
 #define QUEUE_SIZE   64
 #define DEFAULT_JOBS 2
-#define MAX_JOBS     64
+/* Probe threads, not encodes: each waits on the disk and libmediainfo, so a
+ * NAS walk may use more of them than a batch runs encodes. */
+#define MAX_PROBE_THREADS 64
 
 typedef struct Item {
     RxFound pub;    /* first: rx_find_get() returns &item->pub */
@@ -158,7 +160,7 @@ int rx_find_run(RxFind **out, const char *const *roots, size_t n, const RxFindOp
     RxFindOptions defaults;
     RxScanList *list = NULL;
     RxFind *f = NULL;
-    pthread_t threads[MAX_JOBS];
+    pthread_t threads[MAX_PROBE_THREADS];
     int started = 0, ret;
     Ctx c;
 
@@ -178,8 +180,8 @@ int rx_find_run(RxFind **out, const char *const *roots, size_t n, const RxFindOp
         goto done;
 
     int jobs = o->jobs > 0 ? o->jobs : DEFAULT_JOBS;
-    if (jobs > MAX_JOBS)
-        jobs = MAX_JOBS;
+    if (jobs > MAX_PROBE_THREADS)
+        jobs = MAX_PROBE_THREADS;
     for (; started < jobs; started++) {
         int e = pthread_create(&threads[started], NULL, worker, &c);
         if (e) {

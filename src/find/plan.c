@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "reencode/batch.h"
 #include "reencode/plan.h"
 
 const char *rx_verdict_status(RxVerdict v)
@@ -69,5 +70,6 @@ int64_t rx_plan_estimate_bytes(const RxFound *f)
     tracks = rx_probe_count(f->probe, RX_STREAM_AUDIO);
     bps += 32000 * (int64_t)tracks;
     est = bps / 8 * ms / 1000;
-    return est < f->entry->size * 9 / 10 ? est : f->entry->size;
+    return (double)est < RX_BATCH_DEFAULT_SIZE_RATIO * (double)f->entry->size ? est
+                                                                              : f->entry->size;
 }

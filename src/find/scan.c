@@ -256,7 +256,7 @@ static int scan_name(Scan *s, int dfd, const char *name, unsigned char type)
     /* Spare the stat where readdir's type already decides. */
     if ((type == DT_REG && !name_wanted(s, name)) || (type == DT_LNK && !s->o->follow_symlinks))
         return 0;
-    if (type == DT_DIR && !strcmp(name, ".reencode"))
+    if (type == DT_DIR && !strcmp(name, RX_SCAN_JOURNAL_DIR))
         return 0;
 
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -278,7 +278,7 @@ static int scan_name(Scan *s, int dfd, const char *name, unsigned char type)
     }
 
     if (S_ISDIR(st.st_mode)) {
-        if (!strcmp(name, ".reencode"))
+        if (!strcmp(name, RX_SCAN_JOURNAL_DIR))
             return 0;
         if (s->o->one_file_system && st.st_dev != s->root_dev)
             return 0;

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libavutil/avstring.h>
 #include <libavutil/bprint.h>
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
@@ -379,6 +380,11 @@ static int holder_exiting(const RxJournalReport *rep)
             return 1;
     }
     return 0;
+}
+
+char *rx_journal_default_path(const char *base)
+{
+    return av_asprintf("%s/%s/%s", base, RX_JOURNAL_DIR, RX_JOURNAL_NAME);
 }
 
 /* Open path read-write and lock it. The lock is on the inode: if path names
