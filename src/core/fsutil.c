@@ -75,7 +75,6 @@ int rx_replace_file(const char *path, const char *suffix, const void *data, size
 {
     size_t plen = strlen(path), slen = strlen(suffix);
     char *tmp = malloc(plen + slen + 1);
-    const char *p = data;
     int fd = -1, ret;
 
     if (!tmp)
@@ -87,17 +86,8 @@ int rx_replace_file(const char *path, const char *suffix, const void *data, size
         ret = AVERROR(errno);
         goto fail;
     }
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = AVERROR(errno);
-            goto fail;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
+    if ((ret = rx_write_all(fd, data, len)) < 0)
+        goto fail;
     if (fsync(fd) < 0) {
         ret = AVERROR(errno);
         goto fail;
@@ -169,7 +159,7 @@ int rx_read_fd(int fd, int64_t max, char **out, size_t *out_len)
     return 0;
 }
 
-void rx_write_all(int fd, const void *data, size_t n)
+int rx_write_all(int fd, const void *data, size_t n)
 {
     const char *p = data;
 
@@ -177,9 +167,12 @@ void rx_write_all(int fd, const void *data, size_t n)
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return;
+        if (w < 0)
+            return AVERROR(errno);
+        if (w == 0)
+            return AVERROR(EIO);
         p += w;
         n -= (size_t)w;
     }
+    return 0;
 }

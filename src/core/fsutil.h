@@ -31,9 +31,10 @@ int rx_replace_file(const char *path, const char *suffix, const void *data, size
  * negative errno of fstat/pread. */
 int rx_read_fd(int fd, int64_t max, char **out, size_t *out_len);
 
-/* write(2) all n bytes, again after EINTR and short writes; gives up
- * silently on an error (for messages and crash records, where nothing
- * better can be done). Async-signal-safe. */
-void rx_write_all(int fd, const void *data, size_t n);
+/* write(2) all n bytes, again after EINTR and short writes. Returns 0, the
+ * AVERROR of write's errno, or AVERROR(EIO) when write wrote nothing (so a
+ * full device can never spin the loop). Messages and crash records ignore
+ * the result: nothing better can be done there. Async-signal-safe. */
+int rx_write_all(int fd, const void *data, size_t n);
 
 #endif

@@ -445,24 +445,16 @@ int rx_journal_open_locked(const char *path, int create, int wait, RxJournalRepo
  * alone with j). */
 static int write_line(RxJournal *j, const char *line, size_t len)
 {
-    size_t done = 0;
+    int ret;
 
     if (j->failed)
         return j->failed;
-    /* One write() nearly always; the loop is for the rare short write. */
-    while (done < len) {
-        ssize_t w = write(j->fd, line + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int ret = w < 0 ? AVERROR(errno) : AVERROR(EIO);
-            /* Cut a partial line off now, or the next record would be glued
-             * to it and the damage would no longer be at the tail. */
-            if (done && ftruncate(j->fd, (off_t)j->end) < 0)
-                j->failed = ret;
-            return ret;
-        }
-        done += (size_t)w;
+    if ((ret = rx_write_all(j->fd, line, len)) < 0) {
+        /* Cut a partial line off now, or the next record would be glued to
+         * it and the damage would no longer be at the tail. */
+        if (ftruncate(j->fd, (off_t)j->end) < 0)
+            j->failed = ret;
+        return ret;
     }
     if (fdatasync(j->fd) < 0) {
         /* The kernel may have dropped the dirty pages: what is on disk is

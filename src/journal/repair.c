@@ -22,19 +22,12 @@
  * name: the caller syncs the directory. */
 static int write_new_file(const char *path, const char *data, size_t len, mode_t mode)
 {
-    size_t done = 0;
-    int fd, ret = 0;
+    int fd, ret;
 
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
         return AVERROR(errno);
-    while (done < len && ret == 0) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno != EINTR)
-            ret = AVERROR(errno);
-        else if (w > 0)
-            done += (size_t)w;
-    }
+    ret = rx_write_all(fd, data, len);
     if (ret == 0 && fsync(fd) < 0)
         ret = AVERROR(errno);
     if (close(fd) < 0 && ret == 0)

@@ -61,27 +61,11 @@ static double now_of(const RxReporter *r)
 
 /* ---- output ---- */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return AVERROR(errno);
-        if (n == 0)
-            return AVERROR(EIO);
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* A failed write to the output has nowhere to be reported; the run goes on. */
 void rx_report_flush(int fd, const AVBPrint *bp)
 {
     if (fd >= 0 && bp->len > 0 && av_bprint_is_complete(bp))
-        (void)write_all(fd, bp->str, bp->len);
+        (void)rx_write_all(fd, bp->str, bp->len);
 }
 
 /* 2024-05-01T14:03:22.120+02:00 (buf: at least TIMESTAMP_SIZE) */
