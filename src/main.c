@@ -19,6 +19,8 @@
 #include <libavutil/avstring.h>
 #include <libavutil/avutil.h>
 
+#include <libavutil/error.h>
+
 #include "reencode/audit.h"
 #include "reencode/batch.h"
 #include "reencode/filter.h"
@@ -288,7 +290,7 @@ static int cmd_list(const RxCli *cli)
         return ret;
     ret =
         rx_filter_compile(&filter, cli->matches, cli->n_matches, cli->all ? RX_FILTER_ALL : 0, &fe);
-    if (ret == -EINVAL) {
+    if (ret == AVERROR(EINVAL)) {
         report_filter_error(cli, &fe);
         rx_manifest_free(&m);
         return EXIT_USAGE;
@@ -300,7 +302,7 @@ static int cmd_list(const RxCli *cli)
     }
     if (!m && !any_root_readable(cli)) {
         for (size_t i = 0; i < cli->n_roots; i++)
-            on_scan_warning(NULL, cli->roots[i], -errno);
+            on_scan_warning(NULL, cli->roots[i], AVERROR(errno));
         rx_error("nothing could be scanned");
         rx_filter_free(&filter);
         return EXIT_FAILED;

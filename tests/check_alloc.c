@@ -621,7 +621,7 @@ static void filter_case(const char *const *exprs, size_t n, unsigned flags, int 
     arm();
     ret = rx_filter_compile(&f, exprs, n, flags, &err);
     fired = disarm();
-    expect(ret, fired, ok, -ENOMEM, "rx_filter_compile");
+    expect(ret, fired, ok, AVERROR(ENOMEM), "rx_filter_compile");
     if (ret < 0) {
         ck_assert_ptr_eq(f, sentinel); /* untouched on error */
         return;
@@ -663,7 +663,7 @@ static void workload_filter(const char *dir)
     filter_case(exprs, 2, RX_FILTER_ALL, 0, 1);
     filter_case(NULL, 0, RX_FILTER_ALL, 0, 1);
     filter_case(miss, 1, 0, 0, 0);
-    filter_case(bad, 2, 0, -EINVAL, 0);
+    filter_case(bad, 2, 0, AVERROR(EINVAL), 0);
 }
 
 /* ---- workload: the command line ---- */
@@ -819,7 +819,7 @@ START_TEST(test_wrapper_reaches_core)
     memset(&inj, 0, sizeof(inj));
     inj.fail_at = 1;
     arm();
-    ck_assert_int_eq(rx_filter_compile(&f, NULL, 0, 0, NULL), -ENOMEM);
+    ck_assert_int_eq(rx_filter_compile(&f, NULL, 0, 0, NULL), AVERROR(ENOMEM));
     ck_assert(disarm());
     ck_assert_ptr_null(f);
     /* Disarmed, nothing fails and nothing is counted. */

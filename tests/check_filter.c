@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/error.h>
+
 #include "checkrun.h"
 #include "reencode/filter.h"
 
@@ -396,7 +398,7 @@ START_TEST(test_invalid)
     const char *e = bad[_i].expr;
 
     memset(&err, 0, sizeof(err));
-    ck_assert_int_eq(rx_filter_compile(&f, &e, 1, 0, &err), -EINVAL);
+    ck_assert_int_eq(rx_filter_compile(&f, &e, 1, 0, &err), AVERROR(EINVAL));
     ck_assert_ptr_eq(f, (RxFilter *)&err);
     ck_assert_msg(err.offset == bad[_i].offset, "'%s': offset %zu, want %zu (%s)", e, err.offset,
                   bad[_i].offset, err.message);
@@ -413,12 +415,12 @@ START_TEST(test_invalid_index)
     const char *exprs[] = {"Performer=x", "Video;Format=AVC", "Audio;Rate>>1"};
     RxFilterError err;
     RxFilter *f = NULL;
-    ck_assert_int_eq(rx_filter_compile(&f, exprs, 3, 0, &err), -EINVAL);
+    ck_assert_int_eq(rx_filter_compile(&f, exprs, 3, 0, &err), AVERROR(EINVAL));
     ck_assert_ptr_null(f);
     ck_assert_uint_eq(err.index, 2);
     ck_assert_uint_eq(err.offset, 11);
     /* err is optional. */
-    ck_assert_int_eq(rx_filter_compile(&f, exprs + 2, 1, 0, NULL), -EINVAL);
+    ck_assert_int_eq(rx_filter_compile(&f, exprs + 2, 1, 0, NULL), AVERROR(EINVAL));
     ck_assert_ptr_null(f);
 }
 END_TEST

@@ -18,6 +18,8 @@
 
 #include <libavutil/log.h>
 
+#include <libavutil/error.h>
+
 #include "checkrun.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
@@ -150,8 +152,8 @@ START_TEST(test_tagged)
     ck_assert_ptr_null(rx_probe_get(p, G, 0, "performer")); /* names are case-sensitive */
 
     int64_t v;
-    ck_assert_int_eq(rx_probe_int(p, G, 0, "Format", &v), -EINVAL);
-    ck_assert_int_eq(rx_probe_int(p, G, 0, "Nothing", &v), -ENODATA);
+    ck_assert_int_eq(rx_probe_int(p, G, 0, "Format", &v), AVERROR(EINVAL));
+    ck_assert_int_eq(rx_probe_int(p, G, 0, "Nothing", &v), AVERROR(ENODATA));
 
     /* Through the filter's interface. */
     RxFilter *f = NULL;
@@ -236,16 +238,17 @@ START_TEST(test_errors)
     ck_assert_ptr_nonnull(
         strstr(rx_probe_strerror(RX_ERR_NOSTREAMS, why, sizeof(why)), "truncated"));
 
-    ck_assert_int_eq(rx_probe_open(&p, at("missing.mp4"), NULL), -ENOENT);
-    ck_assert_str_eq(rx_probe_strerror(-ENOENT, why, sizeof(why)), "No such file or directory");
-    ck_assert_int_eq(rx_probe_open(&p, top, NULL), -EISDIR);
+    ck_assert_int_eq(rx_probe_open(&p, at("missing.mp4"), NULL), AVERROR(ENOENT));
+    ck_assert_str_eq(rx_probe_strerror(AVERROR(ENOENT), why, sizeof(why)),
+                     "No such file or directory");
+    ck_assert_int_eq(rx_probe_open(&p, top, NULL), AVERROR(EISDIR));
 
     RxProbeOptions o = {NULL, 0, "fast"};
-    ck_assert_int_eq(rx_probe_open(&p, at("empty.mp4"), &o), -EINVAL);
+    ck_assert_int_eq(rx_probe_open(&p, at("empty.mp4"), &o), AVERROR(EINVAL));
     RxFieldRef bad = {RX_STREAM_KINDS, "Format"};
     RxProbeOptions o2 = {&bad, 1, NULL};
     clip("ok.mp4", NULL);
-    ck_assert_int_eq(rx_probe_open(&p, at("ok.mp4"), &o2), -EINVAL);
+    ck_assert_int_eq(rx_probe_open(&p, at("ok.mp4"), &o2), AVERROR(EINVAL));
     ck_assert_ptr_eq(p, (RxProbe *)top);
 }
 END_TEST
@@ -429,7 +432,7 @@ START_TEST(test_find)
     /* A bad extension list fails the whole find, with no result. */
     o.scan.extensions = ",";
     found = (RxFind *)top;
-    ck_assert_int_eq(rx_find_run(&found, roots, 1, &o), -EINVAL);
+    ck_assert_int_eq(rx_find_run(&found, roots, 1, &o), AVERROR(EINVAL));
     ck_assert_ptr_eq(found, (RxFind *)top);
 }
 END_TEST

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavutil/error.h>
+
 #include "checkrun.h"
 #include "reencode/scan.h"
 #include "testdir.h"
@@ -185,7 +187,7 @@ START_TEST(test_extensions)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         o.extensions = bad[i];
         ck_assert_int_eq(rx_scan_list_new(&l), 0);
-        ck_assert_int_eq(rx_scan_run(l, roots, 1, &o), -EINVAL);
+        ck_assert_int_eq(rx_scan_run(l, roots, 1, &o), AVERROR(EINVAL));
         ck_assert_uint_eq(rx_scan_list_count(l), 0);
         rx_scan_list_free(&l);
     }
@@ -220,7 +222,7 @@ START_TEST(test_entry_fields)
     /* The missing root is a warning and the walk goes on. */
     ck_assert_uint_eq(seen.nw, 1);
     ck_assert_str_eq(seen.wpath[0], "does-not-exist");
-    ck_assert_int_eq(seen.werr[0], -ENOENT);
+    ck_assert_int_eq(seen.werr[0], AVERROR(ENOENT));
     ck_assert_uint_eq(rx_scan_list_warnings(l), 1);
 
     const RxScanEntry *e = rx_scan_list_get(l, 0);
@@ -340,9 +342,9 @@ START_TEST(test_symlink_loop_followed)
     /* Broken links that look like recordings are reported, each once. */
     ck_assert_uint_eq(seen.nw, 2);
     ck_assert_str_eq(seen.wpath[0], at("root/dangling.mp4"));
-    ck_assert_int_eq(seen.werr[0], -ENOENT);
+    ck_assert_int_eq(seen.werr[0], AVERROR(ENOENT));
     ck_assert_str_eq(seen.wpath[1], at("root/selfloop.mp4"));
-    ck_assert_int_eq(seen.werr[1], -ELOOP);
+    ck_assert_int_eq(seen.werr[1], AVERROR(ELOOP));
     rx_scan_list_free(&l);
 
     /* Hard links: two names when links are not followed, one when they are. */
@@ -513,9 +515,9 @@ START_TEST(test_unreadable_dir)
     ck_assert_str_eq(rels(l), "a.mp4 z/after.mp4");
     ck_assert_uint_eq(seen.nw, 2);
     ck_assert_str_eq(seen.wpath[0], at("locked"));
-    ck_assert_int_eq(seen.werr[0], -EACCES);
+    ck_assert_int_eq(seen.werr[0], AVERROR(EACCES));
     ck_assert_str_eq(seen.wpath[1], at("secret.mp4"));
-    ck_assert_int_eq(seen.werr[1], -EACCES);
+    ck_assert_int_eq(seen.werr[1], AVERROR(EACCES));
 
     /* With links followed, zz-again leads to the same directory: still one
      * warning for it. */
@@ -544,9 +546,9 @@ START_TEST(test_vanishing)
     ck_assert_str_eq(rels(l), "a.mp4 d.mp4");
     ck_assert_uint_eq(seen.nw, 2);
     ck_assert_str_eq(seen.wpath[0], at("b.mp4"));
-    ck_assert_int_eq(seen.werr[0], -ENOENT);
+    ck_assert_int_eq(seen.werr[0], AVERROR(ENOENT));
     ck_assert_str_eq(seen.wpath[1], at("c"));
-    ck_assert_int_eq(seen.werr[1], -ENOENT);
+    ck_assert_int_eq(seen.werr[1], AVERROR(ENOENT));
     rx_scan_list_free(&l);
 }
 END_TEST
@@ -557,7 +559,7 @@ START_TEST(test_stop)
     Seen seen = {0};
     touch("a.mp4", "x");
     touch("b.mp4", "x");
-    seen.stop_with = -ECANCELED;
+    seen.stop_with = AVERROR(ECANCELED);
     RxScanOptions o;
     rx_scan_options_default(&o);
     o.on_entry = on_entry;
@@ -565,7 +567,7 @@ START_TEST(test_stop)
     const char *roots[] = {top};
     RxScanList *l = NULL;
     ck_assert_int_eq(rx_scan_list_new(&l), 0);
-    ck_assert_int_eq(rx_scan_run(l, roots, 1, &o), -ECANCELED);
+    ck_assert_int_eq(rx_scan_run(l, roots, 1, &o), AVERROR(ECANCELED));
     ck_assert_uint_eq(rx_scan_list_count(l), 1);
     ck_assert_str_eq(rx_scan_list_get(l, 0)->rel, "a.mp4");
     rx_scan_list_free(&l);
@@ -621,7 +623,7 @@ START_TEST(test_named_files)
     ck_assert_int_eq(e->err, 0);
     e = rx_scan_list_get(l, 3);
     ck_assert_str_eq(e->path, "missing.mp4");
-    ck_assert_int_eq(e->err, -ENOENT);
+    ck_assert_int_eq(e->err, AVERROR(ENOENT));
     ck_assert_int_eq(e->size, 0);
 
     const char *left[] = {"sub/w.mp4",       "./a.mp4",    "x.mkv",       "d.mp4",
@@ -634,7 +636,7 @@ START_TEST(test_named_files)
         ck_assert_int_eq(seen.werr[i], why[i]);
         ck_assert_ptr_nonnull(rx_scan_why(why[i]));
     }
-    ck_assert_ptr_null(rx_scan_why(-ENOENT));
+    ck_assert_ptr_null(rx_scan_why(AVERROR(ENOENT)));
     rx_scan_list_free(&l);
 
     /* Outside base: the absolute path, whichever way it was named. */

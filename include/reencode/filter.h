@@ -70,8 +70,8 @@ typedef struct RxFilterMiss {
  * With n == 0 and no RX_FILTER_ALL, the filter is RX_FILTER_DEFAULT.
  * RX_FILTER_ALL adds the condition "has a video stream" (shown as
  * "has a Video stream") and drops the default; expressions given with it still
- * apply. Returns 0 and sets *out (free with rx_filter_free()), or -EINVAL with
- * err filled (err may be NULL) for a malformed expression, or -ENOMEM; on
+ * apply. Returns 0 and sets *out (free with rx_filter_free()), or AVERROR(EINVAL) with
+ * err filled (err may be NULL) for a malformed expression, or AVERROR(ENOMEM); on
  * error *out is untouched.
  */
 int rx_filter_compile(RxFilter **out, const char *const *exprs, size_t n, unsigned flags,

@@ -88,8 +88,8 @@ void rx_find_options_default(RxFindOptions *o);
 
 /*
  * Find and probe. Returns 0 and sets *out (free with rx_find_free()), or a
- * negative code with *out untouched: those of rx_scan_run() (-EINVAL for a
- * bad extension list, -ENOMEM), or a pthread error as negative errno.
+ * negative code with *out untouched: those of rx_scan_run() (AVERROR(EINVAL) for a
+ * bad extension list, AVERROR(ENOMEM)), or a pthread error as negative errno.
  * Warnings (unreadable directories ...) go to o->scan.on_warn and are
  * counted, not returned.
  */

@@ -126,7 +126,7 @@ typedef struct RxProbeOptions {
  * LC_CTYPE already uses UTF-8; file names go through it) and MediaInfo's
  * UTF-8 char set. setlocale() is not thread-safe, so call this from main
  * before starting threads; rx_probe_open() calls it once itself otherwise.
- * Returns 0, or -ENOTSUP when no UTF-8 locale exists (probing still works:
+ * Returns 0, or AVERROR(ENOTSUP) when no UTF-8 locale exists (probing still works:
  * names MediaInfo cannot convert are opened through /proc/self/fd).
  */
 int rx_probe_init(void);
@@ -134,9 +134,9 @@ int rx_probe_init(void);
 /*
  * Probe path. opts may be NULL (fixed fields, ParseSpeed 0). Returns 0 and
  * sets *out (owned by the caller, free with rx_probe_free()), or a negative
- * code and leaves *out untouched: -errno when the file cannot be opened or is
+ * code and leaves *out untouched: AVERROR(errno) when the file cannot be opened or is
  * not a regular file, RX_ERR_EMPTY, RX_ERR_UNRECOGNISED, RX_ERR_NOSTREAMS,
- * -ENOMEM, -EINVAL for a bad option.
+ * AVERROR(ENOMEM), AVERROR(EINVAL) for a bad option.
  */
 int rx_probe_open(RxProbe **out, const char *path, const RxProbeOptions *opts);
 
@@ -149,7 +149,8 @@ const char *rx_probe_get(const RxProbe *p, RxStreamKind kind, size_t stream, con
 /*
  * A field as an integer: the integral part of a decimal value such as
  * "2013.000000" (WebM durations carry fractions). Returns 0 and sets *out, or
- * -ENODATA when absent, -EINVAL when not a decimal number, -ERANGE on overflow.
+ * AVERROR(ENODATA) when absent, AVERROR(EINVAL) when not a decimal number, AVERROR(ERANGE) on
+ * overflow.
  */
 int rx_probe_int(const RxProbe *p, RxStreamKind kind, size_t stream, const char *name,
                  int64_t *out);

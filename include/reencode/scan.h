@@ -97,14 +97,14 @@ typedef struct RxScanList RxScanList;
 /* Defaults: "mp4", no symlinks followed, crossing file systems, no callbacks. */
 void rx_scan_options_default(RxScanOptions *o);
 
-/* Create an empty list. Returns 0 or -ENOMEM. */
+/* Create an empty list. Returns 0 or AVERROR(ENOMEM). */
 int rx_scan_list_new(RxScanList **out);
 
 /*
  * Walk roots[0..n-1] and append what is found to list (entries already in the
  * list are not looked at). Returns 0 when the walk completed (warnings do not
- * make it fail), -EINVAL for an extension list with no extension or one
- * containing '/', -ENOMEM, or the negative code an on_entry returned. On
+ * make it fail), AVERROR(EINVAL) for an extension list with no extension or one
+ * containing '/', AVERROR(ENOMEM), or the negative code an on_entry returned. On
  * error, what was found so far stays in the list (and with on_entry, may be
  * in use elsewhere): the caller frees it as usual.
  */
@@ -125,7 +125,7 @@ int rx_scan_run(RxScanList *list, const char *const *roots, size_t n, const RxSc
  * file lies under base (directories resolved with realpath, the file's own
  * name not), else its absolute path (starting with '/'): rel stays the same
  * from whichever directory a relative path was given.
- * Returns 0, -EINVAL for a bad extension list, -ENOMEM, or the code an
+ * Returns 0, AVERROR(EINVAL) for a bad extension list, AVERROR(ENOMEM), or the code an
  * on_entry returned.
  */
 int rx_scan_files(RxScanList *list, const char *const *paths, size_t n, const char *base,

@@ -26,6 +26,8 @@
 #include <libavutil/avstring.h>
 #include <libavutil/bprint.h>
 
+#include <libavutil/error.h>
+
 #include "reencode/batch.h"
 #include "reencode/filter.h"
 #include "reencode/find.h"
@@ -731,7 +733,7 @@ static int plan(RxBatch *b)
             note_settled(b, f);
             continue;
         }
-        if (f->entry->err == -ENOENT && (je = committed_at(b, f->entry->rel))) {
+        if (f->entry->err == AVERROR(ENOENT) && (je = committed_at(b, f->entry->rel))) {
             b->counts.candidates++; /* named, and done: the original went */
             b->counts.already++;
             note_entry(b, f->entry->path, je);
@@ -1301,7 +1303,7 @@ static int find_files(RxBatch *b)
 
     ret = rx_filter_compile(&b->filter, b->o.matches, b->o.n_matches, b->o.all ? RX_FILTER_ALL : 0,
                             &fe);
-    if (ret == -EINVAL) {
+    if (ret == AVERROR(EINVAL)) {
         AVBPrint bp;
         av_bprint_init_for_buffer(&bp, b->error, sizeof(b->error));
         av_bprintf(&bp, "bad --match expression: %s\n  ", fe.message);

@@ -6,6 +6,8 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
+#include <libavutil/error.h>
+
 #include "batch/pool.h"
 #include "journal/crash.h"
 
@@ -32,14 +34,14 @@ int rx_pool_new(RxPool **out, int jobs)
 
     *out = NULL;
     if (jobs < 1 || jobs > 32)
-        return -EINVAL;
+        return AVERROR(EINVAL);
     p = calloc(1, sizeof(*p));
     if (!p)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     p->jobs = jobs;
     if (sem_init(&p->permits, 0, (unsigned)jobs) < 0) {
         free(p);
-        return -errno;
+        return AVERROR(errno);
     }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);

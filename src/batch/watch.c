@@ -136,7 +136,7 @@ static int watch_tree(RxWatch *w, const char *dir, int depth)
     int ret = 0;
 
     if (inotify_add_watch(w->ino_fd, dir, WATCH_MASK) < 0)
-        return errno == ENOSPC || errno == ENOMEM ? -errno : 0;
+        return errno == ENOSPC || errno == ENOMEM ? AVERROR(errno) : 0;
     w->dirs++;
     if (depth > 64 || !(d = opendir(dir)))
         return 0;
@@ -175,7 +175,7 @@ static void watch_all(RxWatch *w)
                          "cannot watch every directory for changes (%s%s): looking at the "
                          "tree every %.0f s instead",
                          rx_strerror(ret, why, sizeof(why)),
-                         ret == -ENOSPC ? "; see fs.inotify.max_user_watches" : "",
+                         ret == AVERROR(ENOSPC) ? "; see fs.inotify.max_user_watches" : "",
                          w->o.rescan > 0 ? w->o.rescan : RESCAN_NO_EVENTS);
         close(w->ino_fd);
         w->ino_fd = -1;

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/error.h>
+
 typedef enum CondOp {
     OP_EQ,
     OP_NE,
@@ -182,13 +184,13 @@ static int kind_from_name(const char *s, size_t len, RxStreamKind *kind)
     return 0;
 }
 
-/* Record a parse error at byte offset `at` of expr. Returns -EINVAL. */
+/* Record a parse error at byte offset `at` of expr. Returns AVERROR(EINVAL). */
 static int parse_error(RxFilterError *err, const char *expr, size_t at, const char *fmt, ...)
     RX_PRINTF(4, 5);
 static int parse_error(RxFilterError *err, const char *expr, size_t at, const char *fmt, ...)
 {
     if (!err)
-        return -EINVAL;
+        return AVERROR(EINVAL);
     err->offset = at;
     err->column = 0;
     for (size_t i = 0; i < at && expr[i]; i++)
@@ -198,7 +200,7 @@ static int parse_error(RxFilterError *err, const char *expr, size_t at, const ch
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
-    return -EINVAL;
+    return AVERROR(EINVAL);
 }
 
 /* "'x'" for a printable ASCII character, else words, for messages. */
@@ -267,7 +269,7 @@ static int parse_cond(Cond *c, const char *s, RxFilterError *err)
 
     c->text = malloc(3 * (len + 1));
     if (!c->text)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     memcpy(c->text, s, len + 1);
     c->field = c->text + len + 1;
     memcpy(c->field, s + field_at, field_len);
@@ -422,16 +424,16 @@ int rx_filter_compile(RxFilter **out, const char *const *exprs, size_t n, unsign
         n = 1;
     }
     if (n && !exprs)
-        return -EINVAL;
+        return AVERROR(EINVAL);
 
     f = calloc(1, sizeof(*f));
     if (!f)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     size_t total = n + (size_t)all;
     f->conds = calloc(total ? total : 1, sizeof(*f->conds));
     f->fields = calloc(total ? total : 1, sizeof(*f->fields));
     if (!f->conds || !f->fields) {
-        ret = -ENOMEM;
+        ret = AVERROR(ENOMEM);
         goto fail;
     }
 
@@ -442,7 +444,7 @@ int rx_filter_compile(RxFilter **out, const char *const *exprs, size_t n, unsign
         c->kind = RX_STREAM_VIDEO;
         c->text = malloc(sizeof(has_video));
         if (!c->text) {
-            ret = -ENOMEM;
+            ret = AVERROR(ENOMEM);
             goto fail;
         }
         memcpy(c->text, has_video, sizeof(has_video));

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/error.h>
+
 #define QUEUE_SIZE   64
 #define DEFAULT_JOBS 2
 /* Probe threads, not encodes: each waits on the disk and libmediainfo, so a
@@ -53,7 +55,7 @@ static int on_entry(void *opaque, const RxScanEntry *e)
     int mine = rx_shard_has(&c->o->shard, e->rel);
 
     if (mine <= 0) /* another shard's (never probed, never listed), or ENOMEM */
-        return mine < 0 ? -ENOMEM : 0;
+        return mine < 0 ? AVERROR(ENOMEM) : 0;
     if (c->o->ready && !c->o->ready(c->o->ready_opaque, e))
         return 0; /* not ready (being written): invisible to this find */
 
@@ -61,13 +63,13 @@ static int on_entry(void *opaque, const RxScanEntry *e)
         size_t cap = c->cap ? 2 * c->cap : 256;
         Item **p = realloc(c->items, cap * sizeof(*p));
         if (!p)
-            return -ENOMEM;
+            return AVERROR(ENOMEM);
         c->items = p;
         c->cap = cap;
     }
     Item *it = calloc(1, sizeof(*it));
     if (!it)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     it->pub.entry = e;
     c->items[c->n++] = it;
 
@@ -115,7 +117,7 @@ static void *worker(void *opaque)
         if (!aborted)
             identify(c->o, &it->pub);
         if (aborted)
-            it->pub.err = -ECANCELED;
+            it->pub.err = AVERROR(ECANCELED);
         else if (it->pub.entry->err)
             it->pub.err = it->pub.entry->err; /* a named file that cannot be used */
         else if (c->o->skip && c->o->skip(c->o->skip_opaque, &it->pub))
@@ -212,7 +214,7 @@ int rx_find_run(RxFind **out, const char *const *roots, size_t n, const RxFindOp
 
     f = calloc(1, sizeof(*f));
     if (!f) {
-        ret = -ENOMEM;
+        ret = AVERROR(ENOMEM);
         goto done;
     }
     if (c.n > 1)

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <MediaInfoDLL/MediaInfoDLL_Static.h>
 
+#include <libavutil/error.h>
+
 /* One copied value. Offsets, not pointers, into RxProbe.strings, which grows. */
 typedef struct Field {
     RxStreamKind kind;
@@ -65,7 +67,7 @@ static void init_mediainfo(void)
      * the C library's multibyte functions: only a UTF-8 LC_CTYPE keeps
      * non-ASCII names intact. */
     if (strcmp(nl_langinfo(CODESET), "UTF-8") != 0 && !setlocale(LC_CTYPE, "C.UTF-8"))
-        init_result = -ENOTSUP;
+        init_result = AVERROR(ENOTSUP);
     MediaInfoA_Option(NULL, "CharSet", "UTF-8");
     /* Process-wide: skip building the human-readable "/String" variants of
      * every field ("2 s 0 ms", "30.000 FPS"). Raw values are unchanged and
@@ -124,7 +126,7 @@ static int put_string(RxProbe *p, const char *s, size_t *off)
             size *= 2;
         char *q = realloc(p->strings, size);
         if (!q)
-            return -ENOMEM;
+            return AVERROR(ENOMEM);
         p->strings = q;
         p->size = size;
     }
@@ -158,7 +160,7 @@ static int copy_field(RxProbe *p, void *h, RxStreamKind kind, const char *name)
             size_t cap = p->cap ? 2 * p->cap : 32;
             Field *f = realloc(p->fields, cap * sizeof(*f));
             if (!f)
-                return -ENOMEM;
+                return AVERROR(ENOMEM);
             p->fields = f;
             p->cap = cap;
         }
@@ -167,7 +169,7 @@ static int copy_field(RxProbe *p, void *h, RxStreamKind kind, const char *name)
         f->stream = s;
         /* v is MediaInfo's per-handle buffer: copy it before the next call. */
         if (put_string(p, v, &f->value) < 0 || put_string(p, name, &f->name) < 0)
-            return -ENOMEM;
+            return AVERROR(ENOMEM);
         p->n++;
     }
     return 0;
@@ -193,7 +195,7 @@ static int copy_fields(RxProbe *p, void *h, const RxProbeOptions *o)
     for (size_t i = 0; o && i < o->n_extra; i++) {
         const RxFieldRef *r = &o->extra[i];
         if ((unsigned)r->kind >= RX_STREAM_KINDS || !r->name || !*r->name)
-            return -EINVAL;
+            return AVERROR(EINVAL);
         if ((ret = copy_field(p, h, r->kind, r->name)) < 0)
             return ret;
     }
@@ -220,19 +222,19 @@ int rx_probe_open(RxProbe **out, const char *path, const RxProbeOptions *opts)
     int ret = 0, fd;
 
     if (!valid_speed(speed) || (opts && opts->n_extra && !opts->extra))
-        return -EINVAL;
+        return AVERROR(EINVAL);
     rx_probe_init();
 
     /* O_NONBLOCK: opening a FIFO for reading must not wait for a writer. */
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return -errno;
+        return AVERROR(errno);
     if (fstat(fd, &st) < 0)
-        ret = -errno;
+        ret = AVERROR(errno);
     else if (S_ISDIR(st.st_mode))
-        ret = -EISDIR;
+        ret = AVERROR(EISDIR);
     else if (!S_ISREG(st.st_mode))
-        ret = -EINVAL;
+        ret = AVERROR(EINVAL);
     else if (st.st_size == 0)
         ret = RX_ERR_EMPTY;
     if (ret < 0)
@@ -241,7 +243,7 @@ int rx_probe_open(RxProbe **out, const char *path, const RxProbeOptions *opts)
     p = calloc(1, sizeof(*p));
     h = MediaInfoA_New();
     if (!p || !h) {
-        ret = -ENOMEM;
+        ret = AVERROR(ENOMEM);
         goto fail;
     }
     MediaInfoA_Option(h, "ParseSpeed", speed);
@@ -258,7 +260,7 @@ int rx_probe_open(RxProbe **out, const char *path, const RxProbeOptions *opts)
         opened = MediaInfoA_Open(h, alias);
     }
     if (!opened) {
-        ret = -EILSEQ; /* readable a moment ago, by name and by fd: no /proc? */
+        ret = AVERROR(EILSEQ); /* readable a moment ago, by name and by fd: no /proc? */
         goto fail;
     }
     close(fd);
@@ -311,21 +313,21 @@ int rx_probe_int(const RxProbe *p, RxStreamKind kind, size_t stream, const char 
     int neg = 0;
 
     if (!s)
-        return -ENODATA;
+        return AVERROR(ENODATA);
     if (*s == '-' || *s == '+')
         neg = *s++ == '-';
     if (*s < '0' || *s > '9')
-        return -EINVAL;
+        return AVERROR(EINVAL);
     for (; *s >= '0' && *s <= '9'; s++) {
         if (v > (INT64_MAX - (*s - '0')) / 10)
-            return -ERANGE;
+            return AVERROR(ERANGE);
         v = v * 10 + (*s - '0');
     }
     if (*s == '.')
         for (s++; *s >= '0' && *s <= '9'; s++)
             ;
     if (*s)
-        return -EINVAL;
+        return AVERROR(EINVAL);
     *out = neg ? -v : v;
     return 0;
 }
@@ -374,7 +376,7 @@ const char *rx_probe_strerror(int err, char *buf, size_t size)
     case RX_ERR_NOSTREAMS:
         s = "no audio or video stream (truncated before its index?)";
         break;
-    case -EILSEQ:
+    case AVERROR(EILSEQ):
         s = "MediaInfo cannot open it by name (not UTF-8?) nor through /proc";
         break;
     default:

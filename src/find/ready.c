@@ -22,6 +22,8 @@
 #include <libavutil/avstring.h>
 #include <libavutil/mem.h>
 
+#include <libavutil/error.h>
+
 struct RxReadyTable {
     RxReadyEntry *e;
     size_t n, cap;
@@ -234,7 +236,7 @@ int rx_ready_writers(RxReadyFile *files, size_t n, RxReadyScan *scan)
     for (size_t i = 0; i < n; i++)
         files[i].written = 0;
     if (!(proc = opendir("/proc")))
-        return -errno;
+        return AVERROR(errno);
     while ((de = readdir(proc))) {
         if (!all_digits(de->d_name))
             continue;

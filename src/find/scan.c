@@ -25,6 +25,8 @@
 
 #include <libavutil/bprint.h>
 
+#include <libavutil/error.h>
+
 #include "core/text.h"
 #include "reencode/probe.h"
 
@@ -83,7 +85,7 @@ static int parse_extensions(Scan *s, const char *list)
     s->ext_buf = malloc(len + 1);
     s->exts = calloc(n + 1, sizeof(*s->exts));
     if (!s->ext_buf || !s->exts)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
 
     size_t k = 0, at = 0;
     for (const char *p = list;;) {
@@ -97,7 +99,7 @@ static int parse_extensions(Scan *s, const char *list)
             item--;
         if (item) {
             if (memchr(p, '/', item))
-                return -EINVAL;
+                return AVERROR(EINVAL);
             s->exts[k++] = s->ext_buf + at;
             for (size_t i = 0; i < item; i++)
                 s->ext_buf[at++] = lower(p[i]);
@@ -107,7 +109,7 @@ static int parse_extensions(Scan *s, const char *list)
             break;
         p = end + 1;
     }
-    return k ? 0 : -EINVAL;
+    return k ? 0 : AVERROR(EINVAL);
 }
 
 /* Is name a file the scan yields (by name alone)? */
@@ -144,7 +146,7 @@ static void id_put(IdSet *set, uint64_t dev, uint64_t ino)
     set->n++;
 }
 
-/* Add (dev, ino). Returns 1 when new, 0 when already there, -ENOMEM. */
+/* Add (dev, ino). Returns 1 when new, 0 when already there, AVERROR(ENOMEM). */
 static int id_add(IdSet *set, const struct stat *st)
 {
     uint64_t dev = (uint64_t)st->st_dev, ino = (uint64_t)st->st_ino;
@@ -159,7 +161,7 @@ static int id_add(IdSet *set, const struct stat *st)
         IdSet bigger = {NULL, set->cap ? 2 * set->cap : 64, 0};
         bigger.keys = calloc(2 * bigger.cap, sizeof(*bigger.keys));
         if (!bigger.keys)
-            return -ENOMEM;
+            return AVERROR(ENOMEM);
         for (size_t i = 0; i < set->cap; i++)
             if (set->keys[2 * i] || set->keys[2 * i + 1])
                 id_put(&bigger, set->keys[2 * i], set->keys[2 * i + 1]);
@@ -186,19 +188,19 @@ static int path_reserve(Scan *s, size_t need)
         cap *= 2;
     char *p = realloc(s->path, cap);
     if (!p)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     s->path = p;
     s->cap = cap;
     return 0;
 }
 
 /* Append "/name" to the current path (no '/' after a root of "/"); *saved
- * receives the length to restore. Returns 0 or -ENOMEM. */
+ * receives the length to restore. Returns 0 or AVERROR(ENOMEM). */
 static int path_push(Scan *s, const char *name, size_t *saved)
 {
     size_t n = strlen(name);
     if (path_reserve(s, s->len + 1 + n + 1) < 0)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     *saved = s->len;
     if (s->len && s->path[s->len - 1] != '/')
         s->path[s->len++] = '/';
@@ -223,7 +225,7 @@ static int push(Scan *s, RxScanEntry *e, const struct stat *st)
         RxScanEntry **p = realloc(l->entries, cap * sizeof(*p));
         if (!p) {
             free(e);
-            return -ENOMEM;
+            return AVERROR(ENOMEM);
         }
         l->entries = p;
         l->cap = cap;
@@ -236,7 +238,7 @@ static int emit(Scan *s, const struct stat *st, size_t rel_at)
 {
     RxScanEntry *e = malloc(sizeof(*e) + s->len + 1);
     if (!e)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     char *path = (char *)(e + 1);
     memcpy(path, s->path, s->len + 1);
     e->path = path;
@@ -260,7 +262,7 @@ static int scan_name(Scan *s, int dfd, const char *name, unsigned char type)
         return 0;
 
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        warn(s, -errno); /* vanished since readdir, or worse */
+        warn(s, AVERROR(errno)); /* vanished since readdir, or worse */
         return 0;
     }
     if (S_ISLNK(st.st_mode)) {
@@ -287,7 +289,7 @@ static int scan_name(Scan *s, int dfd, const char *name, unsigned char type)
             return ret;
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (linked ? 0 : O_NOFOLLOW));
         if (fd < 0) {
-            warn(s, -errno);
+            warn(s, AVERROR(errno));
             return 0;
         }
         return scan_dir(s, fd);
@@ -300,7 +302,7 @@ static int scan_name(Scan *s, int dfd, const char *name, unsigned char type)
             return ret;
     }
     if (faccessat(dfd, name, R_OK, AT_EACCESS) < 0) {
-        warn(s, -errno);
+        warn(s, AVERROR(errno));
         return 0;
     }
     return emit(s, &st, s->rel_at);
@@ -321,7 +323,7 @@ static int scan_dir(Scan *s, int fd)
 
     DIR *d = fdopendir(fd);
     if (!d) {
-        warn(s, -errno);
+        warn(s, AVERROR(errno));
         close(fd);
         return 0;
     }
@@ -330,7 +332,7 @@ static int scan_dir(Scan *s, int fd)
         struct dirent *de = readdir(d);
         if (!de) {
             if (errno)
-                warn(s, -errno); /* keep what was read */
+                warn(s, AVERROR(errno)); /* keep what was read */
             break;
         }
         const char *nm = de->d_name;
@@ -343,7 +345,7 @@ static int scan_dir(Scan *s, int fd)
                 c *= 2;
             char *p = realloc(buf, c);
             if (!p) {
-                ret = -ENOMEM;
+                ret = AVERROR(ENOMEM);
                 goto done;
             }
             buf = p;
@@ -357,7 +359,7 @@ static int scan_dir(Scan *s, int fd)
 
     names = malloc((n ? n : 1) * sizeof(*names));
     if (!names) {
-        ret = -ENOMEM;
+        ret = AVERROR(ENOMEM);
         goto done;
     }
     for (size_t i = 0, at = 0; i < n; i++) {
@@ -391,7 +393,7 @@ static int scan_root(Scan *s)
     int ret;
 
     if (stat(s->path, &st) < 0) {
-        warn(s, -errno);
+        warn(s, AVERROR(errno));
         return 0;
     }
     s->root_dev = st.st_dev;
@@ -403,7 +405,7 @@ static int scan_root(Scan *s)
             return ret;
         int fd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
-            warn(s, -errno);
+            warn(s, AVERROR(errno));
             return 0;
         }
         return scan_dir(s, fd);
@@ -421,7 +423,7 @@ static int scan_root(Scan *s)
             return ret;
     }
     if (access(s->path, R_OK) < 0) {
-        warn(s, -errno);
+        warn(s, AVERROR(errno));
         return 0;
     }
     return emit(s, &st, (size_t)(base - s->path));
@@ -437,7 +439,7 @@ int rx_scan_list_new(RxScanList **out)
 {
     RxScanList *l = calloc(1, sizeof(*l));
     if (!l)
-        return -ENOMEM;
+        return AVERROR(ENOMEM);
     *out = l;
     return 0;
 }
@@ -576,7 +578,7 @@ static int scan_named(Scan *s, const char *path, const char *base)
             rel = abs + blen + 1;
     }
     if (stat(path, &st) < 0) {
-        err = -errno;
+        err = AVERROR(errno);
     } else if (!S_ISREG(st.st_mode)) {
         ret = RX_SCAN_ERR_TYPE;
         goto left_out;
@@ -592,11 +594,11 @@ static int scan_named(Scan *s, const char *path, const char *base)
         goto left_out;
     }
     if (!err && access(path, R_OK) < 0)
-        err = -errno;
+        err = AVERROR(errno);
 
     size_t plen = strlen(path) + 1, rlen = strlen(rel) + 1;
     e = malloc(sizeof(*e) + plen + rlen);
-    ret = -ENOMEM;
+    ret = AVERROR(ENOMEM);
     if (!e)
         goto done;
     e->path = memcpy((char *)(e + 1), path, plen);
