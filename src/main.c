@@ -35,6 +35,7 @@
 #include "reencode/watch.h"
 #include "batch/supervise.h"
 #include "cli/cli.h"
+#include "core/exitcode.h"
 #include "cli/helpdoc.h"
 #include "core/text.h"
 #include "find/listing.h"
@@ -42,17 +43,6 @@
 #include "report/json.h"
 #include "report/results.h"
 #include "version.h"
-
-#define EXIT_FAILED 1
-#define EXIT_USAGE  2
-#define EXIT_LOCKED 3
-
-/* A command a signal stopped exits 128 + its number, as a shell reports a
- * process killed by it: 130 SIGINT, 143 SIGTERM, 129 SIGHUP. Every command. */
-static int exit_for_signal(int sig)
-{
-    return 128 + sig;
-}
 
 /* The running job, for the signal handler; the only global of the program. */
 static RxTranscode *volatile running_job;
@@ -125,7 +115,7 @@ static int cmd_encode(const RxCli *cli)
         rx_error("cannot encode '%s': %s", in,
                  ret == AVERROR(EINVAL) ? "output would replace the input (give -o OUTPUT)"
                                         : rx_strerror(ret, why, sizeof(why)));
-        return ret == AVERROR(EINVAL) ? EXIT_USAGE : EXIT_FAILED;
+        return ret == AVERROR(EINVAL) ? RX_EXIT_USAGE : RX_EXIT_FAILED;
     }
     if (cli->progress == 1 || (cli->progress == -1 && isatty(STDERR_FILENO))) {
         RxReporterOptions ro;
@@ -151,12 +141,12 @@ static int cmd_encode(const RxCli *cli)
     if (ret == RX_ERR_CANCELLED) {
         rx_error("interrupted: '%s' not written", rx_transcode_output(t));
         rx_transcode_free(&t);
-        return exit_for_signal(caught_signal ? caught_signal : SIGINT);
+        return rx_exit_for_signal(caught_signal ? caught_signal : SIGINT);
     }
     if (ret < 0) {
         rx_error("%s", res.error);
         rx_transcode_free(&t);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     rx_info("%s: %.1f s, %lld frames, %d audio track%s, %.2f MiB -> %.2f MiB (%.1fx) in %.1f s",
             rx_transcode_output(t), res.video_duration_us / 1e6, (long long)res.video_frames,
@@ -257,7 +247,7 @@ static int read_manifest(const RxCli *cli, RxManifest **m)
     }
     if (rx_manifest_read(m, &spec, err, sizeof(err)) < 0) {
         rx_error("%s", err);
-        return EXIT_USAGE;
+        return RX_EXIT_USAGE;
     }
     return 0;
 }
@@ -293,19 +283,19 @@ static int cmd_list(const RxCli *cli)
     if (ret == AVERROR(EINVAL)) {
         report_filter_error(cli, &fe);
         rx_manifest_free(&m);
-        return EXIT_USAGE;
+        return RX_EXIT_USAGE;
     }
     if (ret < 0) {
         rx_error("cannot compile --match: %s", rx_strerror(ret, why, sizeof(why)));
         rx_manifest_free(&m);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     if (!m && !any_root_readable(cli)) {
         for (size_t i = 0; i < cli->n_roots; i++)
             on_scan_warning(NULL, cli->roots[i], AVERROR(errno));
         rx_error("nothing could be scanned");
         rx_filter_free(&filter);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
 
     rx_find_options_default(&fo);
@@ -330,7 +320,7 @@ static int cmd_list(const RxCli *cli)
     if (ret < 0) {
         rx_error("cannot scan: %s", rx_strerror(ret, why, sizeof(why)));
         rx_filter_free(&filter);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
 
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
@@ -352,7 +342,7 @@ static int cmd_list(const RxCli *cli)
     rx_list_totals(&bp, &totals, cli->json);
     fwrite(bp.str, 1, bp.len, stdout);
     av_bprint_finalize(&bp, NULL);
-    ret = fflush(stdout) == 0 && !named_failed ? 0 : EXIT_FAILED;
+    ret = fflush(stdout) == 0 && !named_failed ? 0 : RX_EXIT_FAILED;
     rx_find_free(&found);
     rx_filter_free(&filter);
     return ret;
@@ -545,14 +535,14 @@ static int batch_exit(int ret, const char *error, int sig, int failed)
     if (ret == AVERROR(EWOULDBLOCK) || ret == AVERROR(EINVAL) || ret < 0)
         rx_error("%s", error);
     if (ret == AVERROR(EWOULDBLOCK))
-        return EXIT_LOCKED;
+        return RX_EXIT_LOCKED;
     if (ret == AVERROR(EINVAL))
-        return EXIT_USAGE;
+        return RX_EXIT_USAGE;
     if (ret < 0)
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     if (sig)
-        return exit_for_signal(sig);
-    return failed ? EXIT_FAILED : 0;
+        return rx_exit_for_signal(sig);
+    return failed ? RX_EXIT_FAILED : 0;
 }
 
 /* The batch of `run`, in this process (a worker, or without supervisor). */
@@ -571,7 +561,7 @@ static int run_batch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t 
         rx_error("cannot start the batch: out of memory");
         rx_results_free(&results);
         av_free(log_path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     o.results = m ? results : NULL;
     signals_block(&sig);
@@ -582,7 +572,7 @@ static int run_batch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t 
         rx_batch_free(&b);
         rx_results_free(&results);
         av_free(log_path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
 
     ret = rx_batch_run(b, &counts);
@@ -592,7 +582,7 @@ static int run_batch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t 
     /* Also after an interrupt: what was done is known. */
     if (results && ret >= 0 && rx_results_write(results, m, cli->results, err, sizeof(err)) < 0) {
         rx_error("%s", err);
-        rc = rc ? rc : EXIT_FAILED;
+        rc = rc ? rc : RX_EXIT_FAILED;
     }
     rx_batch_free(&b);
     rx_results_free(&results);
@@ -615,7 +605,7 @@ static int run_watch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t 
     if (batch_options(cli, m, crash, supervisor, 1, &o.batch, &log_path) < 0) {
         rx_error("cannot start watching: out of memory");
         av_free(log_path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     o.settle = cli->settle;
     o.rescan = cli->rescan;
@@ -627,7 +617,7 @@ static int run_watch(const RxCli *cli, RxManifest *m, RxCrashArea *crash, pid_t 
             rx_error("cannot start watching: out of memory");
         rx_watch_free(&w);
         av_free(log_path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
 
     ret = rx_watch_run(w, &counts);
@@ -736,7 +726,7 @@ static int cmd_status(const RxCli *cli)
     int ret;
 
     if (!path)
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     ret = rx_journals_open(&set, path, NULL, &rep, bad, sizeof(bad));
     if (ret == 0 && !rx_journals_count(set))
         ret = AVERROR(ENOENT);
@@ -754,7 +744,7 @@ static int cmd_status(const RxCli *cli)
                      rx_strerror(ret, why, sizeof(why)));
         rx_journals_free(&set);
         av_free(path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     av_bprint_init(&bp, 0, AV_BPRINT_SIZE_UNLIMITED);
     for (size_t i = 0; i < rx_journals_files(set); i++) {
@@ -839,7 +829,7 @@ static int cmd_status(const RxCli *cli)
     av_free(per);
     rx_journals_free(&set);
     av_free(path);
-    return all.failed ? EXIT_FAILED : 0;
+    return all.failed ? RX_EXIT_FAILED : 0;
 }
 
 static int cmd_journal_repair(const RxCli *cli)
@@ -852,17 +842,17 @@ static int cmd_journal_repair(const RxCli *cli)
 
     av_free(base);
     if (!path)
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     ret = rx_journal_repair(path, &rep);
     if (ret == AVERROR(EWOULDBLOCK)) {
         rx_error("'%s' is in use by a running reencode (pid %ld)", path, rep.holder_run);
         av_free(path);
-        return EXIT_LOCKED;
+        return RX_EXIT_LOCKED;
     }
     if (ret < 0) {
         rx_error("cannot repair journal '%s': %s", path, rx_strerror(ret, why, sizeof(why)));
         av_free(path);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
     if (rep.dropped)
         rx_info("repaired '%s': kept %ld records, dropped %ld damaged line%s; the original is "
@@ -888,13 +878,13 @@ static int cmd_verify(const RxCli *cli)
     if (cli->journal || dir) {
         if (cli->n_roots > 1 || (cli->n_roots && !dir)) {
             rx_error("verify takes one DIR with its journal, or FILEs without one");
-            return EXIT_USAGE;
+            return RX_EXIT_USAGE;
         }
         const char *in_dir;
         journal = journal_path_of(cli);
         if (!journal) {
             rx_error("cannot verify: out of memory");
-            return EXIT_FAILED;
+            return RX_EXIT_FAILED;
         }
         /* The run's DIR: given, or the one holding the journal's .reencode/. */
         in_dir = strstr(journal, "/" RX_JOURNAL_DIR "/");
@@ -905,7 +895,7 @@ static int cmd_verify(const RxCli *cli)
         if ((dir || in_dir) && !root) {
             rx_error("cannot verify: out of memory");
             av_free(journal);
-            return EXIT_FAILED;
+            return RX_EXIT_FAILED;
         }
     }
     o.journal_path = journal;
@@ -921,9 +911,9 @@ static int cmd_verify(const RxCli *cli)
     av_free(root);
     if (ret < 0) {
         rx_error("%s", err);
-        return EXIT_FAILED;
+        return RX_EXIT_FAILED;
     }
-    return c.damaged || c.replaced || c.missing ? EXIT_FAILED : 0;
+    return c.damaged || c.replaced || c.missing ? RX_EXIT_FAILED : 0;
 }
 
 static void print_version(void)
@@ -950,7 +940,7 @@ static int print_helpdoc(const char *format)
         rx_error("cannot write the %s document: %s", format,
                  av_bprint_is_complete(&bp) ? strerror(errno) : "out of memory");
     av_bprint_finalize(&bp, NULL);
-    return ok ? 0 : EXIT_FAILED;
+    return ok ? 0 : RX_EXIT_FAILED;
 }
 
 int main(int argc, char **argv)
@@ -958,7 +948,7 @@ int main(int argc, char **argv)
     RxCli cli;
     char err[512];
 
-    int rc = EXIT_USAGE;
+    int rc = RX_EXIT_USAGE;
 
     /* Before any thread: a UTF-8 locale for file names (libmediainfo needs
      * it for non-ASCII names) and MediaInfo's char set. */
@@ -968,13 +958,13 @@ int main(int argc, char **argv)
         rx_log_init(RX_LOG_ERROR);
         rx_error("%s", err);
         rx_cli_free(&cli);
-        return EXIT_USAGE;
+        return RX_EXIT_USAGE;
     }
     rx_log_init(cli.log_level);
     if (rx_shard_from_env(&cli.shard, err, sizeof(err)) < 0) { /* --shard auto */
         rx_error("%s", err);
         rx_cli_free(&cli);
-        return EXIT_USAGE;
+        return RX_EXIT_USAGE;
     }
 
     switch (cli.cmd) {

@@ -13,6 +13,7 @@
 
 #include "reencode/log.h"
 #include "batch/supervise.h"
+#include "core/exitcode.h"
 
 /* Consecutive crashes that blame no file before the supervisor gives up. */
 #define MAX_BLAMELESS 2
@@ -60,12 +61,6 @@ static void block_stops(int how)
     for (size_t i = 0; i < sizeof(passed_on) / sizeof(passed_on[0]); i++)
         sigaddset(&set, passed_on[i]);
     sigprocmask(how, &set, NULL);
-}
-
-/* What a run stopped by sig exits with (as the worker would have). */
-static int stop_code(int sig)
-{
-    return sig == SIGTERM ? 143 : sig == SIGHUP ? 129 : 130;
 }
 
 /* In the new worker: die with the supervisor; keep its signals for the
@@ -137,7 +132,7 @@ int rx_supervise(RxCrashArea *a, int *code)
         if (stop_signal) {
             rx_error("worker died on %s%s%s while stopping; not resumed (rerun to resume)",
                      rx_crash_signal_name(sig), n ? " while encoding " : "", names);
-            *code = stop_code(stop_signal);
+            *code = rx_exit_for_signal(stop_signal); /* as the worker would have */
             return 1;
         }
         if (n) {
