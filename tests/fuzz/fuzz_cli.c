@@ -58,8 +58,8 @@ static void check_help(RxCommand cmd)
 
 static void check_ok(const RxCli *cli, char *const *argv, int argc)
 {
-    FUZZ_CHECK(cli->cmd >= RX_CMD_HELP && cli->cmd <= RX_CMD_VERIFY);
-    FUZZ_CHECK(cli->help_for >= RX_CMD_NONE && cli->help_for <= RX_CMD_VERIFY);
+    FUZZ_CHECK(cli->cmd >= RX_CMD_HELP && cli->cmd <= RX_CMD_WATCH);
+    FUZZ_CHECK(cli->help_for >= RX_CMD_NONE && cli->help_for <= RX_CMD_WATCH);
     FUZZ_CHECK(cli->n_roots <= (size_t)argc && cli->n_matches <= (size_t)argc);
     for (size_t i = 0; i < cli->n_roots; i++)
         FUZZ_CHECK(cli->roots[i] && in_argv(cli->roots[i], argv, argc));
