@@ -164,6 +164,11 @@ typedef struct RxJournal RxJournal;
  */
 int rx_journal_dir_create(const char *dir);
 
+/* Make the default journal's directory of a batch whose first root is base
+ * (base/RX_JOURNAL_DIR), as rx_journal_dir_create(). Returns 0, or a negative
+ * code with err set to one line naming the directory and the cause. */
+int rx_journal_default_dir_create(const char *base, char *err, size_t errsize);
+
 /*
  * Open the journal at path and replay it. A writer (flags without
  * RX_JOURNAL_READONLY) creates the file if missing (and fsyncs its directory),

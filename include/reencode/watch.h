@@ -24,12 +24,16 @@
 
 #include "reencode/batch.h"
 
+#define RX_WATCH_DEFAULT_SETTLE 30.0  /* --settle: seconds a file must stay unchanged */
+#define RX_WATCH_DEFAULT_RESCAN 300.0 /* --rescan: seconds between looks without events */
+
 typedef struct RxWatchOptions {
     RxBatchOptions batch; /* each pass's (ready, ready_opaque, quiet_idle: the watch's);
                              report: the watch's own lines too; no manifest */
-    double settle;        /* seconds a file must stay unchanged [30] */
+    double settle;        /* seconds a file must stay unchanged [RX_WATCH_DEFAULT_SETTLE] */
     double rescan;        /* seconds between looks without an event; 0: only on events
-                             (with inotify; without it 60 is used) [300] */
+                             (with inotify; without it 60 is used)
+                             [RX_WATCH_DEFAULT_RESCAN] */
     int inotify;          /* 1: events (falls back to rescans when unavailable); 0: rescans
                              only */
 } RxWatchOptions;

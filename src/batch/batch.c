@@ -37,6 +37,7 @@
 #include "reencode/transcode.h"
 #include "batch/pool.h"
 #include "batch/sysinfo.h"
+#include "core/clock.h"
 #include "core/fsutil.h"
 #include "core/text.h"
 #include "encoders/encoder.h"
@@ -274,20 +275,9 @@ static void note_crashes(RxBatch *b)
  * lives there too, and the reporter opens it first (rx_batch_run()). */
 static int create_journal_dir(RxBatch *b)
 {
-    char why[128];
-    char *dir;
-    int ret;
-
     if (b->o.journal_path)
         return 0;
-    dir = av_asprintf("%s/%s", journal_base(b), RX_JOURNAL_DIR);
-    if (!dir)
-        return set_error(b, AVERROR(ENOMEM), "out of memory");
-    ret = rx_journal_dir_create(dir);
-    if (ret < 0)
-        set_error(b, ret, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
-    av_free(dir);
-    return ret;
+    return rx_journal_default_dir_create(journal_base(b), b->error, sizeof(b->error));
 }
 
 static int open_journal(RxBatch *b)
@@ -1369,16 +1359,13 @@ static int auto_jobs(const RxBatch *b)
 /* How busy the cores were over the run: CPU time of every thread of the
  * process against wall time x cores. Below 100 %, cores idled (the tail of
  * the batch, I/O, a queue too short for the pool). */
-static void note_busy(RxBatch *b, const struct timespec *t0)
+static void note_busy(RxBatch *b, double t0)
 {
-    struct timespec t1;
     struct rusage ru;
-    double wall, cpu;
+    double wall = rx_clock_now() - t0, cpu;
 
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (getrusage(RUSAGE_SELF, &ru) < 0)
         return;
-    wall = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
     cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     if (wall <= 0)
@@ -1417,12 +1404,11 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
 {
     RxPool *pool = NULL;
     int64_t bytes = 0, media = 0;
-    struct timespec t0;
+    double t0 = rx_clock_now();
     long started;
     int ret;
 
     memset(counts, 0, sizeof(*counts));
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     b->cores = rx_sys_cores();
     if ((ret = create_journal_dir(b)) < 0)
         goto done;
@@ -1501,7 +1487,7 @@ int rx_batch_run(RxBatch *b, RxBatchCounts *counts)
         goto done;
     }
     if (b->n_tasks)
-        note_busy(b, &t0);
+        note_busy(b, t0);
     if (b->n_tasks && rx_reporter_summary(b->rep) < 0)
         rx_warn("cannot write the stats file '%s'", b->o.report.stats_path);
     ret = 0;

@@ -39,6 +39,7 @@
 #include "reencode/progress.h"
 #include "reencode/result.h"
 #include "reencode/scan.h"
+#include "core/clock.h"
 #include "core/text.h"
 #include "find/ready.h"
 
@@ -70,8 +71,8 @@ void rx_watch_options_default(RxWatchOptions *o)
 {
     memset(o, 0, sizeof(*o));
     rx_batch_options_default(&o->batch);
-    o->settle = 30;
-    o->rescan = 300;
+    o->settle = RX_WATCH_DEFAULT_SETTLE;
+    o->rescan = RX_WATCH_DEFAULT_RESCAN;
     o->inotify = 1;
 }
 
@@ -99,14 +100,6 @@ int rx_watch_new(RxWatch **out, const RxWatchOptions *o)
 const char *rx_watch_error(const RxWatch *w)
 {
     return w->error;
-}
-
-static double mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int64_t wall_ns(void)
@@ -236,7 +229,7 @@ static int look(RxWatch *w)
 {
     RxScanList *list = NULL;
     RxScanOptions so;
-    Look l = {w, mono_now(), wall_ns(), 0};
+    Look l = {w, rx_clock_now(), wall_ns(), 0};
     int ret;
 
     rx_scan_options_default(&so);
@@ -287,6 +280,26 @@ static void note_proc(RxWatch *w, int err, const RxReadyScan *scan)
                          scan->unreadable, scan->processes);
 }
 
+/* Whether e is to be judged now: settled, not judged since it last changed,
+ * and, if a writer held it, checked no sooner than a settle time ago. If not,
+ * *next becomes its deadline when sooner. */
+static int due(const RxWatch *w, const RxReadyEntry *e, double now, double *next)
+{
+    double left;
+
+    if (e->state == RX_READY_YES || e->state == RX_READY_INCOMPLETE)
+        return 0; /* judged; a change resets the state */
+    if (!rx_ready_settled(w->table, e, now, &left)) {
+        sooner(next, left);
+        return 0;
+    }
+    if (e->state == RX_READY_WRITER && now - e->checked < w->o.settle) {
+        sooner(next, e->checked + w->o.settle - now);
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * Check the settled files not judged yet: one /proc sweep for all, then the
  * parse check of those with no writer. Returns how many became ready, and
@@ -294,27 +307,15 @@ static void note_proc(RxWatch *w, int err, const RxReadyScan *scan)
  */
 static int judge(RxWatch *w, double *next)
 {
-    double now = mono_now(), left;
+    double now = rx_clock_now();
     size_t n = rx_ready_count(w->table), k = 0;
     RxReadyFile *files = NULL;
     RxReadyEntry **which = NULL;
     RxReadyScan scan;
     int ready = 0, err;
 
-    for (size_t i = 0; i < n; i++) {
-        RxReadyEntry *e = rx_ready_get(w->table, i);
-        if (e->state == RX_READY_YES || e->state == RX_READY_INCOMPLETE)
-            continue; /* judged; a change resets the state */
-        if (!rx_ready_settled(w->table, e, now, &left)) {
-            sooner(next, left);
-            continue;
-        }
-        if (e->state == RX_READY_WRITER && now - e->checked < w->o.settle) {
-            sooner(next, e->checked + w->o.settle - now);
-            continue;
-        }
-        k++;
-    }
+    for (size_t i = 0; i < n; i++)
+        k += due(w, rx_ready_get(w->table, i), now, next);
     if (!k)
         return 0;
     files = av_calloc(k, sizeof(*files));
@@ -328,9 +329,7 @@ static int judge(RxWatch *w, double *next)
     for (size_t i = 0; i < n; i++) {
         RxReadyEntry *e = rx_ready_get(w->table, i);
         struct stat st;
-        if (e->state == RX_READY_YES || e->state == RX_READY_INCOMPLETE ||
-            !rx_ready_settled(w->table, e, now, &left) ||
-            (e->state == RX_READY_WRITER && now - e->checked < w->o.settle))
+        if (!due(w, e, now, next))
             continue;
         if (stat(e->path, &st) < 0)
             continue; /* gone: the next look drops it */
@@ -467,12 +466,7 @@ int rx_watch_run(RxWatch *w, RxWatchCounts *counts)
     if (!w->o.batch.journal_path && w->o.batch.n_roots) {
         /* The default log is beside the default journal: its directory
          * first, as a pass would make it. */
-        char *dir = av_asprintf("%s/%s", w->o.batch.roots[0], RX_JOURNAL_DIR);
-        ret = dir ? rx_journal_dir_create(dir) : AVERROR(ENOMEM);
-        if (ret < 0)
-            snprintf(w->error, sizeof(w->error), "cannot create '%s': %s", dir ? dir : "",
-                     rx_strerror(ret, why, sizeof(why)));
-        av_free(dir);
+        ret = rx_journal_default_dir_create(w->o.batch.roots[0], w->error, sizeof(w->error));
         if (ret < 0)
             return ret;
     }
@@ -486,7 +480,7 @@ int rx_watch_run(RxWatch *w, RxWatchCounts *counts)
                          "no inotify here (%s): looking at the tree every %.0f s instead",
                          rx_strerror(AVERROR(errno), why, sizeof(why)), rescan_of(w));
     watch_all(w);
-    last_watch = mono_now();
+    last_watch = rx_clock_now();
     if (w->ino_fd >= 0)
         rx_reporter_note(w->rep, RX_LOG_INFO,
                          "watching %zu director%s for new recordings (settle %.0f s)", w->dirs,
@@ -499,7 +493,7 @@ int rx_watch_run(RxWatch *w, RxWatchCounts *counts)
                          w->o.settle);
 
     while (!atomic_load(&w->stopping)) {
-        double now = mono_now(), rescan = rescan_of(w), next = rescan > 0 ? rescan : -1;
+        double now = rx_clock_now(), rescan = rescan_of(w), next = rescan > 0 ? rescan : -1;
         int ev;
 
         if (rewatch || (rescan > 0 && now - last_watch >= rescan)) {
@@ -517,15 +511,15 @@ int rx_watch_run(RxWatch *w, RxWatchCounts *counts)
             if ((ret = pass(w, counts)) < 0)
                 break;
             if (ret == 1)
-                retry_at = mono_now() + LOCKED_RETRY;
+                retry_at = rx_clock_now() + LOCKED_RETRY;
             continue; /* look again: the pass renamed and wrote files */
         }
         if (retry_at >= 0)
             sooner(&next, retry_at - now);
         ev = wait_events(w, next);
         /* A burst of events (a copy, many files): one look per gap. */
-        if (ev && mono_now() - now < MIN_LOOK_GAP && !atomic_load(&w->stopping))
-            ev = FFMAX(ev, wait_events(w, MIN_LOOK_GAP - (mono_now() - now)));
+        if (ev && rx_clock_now() - now < MIN_LOOK_GAP && !atomic_load(&w->stopping))
+            ev = FFMAX(ev, wait_events(w, MIN_LOOK_GAP - (rx_clock_now() - now)));
         rewatch = ev == 2;
     }
     return ret < 0 ? ret : 0;

@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "reencode/batch.h"
+#include "reencode/watch.h"
 #include "encoders/encoder.h"
 
 static RxCliStatus usage_error(char *err, size_t size, const char *fmt, ...) RX_PRINTF(3, 4);
@@ -940,8 +941,8 @@ RxCliStatus rx_cli_parse(int argc, char *const *argv, RxCli *cli, char *err, siz
     cli->progress = -1;
     cli->max_size_ratio = RX_BATCH_DEFAULT_SIZE_RATIO;
     cli->verify_mode = RX_VERIFY_FULL;
-    cli->settle = 30;
-    cli->rescan = 300;
+    cli->settle = RX_WATCH_DEFAULT_SETTLE;
+    cli->rescan = RX_WATCH_DEFAULT_RESCAN;
     if (errsize)
         err[0] = '\0';
 

@@ -20,9 +20,6 @@ int rx_cmd_verify(const RxCli *cli);
 
 /* Shared by the commands (common.c). */
 
-/* Seconds on the monotonic clock. */
-double rx_cmd_now(void);
-
 /* The manifest of --from-csv / --from-list into *m (NULL without one).
  * Returns 0 or the exit code. */
 int rx_cmd_read_manifest(const RxCli *cli, RxManifest **m);

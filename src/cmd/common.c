@@ -44,14 +44,6 @@
 #include "version.h"
 #include "cmd/cmd.h"
 
-double rx_cmd_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The manifest of --from-csv / --from-list into *m (NULL without one).
  * Returns 0 or the exit code. */
 int rx_cmd_read_manifest(const RxCli *cli, RxManifest **m)

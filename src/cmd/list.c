@@ -35,6 +35,7 @@
 #include "reencode/watch.h"
 #include "batch/supervise.h"
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/exitcode.h"
 #include "cli/helpdoc.h"
 #include "core/text.h"
@@ -88,7 +89,7 @@ static void on_scan_warning(void *opaque, const char *path, int err)
 static void on_find_progress(void *opaque, size_t found, size_t probed)
 {
     Meter *m = opaque;
-    double now = rx_cmd_now();
+    double now = rx_clock_now();
     char line[96];
     int n;
 

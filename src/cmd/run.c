@@ -35,6 +35,7 @@
 #include "reencode/watch.h"
 #include "batch/supervise.h"
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/exitcode.h"
 #include "cli/helpdoc.h"
 #include "core/text.h"
@@ -63,7 +64,7 @@ typedef struct SignalCtx {
 static int same_interrupt(SignalCtx *c, const siginfo_t *si, double *last, int *last_side)
 {
     int side = si->si_code == SI_USER && si->si_pid == c->supervisor;
-    double now = rx_cmd_now();
+    double now = rx_clock_now();
     int same = *last >= 0 && side != *last_side && now - *last < 0.25;
 
     *last = same ? -1 : now;

@@ -265,6 +265,23 @@ int rx_journal_dir_create(const char *dir)
     return S_ISDIR(st.st_mode) ? 0 : AVERROR(ENOTDIR);
 }
 
+int rx_journal_default_dir_create(const char *base, char *err, size_t errsize)
+{
+    char why[128];
+    char *dir = av_asprintf("%s/%s", base, RX_JOURNAL_DIR);
+    int ret;
+
+    if (!dir) {
+        snprintf(err, errsize, "out of memory");
+        return AVERROR(ENOMEM);
+    }
+    ret = rx_journal_dir_create(dir);
+    if (ret < 0)
+        snprintf(err, errsize, "cannot create '%s': %s", dir, rx_strerror(ret, why, sizeof(why)));
+    av_free(dir);
+    return ret;
+}
+
 RxJournal *rx_journal_new(void)
 {
     RxJournal *j = calloc(1, sizeof(*j));

@@ -30,6 +30,7 @@
 #include <libavutil/error.h>
 #include <libavutil/mem.h>
 
+#include "core/clock.h"
 #include "core/fsutil.h"
 #include "core/text.h"
 #include "report/json.h"
@@ -47,11 +48,8 @@ static const RxSink *const sinks[] = {
 
 static double mono_clock(void *opaque)
 {
-    struct timespec ts;
-
     (void)opaque;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rx_clock_now();
 }
 
 static double now_of(const RxReporter *r)

@@ -17,6 +17,7 @@
 #include <libavutil/channel_layout.h>
 
 #include "reencode/verify.h"
+#include "core/clock.h"
 #include "core/fsutil.h"
 #include "transcode/imgseq.h"
 #include "encoders/encoder.h"
@@ -532,17 +533,9 @@ static void job_close(RxTranscode *t)
     av_frame_free(&t->frame);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int rx_transcode_run(RxTranscode *t, RxResult *res)
 {
-    double start = now_seconds();
+    double start = rx_clock_now();
     struct stat st;
     int ret;
 
@@ -623,7 +616,7 @@ done:
     } else {
         res->state = RX_STATE_ENCODED;
     }
-    res->wall_seconds = now_seconds() - start;
+    res->wall_seconds = rx_clock_now() - start;
     t->res = NULL;
     return ret;
 }
